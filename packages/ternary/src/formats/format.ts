@@ -1,0 +1,171 @@
+import { scaleCodes } from '../dequantize.js';
+import { TernaryLengthError, TernaryValueError, assertCount } from '../errors.js';
+import { readHalf, writeHalf } from '../half.js';
+
+export type TernaryFormatName = 't158' | 'tq2_0' | 'tq1_0' | 'i2_s';
+
+/** Which GGUF reading a type id belongs to (ids 30 and 36 mean different things in each). */
+export type GgufDialect = 'ggml' | 'bitnet.cpp' | 'ruvllm';
+
+export interface DecodedTernary {
+  /** One value per element: -1, 0 or +1 (and +2 where a format's reserved code decodes so). */
+  codes: Int8Array;
+  /** One scale per block, or a single scale for tensor-scaled formats. */
+  scales: Float32Array;
+}
+
+/**
+ * One row of the ternary format table, in the spirit of ggml's type traits.
+ * Codes are ternary values (-1, 0, +1); values beyond ±1 are clamped on encode.
+ * Lengths that are not a whole number of blocks are padded with zeros.
+ */
+export interface TernaryBlockFormat {
+  readonly name: TernaryFormatName;
+  readonly description: string;
+  /** The type id this format has in GGUF files of `dialect`. */
+  readonly ggmlType: number;
+  readonly dialect: GgufDialect;
+  /** Elements covered by one block of codes. */
+  readonly blockElements: number;
+  /** Bytes of one block, including its scale when scales are per block. */
+  readonly bytesPerBlock: number;
+  /** `block`: one scale per block; `tensor`: a single scale for the whole tensor. */
+  readonly scaleScope: 'block' | 'tensor';
+  /** Bytes the format needs for n elements. */
+  byteLength(n: number): number;
+  /** Scales the format stores for n elements. */
+  scaleCount(n: number): number;
+  /** Storage cost in bits per weight for n elements. */
+  bitsPerWeight(n: number): number;
+  encode(codes: Int8Array, scales: Float32Array): Uint8Array;
+  decode(bytes: Uint8Array, n: number): DecodedTernary;
+  /** decode, then code × scale, as float32. */
+  dequantize(bytes: Uint8Array, n: number): Float32Array;
+}
+
+/** Packs one whole block of codes (ternary values, clamped) into `dst` at `dstOffset`. */
+export type PackBlock = (src: Int8Array, srcOffset: number, dst: Uint8Array, dstOffset: number) => void;
+/**
+ * Unpacks one whole block of codes from `src` into int8 lanes of `dst`, a word
+ * view of the output; `dstWord` is the block's first word (element index / 4).
+ */
+export type UnpackBlock = (src: Uint8Array, srcOffset: number, dst: Int32Array, dstWord: number) => void;
+
+export interface BlockCodecSpec {
+  name: TernaryFormatName;
+  description: string;
+  ggmlType: number;
+  dialect: GgufDialect;
+  blockElements: number;
+  /** Bytes of packed codes per block. */
+  codeBytesPerBlock: number;
+  /**
+   * `block-f16`: an fp16 scale follows each block's codes.
+   * `tensor-f32-tail`: one float32 scale after all blocks, then zero padding to `tailBytes`.
+   */
+  scale: { kind: 'block-f16' } | { kind: 'tensor-f32-tail'; tailBytes: number };
+  packBlock: PackBlock;
+  unpackBlock: UnpackBlock;
+}
+
+/**
+ * Builds a format from its per-block code packer: the shared part handles
+ * scales, padding of a short last block, length checks and errors.
+ */
+export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
+  const { name, blockElements: blockN, codeBytesPerBlock, packBlock, unpackBlock } = spec;
+  const perBlockScale = spec.scale.kind === 'block-f16';
+  const bytesPerBlock = codeBytesPerBlock + (perBlockScale ? 2 : 0);
+  const tailBytes = spec.scale.kind === 'tensor-f32-tail' ? spec.scale.tailBytes : 0;
+
+  const blocksFor = (n: number) => Math.ceil(n / blockN);
+  const byteLength = (n: number) => blocksFor(n) * bytesPerBlock + tailBytes;
+  const scaleCount = (n: number) => (perBlockScale ? blocksFor(n) : 1);
+
+  const checkScale = (scale: number, block: number): void => {
+    if (!Number.isFinite(scale)) {
+      throw new TernaryValueError(`${name} encode`, `scale ${scale} of block ${block} is not finite`, block);
+    }
+  };
+
+  const encode = (codes: Int8Array, scales: Float32Array): Uint8Array => {
+    const n = codes.length;
+    const expectedScales = scaleCount(n);
+    if (scales.length !== expectedScales) {
+      throw new TernaryLengthError(`${name} encode: scales`, expectedScales, scales.length, `${n} codes`);
+    }
+    const out = new Uint8Array(byteLength(n));
+    const blocks = blocksFor(n);
+    const padded = new Int8Array(blockN);
+    for (let block = 0; block < blocks; block++) {
+      const start = block * blockN;
+      const offset = block * bytesPerBlock;
+      if (start + blockN <= n) {
+        packBlock(codes, start, out, offset);
+      } else {
+        padded.fill(0);
+        padded.set(codes.subarray(start, n));
+        packBlock(padded, 0, out, offset);
+      }
+      if (perBlockScale) {
+        const scale = scales[block];
+        checkScale(scale, block);
+        const stored = writeHalf(out, offset + codeBytesPerBlock, scale);
+        if (!Number.isFinite(stored)) {
+          throw new TernaryValueError(`${name} encode`, `scale ${scale} of block ${block} overflows fp16`, block);
+        }
+      }
+    }
+    if (!perBlockScale) {
+      const scale = scales[0];
+      checkScale(scale, 0);
+      new DataView(out.buffer).setFloat32(blocks * bytesPerBlock, scale, true);
+    }
+    return out;
+  };
+
+  const decode = (bytes: Uint8Array, n: number): DecodedTernary => {
+    assertCount(`${name} decode`, 'n', n);
+    const needed = byteLength(n);
+    if (bytes.length < needed) {
+      throw new TernaryLengthError(`${name} decode: bytes`, needed, bytes.length, `${n} elements`);
+    }
+    const blocks = blocksFor(n);
+    // Whole blocks are unpacked in place; the output is rounded up so the last block needs no copy.
+    const padded = new Int8Array(blocks * blockN);
+    const words = new Int32Array(padded.buffer);
+    const scales = new Float32Array(scaleCount(n));
+    for (let block = 0; block < blocks; block++) {
+      const offset = block * bytesPerBlock;
+      unpackBlock(bytes, offset, words, (block * blockN) >> 2);
+      if (perBlockScale) scales[block] = readHalf(bytes, offset + codeBytesPerBlock);
+    }
+    if (!perBlockScale) {
+      scales[0] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat32(blocks * bytesPerBlock, true);
+    }
+    return { codes: padded.length === n ? padded : padded.slice(0, n), scales };
+  };
+
+  const dequantize = (bytes: Uint8Array, n: number): Float32Array => {
+    const { codes, scales } = decode(bytes, n);
+    const out = new Float32Array(n);
+    scaleCodes(codes, scales, perBlockScale ? blockN : Math.max(n, 1), out);
+    return out;
+  };
+
+  return {
+    name,
+    description: spec.description,
+    ggmlType: spec.ggmlType,
+    dialect: spec.dialect,
+    blockElements: blockN,
+    bytesPerBlock,
+    scaleScope: perBlockScale ? 'block' : 'tensor',
+    byteLength,
+    scaleCount,
+    bitsPerWeight: (n) => (n === 0 ? 0 : (byteLength(n) * 8) / n),
+    encode,
+    decode,
+    dequantize,
+  };
+}
