@@ -43,13 +43,37 @@ export interface TernaryBlockFormat {
   dequantize(bytes: Uint8Array, n: number): Float32Array;
 }
 
-/** Packs one whole block of codes (ternary values, clamped) into `dst` at `dstOffset`. */
-export type PackBlock = (src: Int8Array, srcOffset: number, dst: Uint8Array, dstOffset: number) => void;
-/**
- * Unpacks one whole block of codes from `src` into int8 lanes of `dst`, a word
- * view of the output; `dstWord` is the block's first word (element index / 4).
+/*
+ * The per-format loops run over many blocks per call: a shared loop calling a
+ * different packer per format would make its call site polymorphic and slow
+ * every format after the first.
  */
-export type UnpackBlock = (src: Uint8Array, srcOffset: number, dst: Int32Array, dstWord: number) => void;
+
+/**
+ * Packs `blocks` whole blocks of codes (ternary values, clamped) from
+ * src[srcOffset…] into dst, block b's codes at dstOffset + b·stride.
+ */
+export type PackBlocks = (
+  src: Int8Array,
+  srcOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  blocks: number,
+  stride: number,
+) => void;
+
+/**
+ * Unpacks `blocks` whole blocks, block b's codes at srcOffset + b·stride, into
+ * int8 lanes of `dst`, a word view of the output starting at word `dstWord`.
+ */
+export type UnpackBlocks = (
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Int32Array,
+  dstWord: number,
+  blocks: number,
+  stride: number,
+) => void;
 
 export interface BlockCodecSpec {
   name: TernaryFormatName;
@@ -64,8 +88,8 @@ export interface BlockCodecSpec {
    * `tensor-f32-tail`: one float32 scale after all blocks, then zero padding to `tailBytes`.
    */
   scale: { kind: 'block-f16' } | { kind: 'tensor-f32-tail'; tailBytes: number };
-  packBlock: PackBlock;
-  unpackBlock: UnpackBlock;
+  packBlocks: PackBlocks;
+  unpackBlocks: UnpackBlocks;
 }
 
 /**
@@ -73,7 +97,7 @@ export interface BlockCodecSpec {
  * scales, padding of a short last block, length checks and errors.
  */
 export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
-  const { name, blockElements: blockN, codeBytesPerBlock, packBlock, unpackBlock } = spec;
+  const { name, blockElements: blockN, codeBytesPerBlock, packBlocks, unpackBlocks } = spec;
   const perBlockScale = spec.scale.kind === 'block-f16';
   const bytesPerBlock = codeBytesPerBlock + (perBlockScale ? 2 : 0);
   const tailBytes = spec.scale.kind === 'tensor-f32-tail' ? spec.scale.tailBytes : 0;
@@ -96,21 +120,18 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     }
     const out = new Uint8Array(byteLength(n));
     const blocks = blocksFor(n);
-    const padded = new Int8Array(blockN);
-    for (let block = 0; block < blocks; block++) {
-      const start = block * blockN;
-      const offset = block * bytesPerBlock;
-      if (start + blockN <= n) {
-        packBlock(codes, start, out, offset);
-      } else {
-        padded.fill(0);
-        padded.set(codes.subarray(start, n));
-        packBlock(padded, 0, out, offset);
-      }
-      if (perBlockScale) {
+    const whole = Math.floor(n / blockN);
+    packBlocks(codes, 0, out, 0, whole, bytesPerBlock);
+    if (whole < blocks) {
+      const padded = new Int8Array(blockN);
+      padded.set(codes.subarray(whole * blockN));
+      packBlocks(padded, 0, out, whole * bytesPerBlock, 1, bytesPerBlock);
+    }
+    if (perBlockScale) {
+      for (let block = 0; block < blocks; block++) {
         const scale = scales[block];
         checkScale(scale, block);
-        const stored = writeHalf(out, offset + codeBytesPerBlock, scale);
+        const stored = writeHalf(out, block * bytesPerBlock + codeBytesPerBlock, scale);
         if (!Number.isFinite(stored)) {
           throw new TernaryValueError(`${name} encode`, `scale ${scale} of block ${block} overflows fp16`, block);
         }
@@ -135,12 +156,10 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     const padded = new Int8Array(blocks * blockN);
     const words = new Int32Array(padded.buffer);
     const scales = new Float32Array(scaleCount(n));
-    for (let block = 0; block < blocks; block++) {
-      const offset = block * bytesPerBlock;
-      unpackBlock(bytes, offset, words, (block * blockN) >> 2);
-      if (perBlockScale) scales[block] = readHalf(bytes, offset + codeBytesPerBlock);
-    }
-    if (!perBlockScale) {
+    unpackBlocks(bytes, 0, words, 0, blocks, bytesPerBlock);
+    if (perBlockScale) {
+      for (let block = 0; block < blocks; block++) scales[block] = readHalf(bytes, block * bytesPerBlock + codeBytesPerBlock);
+    } else {
       scales[0] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat32(blocks * bytesPerBlock, true);
     }
     return { codes: padded.length === n ? padded : padded.slice(0, n), scales };

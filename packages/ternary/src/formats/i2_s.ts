@@ -20,25 +20,33 @@ export const i2_s = defineBlockFormat({
   blockElements: 128,
   codeBytesPerBlock: 32,
   scale: { kind: 'tensor-f32-tail', tailBytes: 32 },
-  packBlock(src, srcOffset, dst, dstOffset) {
+  packBlocks(src, srcOffset, dst, dstOffset, blocks, stride) {
     const bytes = asBytes(src);
-    for (let m = 0; m < 32; m++) {
-      const k = srcOffset + m;
-      dst[dstOffset + m] =
-        (CODE_OF_INT8[bytes[k]] << 6) |
-        (CODE_OF_INT8[bytes[k + 32]] << 4) |
-        (CODE_OF_INT8[bytes[k + 64]] << 2) |
-        CODE_OF_INT8[bytes[k + 96]];
+    for (let block = 0; block < blocks; block++) {
+      const from = srcOffset + block * 128;
+      const to = dstOffset + block * stride;
+      for (let m = 0; m < 32; m++) {
+        const k = from + m;
+        dst[to + m] =
+          (CODE_OF_INT8[bytes[k]] << 6) |
+          (CODE_OF_INT8[bytes[k + 32]] << 4) |
+          (CODE_OF_INT8[bytes[k + 64]] << 2) |
+          CODE_OF_INT8[bytes[k + 96]];
+      }
     }
   },
-  unpackBlock(src, srcOffset, dst, dstWord) {
-    for (let m = 0; m < 32; m += 4) {
-      const word = readWord(src, srcOffset + m);
-      const out = dstWord + (m >> 2);
-      dst[out] = codesMinusOne((word >>> 6) & 0x03030303);
-      dst[out + 8] = codesMinusOne((word >>> 4) & 0x03030303);
-      dst[out + 16] = codesMinusOne((word >>> 2) & 0x03030303);
-      dst[out + 24] = codesMinusOne(word & 0x03030303);
+  unpackBlocks(src, srcOffset, dst, dstWord, blocks, stride) {
+    for (let block = 0; block < blocks; block++) {
+      const from = srcOffset + block * stride;
+      const to = dstWord + block * 32;
+      for (let m = 0; m < 32; m += 4) {
+        const word = readWord(src, from + m);
+        const out = to + (m >> 2);
+        dst[out] = codesMinusOne((word >>> 6) & 0x03030303);
+        dst[out + 8] = codesMinusOne((word >>> 4) & 0x03030303);
+        dst[out + 16] = codesMinusOne((word >>> 2) & 0x03030303);
+        dst[out + 24] = codesMinusOne(word & 0x03030303);
+      }
     }
   },
 });

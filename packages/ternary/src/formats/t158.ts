@@ -17,17 +17,24 @@ export const t158 = defineBlockFormat({
   blockElements: 256,
   codeBytesPerBlock: 64,
   scale: { kind: 'block-f16' },
-  packBlock(src, srcOffset, dst, dstOffset) {
+  packBlocks(src, srcOffset, dst, dstOffset, blocks, stride) {
     const bytes = asBytes(src);
-    for (let i = 0, k = srcOffset; i < 64; i++, k += 4) {
-      dst[dstOffset + i] =
-        CODE_OF_INT8[bytes[k]] |
-        (CODE_OF_INT8[bytes[k + 1]] << 2) |
-        (CODE_OF_INT8[bytes[k + 2]] << 4) |
-        (CODE_OF_INT8[bytes[k + 3]] << 6);
+    for (let block = 0; block < blocks; block++) {
+      const out = dstOffset + block * stride;
+      for (let i = 0, k = srcOffset + block * 256; i < 64; i++, k += 4) {
+        dst[out + i] =
+          CODE_OF_INT8[bytes[k]] |
+          (CODE_OF_INT8[bytes[k + 1]] << 2) |
+          (CODE_OF_INT8[bytes[k + 2]] << 4) |
+          (CODE_OF_INT8[bytes[k + 3]] << 6);
+      }
     }
   },
-  unpackBlock(src, srcOffset, dst, dstWord) {
-    for (let i = 0; i < 64; i++) dst[dstWord + i] = UNPACK_WORD[src[srcOffset + i]];
+  unpackBlocks(src, srcOffset, dst, dstWord, blocks, stride) {
+    for (let block = 0; block < blocks; block++) {
+      const from = srcOffset + block * stride;
+      const to = dstWord + block * 64;
+      for (let i = 0; i < 64; i++) dst[to + i] = UNPACK_WORD[src[from + i]];
+    }
   },
 });

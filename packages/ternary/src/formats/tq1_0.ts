@@ -46,19 +46,27 @@ export const tq1_0 = defineBlockFormat({
   blockElements: 256,
   codeBytesPerBlock: 52,
   scale: { kind: 'block-f16' },
-  packBlock(src, srcOffset, dst, dstOffset) {
+  packBlocks(src, srcOffset, dst, dstOffset, blocks, stride) {
     const bytes = asBytes(src);
-    for (let m = 0; m < 32; m++) dst[dstOffset + m] = packByte(bytes, srcOffset + m, 32, 5);
-    for (let m = 0; m < 16; m++) dst[dstOffset + 32 + m] = packByte(bytes, srcOffset + 160 + m, 16, 5);
-    for (let j = 0; j < 4; j++) dst[dstOffset + 48 + j] = packByte(bytes, srcOffset + 240 + j, 4, 4);
+    for (let block = 0; block < blocks; block++) {
+      const from = srcOffset + block * 256;
+      const to = dstOffset + block * stride;
+      for (let m = 0; m < 32; m++) dst[to + m] = packByte(bytes, from + m, 32, 5);
+      for (let m = 0; m < 16; m++) dst[to + 32 + m] = packByte(bytes, from + 160 + m, 16, 5);
+      for (let j = 0; j < 4; j++) dst[to + 48 + j] = packByte(bytes, from + 240 + j, 4, 4);
+    }
   },
-  unpackBlock(src, srcOffset, dst, dstWord) {
-    for (let m = 0; m < 32; m += 4) {
-      for (let n = 0; n < 5; n++) dst[dstWord + ((m + 32 * n) >> 2)] = tritWord(src, srcOffset + m, n);
+  unpackBlocks(src, srcOffset, dst, dstWord, blocks, stride) {
+    for (let block = 0; block < blocks; block++) {
+      const from = srcOffset + block * stride;
+      const to = dstWord + block * 64;
+      for (let m = 0; m < 32; m += 4) {
+        for (let n = 0; n < 5; n++) dst[to + ((m + 32 * n) >> 2)] = tritWord(src, from + m, n);
+      }
+      for (let m = 0; m < 16; m += 4) {
+        for (let n = 0; n < 5; n++) dst[to + ((160 + m + 16 * n) >> 2)] = tritWord(src, from + 32 + m, n);
+      }
+      for (let n = 0; n < 4; n++) dst[to + ((240 + 4 * n) >> 2)] = tritWord(src, from + 48, n);
     }
-    for (let m = 0; m < 16; m += 4) {
-      for (let n = 0; n < 5; n++) dst[dstWord + ((160 + m + 16 * n) >> 2)] = tritWord(src, srcOffset + 32 + m, n);
-    }
-    for (let n = 0; n < 4; n++) dst[dstWord + ((240 + 4 * n) >> 2)] = tritWord(src, srcOffset + 48, n);
   },
 });

@@ -17,29 +17,36 @@ export const tq2_0 = defineBlockFormat({
   blockElements: 256,
   codeBytesPerBlock: 64,
   scale: { kind: 'block-f16' },
-  packBlock(src, srcOffset, dst, dstOffset) {
+  packBlocks(src, srcOffset, dst, dstOffset, blocks, stride) {
     const bytes = asBytes(src);
-    for (let half = 0; half < 2; half++) {
-      const base = srcOffset + 128 * half;
-      for (let m = 0; m < 32; m++) {
-        dst[dstOffset + 32 * half + m] =
-          CODE_OF_INT8[bytes[base + m]] |
-          (CODE_OF_INT8[bytes[base + 32 + m]] << 2) |
-          (CODE_OF_INT8[bytes[base + 64 + m]] << 4) |
-          (CODE_OF_INT8[bytes[base + 96 + m]] << 6);
+    for (let block = 0; block < blocks; block++) {
+      for (let half = 0; half < 2; half++) {
+        const from = srcOffset + block * 256 + 128 * half;
+        const to = dstOffset + block * stride + 32 * half;
+        for (let m = 0; m < 32; m++) {
+          dst[to + m] =
+            CODE_OF_INT8[bytes[from + m]] |
+            (CODE_OF_INT8[bytes[from + 32 + m]] << 2) |
+            (CODE_OF_INT8[bytes[from + 64 + m]] << 4) |
+            (CODE_OF_INT8[bytes[from + 96 + m]] << 6);
+        }
       }
     }
   },
-  unpackBlock(src, srcOffset, dst, dstWord) {
-    for (let half = 0; half < 2; half++) {
-      for (let m = 0; m < 32; m += 4) {
-        // Four neighbouring bytes hold elements m..m+3 of each of the four groups.
-        const word = readWord(src, srcOffset + 32 * half + m);
-        const out = dstWord + 32 * half + (m >> 2);
-        dst[out] = codesMinusOne(word & 0x03030303);
-        dst[out + 8] = codesMinusOne((word >>> 2) & 0x03030303);
-        dst[out + 16] = codesMinusOne((word >>> 4) & 0x03030303);
-        dst[out + 24] = codesMinusOne((word >>> 6) & 0x03030303);
+  unpackBlocks(src, srcOffset, dst, dstWord, blocks, stride) {
+    for (let block = 0; block < blocks; block++) {
+      for (let half = 0; half < 2; half++) {
+        const from = srcOffset + block * stride + 32 * half;
+        const to = dstWord + block * 64 + 32 * half;
+        for (let m = 0; m < 32; m += 4) {
+          // Four neighbouring bytes hold elements m..m+3 of each of the four groups.
+          const word = readWord(src, from + m);
+          const out = to + (m >> 2);
+          dst[out] = codesMinusOne(word & 0x03030303);
+          dst[out + 8] = codesMinusOne((word >>> 2) & 0x03030303);
+          dst[out + 16] = codesMinusOne((word >>> 4) & 0x03030303);
+          dst[out + 24] = codesMinusOne((word >>> 6) & 0x03030303);
+        }
       }
     }
   },
