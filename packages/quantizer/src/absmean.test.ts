@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ABSMEAN_EPSILON, absmeanTernary } from './absmean.js';
+import { ABSMEAN_EPSILON, absmeanTernary, absmeanThreshold, ternaryCode } from './absmean.js';
 
 interface Vector {
   weights: string[];
@@ -57,6 +57,27 @@ describe('absmeanTernary', () => {
         const result = absmeanTernary(Float32Array.from(xs));
         expect(result.scale).toBe(gamma);
         expect(Array.from(result.codes)).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe('absmeanThreshold', () => {
+  it('splits codes exactly where f32 division does', () => {
+    fc.assert(
+      fc.property(fc.float({ min: Math.fround(1e-8), max: Math.fround(1e30), noNaN: true }), fc.array(fc.integer({ min: -40, max: 40 })), (gamma, steps) => {
+        const threshold = absmeanThreshold(gamma);
+        expect(ternaryCode(threshold, gamma)).toBe(1);
+        expect(ternaryCode(-threshold, gamma)).toBe(-1);
+        // Floats around the threshold, a few ulps either side.
+        const cell = new Float32Array([threshold]);
+        const bits = new Uint32Array(cell.buffer);
+        const base = bits[0];
+        for (const step of steps) {
+          bits[0] = base + step;
+          const w = cell[0];
+          expect(w >= threshold ? 1 : 0).toBe(ternaryCode(w, gamma));
+        }
       }),
     );
   });

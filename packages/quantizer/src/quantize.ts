@@ -1,10 +1,26 @@
 import { TernaryTensor } from '@trit/ternary';
-import { ABSMEAN_EPSILON } from './absmean.js';
+import { absmeanGamma, absmeanThreshold } from './absmean.js';
 import { type PtBitnetConfig, ptBitnetConfig } from './config.js';
 import { QuantizeError } from './errors.js';
-import { ThresholdSearch, thresholdCode } from './scale-search.js';
+import { ThresholdSearch, thresholdSeedCode } from './scale-search.js';
 
 const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Seed code (t + 1) of w: 2 for w ≥ plus, 0 for w ≤ minus, else 1; branch-free. */
+function seedCode(w: number, plus: number, minus: number): number {
+  return 1 + ((w >= plus) as unknown as number) - ((w <= minus) as unknown as number);
+}
+
+/**
+ * Adds element i's code to the byte being assembled; stores it when the byte is
+ * full. Returns the partial byte to carry (blocks may start mid-byte).
+ */
+function appendCode(packed: Uint8Array, byte: number, i: number, code: number): number {
+  const next = byte | (code << ((i & 3) << 1));
+  if ((i & 3) !== 3) return next;
+  packed[i >> 2] = next;
+  return 0;
+}
 
 export interface QuantizeOptions {
   /** Tensor name, quoted in errors. */
@@ -57,7 +73,7 @@ export function quantizeTensor(
       }
       sum = Math.fround(sum + a);
     }
-    const gamma = Math.fround(Math.fround(sum / Math.fround(end - start)) + ABSMEAN_EPSILON);
+    const gamma = absmeanGamma(sum, end - start);
     if (sum > FLOAT32_MAX) {
       throw new QuantizeError(`block ${block} (weights ${start}–${end - 1}): the sum of |w| overflows float32`, name, start);
     }
@@ -65,25 +81,23 @@ export function quantizeTensor(
 
     if (choice === undefined || choice.threshold < 0) {
       scales[block] = choice ? choice.scale : gamma;
-      for (let i = start; i < end; i++) {
-        const q = Math.fround(w[i] / gamma);
-        // Seed code (t + 1) in 2 bits: 2 for +1, 0 for -1, 1 for zero.
-        const code = q >= 0.5 ? 2 : q <= -0.5 ? 0 : 1;
-        byte |= code << ((i & 3) << 1);
-        if ((i & 3) === 3) {
-          packed[i >> 2] = byte;
-          byte = 0;
-        }
+      const plus = absmeanThreshold(gamma);
+      const minus = -plus;
+      let i = start;
+      // Unaligned head (blocks that start mid-byte), then whole bytes, then the tail.
+      for (; i < end && (i & 3) !== 0; i++) byte = appendCode(packed, byte, i, seedCode(w[i], plus, minus));
+      for (; i + 4 <= end; i += 4) {
+        packed[i >> 2] =
+          seedCode(w[i], plus, minus) |
+          (seedCode(w[i + 1], plus, minus) << 2) |
+          (seedCode(w[i + 2], plus, minus) << 4) |
+          (seedCode(w[i + 3], plus, minus) << 6);
       }
+      for (; i < end; i++) byte = appendCode(packed, byte, i, seedCode(w[i], plus, minus));
     } else {
       scales[block] = choice.scale;
       for (let i = start; i < end; i++) {
-        const code = thresholdCode(w[i], choice.threshold, choice.inverseMean) + 1;
-        byte |= code << ((i & 3) << 1);
-        if ((i & 3) === 3) {
-          packed[i >> 2] = byte;
-          byte = 0;
-        }
+        byte = appendCode(packed, byte, i, thresholdSeedCode(w[i], choice.threshold, choice.inverseMean));
       }
     }
   }

@@ -1,4 +1,4 @@
-import { ternaryCode } from './absmean.js';
+import { absmeanThreshold } from './absmean.js';
 
 /*
  * optimizeScales: for a block with ternary codes t, the scale minimizing
@@ -9,25 +9,33 @@ import { ternaryCode } from './absmean.js';
  * Each grid candidate needs S and C, which one histogram pass gives for all.
  */
 
-/** Threshold multiples of mean|w|: 0.30, 0.35, …, 1.20. */
-const LOWEST_MULTIPLE = 0.3;
-const MULTIPLE_STEP = 0.05;
+/** Threshold multiples of mean|w|: 0.30, 0.35, …, 1.20, i.e. (6 + j) / 20. */
 const GRID_SIZE = 19;
 
 /**
- * How many grid thresholds lie at or below r = |w| / mean|w|. A weight is
- * non-zero under grid threshold j exactly when its bucket exceeds j, so the
- * histogram and the final coding agree even at boundaries.
+ * A weight's position on the grid: x = 20·|w|/mean − 6, so that it is non-zero
+ * under grid threshold j exactly when x ≥ j. The histogram and the final
+ * coding both go through this one function, so they agree at the boundaries.
  */
-function bucketOf(ratio: number): number {
-  if (ratio < LOWEST_MULTIPLE) return 0;
-  const k = Math.floor((ratio - LOWEST_MULTIPLE) / MULTIPLE_STEP) + 1;
-  return k < GRID_SIZE ? k : GRID_SIZE;
+function gridPosition(absWeight: number, inverseMean: number): number {
+  return absWeight * inverseMean * 20 - 6;
+}
+
+/**
+ * Histogram bucket: how many grid thresholds the weight reaches, clamp(⌊x⌋ + 1, 0, 19).
+ * Branch-free, because on real weights these comparisons are coin flips.
+ */
+function bucketOf(position: number): number {
+  // x ≥ -6 since |w| ≥ 0; capping it keeps the int32 truncation exact.
+  const k = ((Math.min(position, 64) + 7) | 0) - 6;
+  const atLeastZero = k & ~(k >> 31);
+  const excess = atLeastZero - GRID_SIZE;
+  return GRID_SIZE + (excess & (excess >> 31));
 }
 
 /** The chosen coding of one block. */
 export interface BlockChoice {
-  /** -1: plain absmean codes; j ≥ 0: non-zero when bucket > j. */
+  /** -1: plain absmean codes; j ≥ 0: grid threshold j (non-zero when the grid position ≥ j). */
   threshold: number;
   scale: number;
   /** 1 / mean|w|, for re-deriving buckets when coding. */
@@ -46,16 +54,16 @@ export class ThresholdSearch {
     sums.fill(0);
     counts.fill(0);
     const inverseMean = (end - start) / absSum;
+    const absmeanCutoff = absmeanThreshold(gamma);
     let absmeanSum = 0;
     let absmeanCount = 0;
     for (let i = start; i < end; i++) {
       const x = w[i];
       const a = Math.abs(x);
-      if (ternaryCode(x, gamma) !== 0) {
-        absmeanSum += a;
-        absmeanCount++;
-      }
-      const k = bucketOf(a * inverseMean);
+      const hit = (a >= absmeanCutoff) as unknown as number;
+      absmeanSum += a * hit;
+      absmeanCount += hit;
+      const k = bucketOf(gridPosition(a, inverseMean));
       sums[k] += a;
       counts[k]++;
     }
@@ -82,8 +90,9 @@ export class ThresholdSearch {
   }
 }
 
-/** The code of w under a grid threshold chosen by {@link ThresholdSearch.choose}. */
-export function thresholdCode(w: number, threshold: number, inverseMean: number): number {
-  if (bucketOf(Math.abs(w) * inverseMean) <= threshold) return 0;
-  return w > 0 ? 1 : -1;
+/** The seed code (t + 1) of w under grid threshold `threshold` chosen by {@link ThresholdSearch.choose}. */
+export function thresholdSeedCode(w: number, threshold: number, inverseMean: number): number {
+  const nonZero = (gridPosition(Math.abs(w), inverseMean) >= threshold) as unknown as number;
+  const positive = (w > 0) as unknown as number;
+  return 1 + nonZero * (2 * positive - 1);
 }
