@@ -1,7 +1,7 @@
 // quantizeTensor on a 4096×4096 matrix, with and without optimizeScales,
 // against a straightforward loop (per-block arrays, then pack) in the same run.
 import { absmeanTernary, quantizeTensor } from '@trit/quantizer';
-import { TernaryTensor, computeDequantError, packTernary } from '@trit/ternary';
+import { computeDequantError, packTernary, TernaryTensor } from '@trit/ternary';
 import { type BenchRow, formatTable, measure, randomFloats } from '@trit/testkit';
 
 const rows = 4096;
@@ -24,19 +24,28 @@ function straightforward(w: Float32Array): TernaryTensor {
 
 const check = straightforward(weights);
 const plainTensor = quantizeTensor(weights, [rows, cols], { optimizeScales: false });
-if (plainTensor.packed.some((b, i) => b !== check.packed[i])) throw new Error('quantizeTensor disagrees with the straightforward loop');
+if (plainTensor.packed.some((b, i) => b !== check.packed[i]))
+  throw new Error('quantizeTensor disagrees with the straightforward loop');
 
 const units = { units: n, minMs: 1500 };
 const baseline = measure('straightforward loop', () => straightforward(weights), units);
 const table: BenchRow[] = [
   { result: baseline },
   {
-    result: measure('quantizeTensor (absmean)', () => quantizeTensor(weights, [rows, cols], { optimizeScales: false }), units),
+    result: measure(
+      'quantizeTensor (absmean)',
+      () => quantizeTensor(weights, [rows, cols], { optimizeScales: false }),
+      units,
+    ),
     baseline,
     goal: 100e6,
   },
   {
-    result: measure('quantizeTensor (optimizeScales)', () => quantizeTensor(weights, [rows, cols], { optimizeScales: true }), units),
+    result: measure(
+      'quantizeTensor (optimizeScales)',
+      () => quantizeTensor(weights, [rows, cols], { optimizeScales: true }),
+      units,
+    ),
     baseline,
   },
 ];
@@ -47,5 +56,7 @@ for (const dist of ['gaussian', 'laplace'] as const) {
   const w = randomFloats(n, 9, dist, 0.02);
   const plain = computeDequantError(w, quantizeTensor(w, [rows, cols], { optimizeScales: false }).dequantize()).mse;
   const tuned = computeDequantError(w, quantizeTensor(w, [rows, cols], { optimizeScales: true }).dequantize()).mse;
-  console.log(`  ${dist.padEnd(8)} absmean ${plain.toExponential(4)}  optimized ${tuned.toExponential(4)}  reduction ${((1 - tuned / plain) * 100).toFixed(1)}%`);
+  console.log(
+    `  ${dist.padEnd(8)} absmean ${plain.toExponential(4)}  optimized ${tuned.toExponential(4)}  reduction ${((1 - tuned / plain) * 100).toFixed(1)}%`,
+  );
 }

@@ -19,7 +19,9 @@ describe('PtBitnetConfig', () => {
   it('validates every field', () => {
     expect(() => ptBitnetConfig({ blockSize: 0 })).toThrow(QuantizerConfigError);
     expect(() => ptBitnetConfig({ exportFormat: 'iq1_s' as never })).toThrow(/exportFormat: unknown format "iq1_s"/);
-    expect(() => ptBitnetConfig({ routerPrecision: 'f8' as never })).toThrow(/routerPrecision: must be one of f16, bf16, f32/);
+    expect(() => ptBitnetConfig({ routerPrecision: 'f8' as never })).toThrow(
+      /routerPrecision: must be one of f16, bf16, f32/,
+    );
     expect(() => ptBitnetConfig({ optimizeScales: 'yes' as never })).toThrow(QuantizerConfigError);
     expect(() => ptBitnetConfig({ layersToQuantize: { custom: ['{'] } })).toThrow(QuantizerConfigError);
   });

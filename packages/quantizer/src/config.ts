@@ -1,4 +1,4 @@
-import { type TernaryFormatName, isTernaryFormatName } from '@trit/ternary';
+import { isTernaryFormatName, type TernaryFormatName } from '@trit/ternary';
 import { QuantizerConfigError } from './errors.js';
 import { type LayerMask, validateLayerMask } from './layer-mask.js';
 

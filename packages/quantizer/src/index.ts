@@ -1,19 +1,19 @@
-export { absmeanTernary, ABSMEAN_EPSILON, type AbsmeanResult } from './absmean.js';
-export { quantizeTensor, type QuantizeOptions } from './quantize.js';
+export { ABSMEAN_EPSILON, type AbsmeanResult, absmeanTernary } from './absmean.js';
 export {
-  ptBitnetConfig,
   DEFAULT_PT_BITNET_CONFIG,
-  type PtBitnetConfig,
   type Precision,
+  type PtBitnetConfig,
+  ptBitnetConfig,
   type TernaryFormat,
 } from './config.js';
+export { QuantizeError, QuantizerConfigError } from './errors.js';
 export {
-  shouldQuantize,
   classifyTensor,
   compileGlob,
-  NEVER_TERNARY_ROLES,
   type LayerMask,
+  NEVER_TERNARY_ROLES,
+  shouldQuantize,
   type TensorRole,
 } from './layer-mask.js';
-export { tensorStorage, type TensorStorage } from './storage.js';
-export { QuantizeError, QuantizerConfigError } from './errors.js';
+export { type QuantizeOptions, quantizeTensor } from './quantize.js';
+export { type TensorStorage, tensorStorage } from './storage.js';

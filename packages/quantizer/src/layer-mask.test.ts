@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuantizerConfigError } from './errors.js';
-import { type TensorRole, classifyTensor, compileGlob, shouldQuantize } from './layer-mask.js';
+import { classifyTensor, compileGlob, shouldQuantize, type TensorRole } from './layer-mask.js';
 
 // Real tensor names: llama.cpp GGUF (interop.md §5) and Hugging Face (§7).
 const roles: [string, TensorRole][] = [

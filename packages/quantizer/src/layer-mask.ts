@@ -38,7 +38,10 @@ export const NEVER_TERNARY_ROLES: ReadonlySet<TensorRole> = new Set([
 const ROLE_PATTERNS: readonly [TensorRole, RegExp][] = [
   // Biases, BitNet's per-tensor `.scale`, HF's `weight_scale`: not weight matrices.
   ['auxiliary', /\.(bias|scale|weight_scale|input_scale)$/],
-  ['router', /(^|\.)(ffn_gate_inp(_shexp)?|router|shared_expert_gate)(\.|$)|(^|\.)(mlp|block_sparse_moe)\.gate\.weight$/],
+  [
+    'router',
+    /(^|\.)(ffn_gate_inp(_shexp)?|router|shared_expert_gate)(\.|$)|(^|\.)(mlp|block_sparse_moe)\.gate\.weight$/,
+  ],
   ['embedding', /(^|\.)(token_embd|embed_tokens|tok_embeddings|wte|word_embeddings)(\.|$)/],
   ['lm-head', /^(output|lm_head)\.weight$|(^|\.)lm_head(\.|$)/],
   ['norm', /(^|\.)([^.]*norm[^.]*|ln(_[^.]*)?|[^.]*_ln)(\.|$)/],

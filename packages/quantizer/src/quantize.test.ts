@@ -1,5 +1,5 @@
-import { randomFloats } from '@trit/testkit';
 import { computeDequantError, unpackTernary } from '@trit/ternary';
+import { randomFloats } from '@trit/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { absmeanTernary } from './absmean.js';
@@ -72,15 +72,22 @@ describe('quantizeTensor', () => {
 
   it('with optimizeScales never does worse than absmean on any block', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 700 }), fc.nat(), fc.constantFrom('gaussian', 'laplace', 'uniform' as const), (n, seed, dist) => {
-        const w = randomFloats(n, seed, dist);
-        const plain = quantizeTensor(w, [1, n], { optimizeScales: false }).dequantize();
-        const tuned = quantizeTensor(w, [1, n], { optimizeScales: true }).dequantize();
-        for (let start = 0; start < n; start += 256) {
-          const end = Math.min(start + 256, n);
-          expect(blockMse(w, tuned, start, end)).toBeLessThanOrEqual(blockMse(w, plain, start, end) * (1 + 1e-6) + 1e-12);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 700 }),
+        fc.nat(),
+        fc.constantFrom('gaussian', 'laplace', 'uniform' as const),
+        (n, seed, dist) => {
+          const w = randomFloats(n, seed, dist);
+          const plain = quantizeTensor(w, [1, n], { optimizeScales: false }).dequantize();
+          const tuned = quantizeTensor(w, [1, n], { optimizeScales: true }).dequantize();
+          for (let start = 0; start < n; start += 256) {
+            const end = Math.min(start + 256, n);
+            expect(blockMse(w, tuned, start, end)).toBeLessThanOrEqual(
+              blockMse(w, plain, start, end) * (1 + 1e-6) + 1e-12,
+            );
+          }
+        },
+      ),
       { numRuns: 80 },
     );
   });
@@ -115,6 +122,8 @@ describe('quantizeTensor', () => {
 describe('quantizeTensor overflow', () => {
   it('reports a block whose |w| sum overflows float32 instead of an infinite scale', () => {
     const w = Float32Array.of(3e38, 3e38, 1, 1);
-    expect(() => quantizeTensor(w, [1, 4], { blockSize: 2 })).toThrow(/block 0 \(weights 0–1\): the sum of \|w\| overflows float32/);
+    expect(() => quantizeTensor(w, [1, 4], { blockSize: 2 })).toThrow(
+      /block 0 \(weights 0–1\): the sum of \|w\| overflows float32/,
+    );
   });
 });

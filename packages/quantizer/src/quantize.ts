@@ -75,7 +75,11 @@ export function quantizeTensor(
     }
     const gamma = absmeanGamma(sum, end - start);
     if (sum > FLOAT32_MAX) {
-      throw new QuantizeError(`block ${block} (weights ${start}–${end - 1}): the sum of |w| overflows float32`, name, start);
+      throw new QuantizeError(
+        `block ${block} (weights ${start}–${end - 1}): the sum of |w| overflows float32`,
+        name,
+        start,
+      );
     }
     const choice = search?.choose(w, start, end, gamma, sum);
 

@@ -1,4 +1,4 @@
-import type { PtBitnetConfig, Precision, TernaryFormat } from './config.js';
+import type { Precision, PtBitnetConfig, TernaryFormat } from './config.js';
 import { classifyTensor, shouldQuantize } from './layer-mask.js';
 
 /** How one tensor is stored after quantization. */

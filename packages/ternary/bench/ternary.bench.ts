@@ -1,14 +1,15 @@
 // Throughput of packing, unpacking, sparsity and every block format, each
 // against a naive per-element implementation measured in the same run.
-import { type BenchRow, formatTable, measure, randomTernary } from '@trit/testkit';
+
 import {
-  TERNARY_FORMATS,
-  type TernaryFormatName,
   countPackedZeros,
   floatToHalfBits,
   packTernary,
+  TERNARY_FORMATS,
+  type TernaryFormatName,
   unpackTernary,
 } from '@trit/ternary';
+import { type BenchRow, formatTable, measure, randomTernary } from '@trit/testkit';
 
 const n = 4096 * 1024;
 const codes = randomTernary(n, 1);
@@ -81,7 +82,8 @@ function naiveEncode(name: TernaryFormatName, values: Int8Array, scales: Float32
       }
     }
     if (name === 'tq1_0') for (let b = 0; b < 52; b++) out[base + b] = Math.floor((digits[b] * 256 + 242) / 243);
-    if (format.scaleScope === 'block') view.setUint16(base + format.bytesPerBlock - 2, floatToHalfBits(scales[block]), true);
+    if (format.scaleScope === 'block')
+      view.setUint16(base + format.bytesPerBlock - 2, floatToHalfBits(scales[block]), true);
   }
   if (format.scaleScope === 'tensor') view.setFloat32(blocks * format.bytesPerBlock, scales[0], true);
   return out;
@@ -131,13 +133,18 @@ for (const name of Object.keys(TERNARY_FORMATS) as TernaryFormatName[]) {
   const scales = new Float32Array(format.scaleCount(n)).fill(0.5);
   const bytes = format.encode(codes, scales);
   if (naiveDecode(name, bytes, n).some((v, i) => v !== codes[i])) throw new Error(`naive ${name} decode disagrees`);
-  if (naiveEncode(name, codes, scales).some((v, i) => v !== bytes[i])) throw new Error(`naive ${name} encode disagrees`);
+  if (naiveEncode(name, codes, scales).some((v, i) => v !== bytes[i]))
+    throw new Error(`naive ${name} encode disagrees`);
   const naiveEnc = measure(`naive ${name} encode`, () => naiveEncode(name, codes, scales), units);
   const naiveDec = measure(`naive ${name} decode`, () => naiveDecode(name, bytes, n), units);
   rows.push({ result: naiveEnc });
   rows.push({ result: measure(`${name} encode`, () => format.encode(codes, scales), units), baseline: naiveEnc });
   rows.push({ result: naiveDec });
-  rows.push({ result: measure(`${name} decode`, () => format.decode(bytes, n), units), baseline: naiveDec, goal: 300e6 });
+  rows.push({
+    result: measure(`${name} decode`, () => format.decode(bytes, n), units),
+    baseline: naiveDec,
+    goal: 300e6,
+  });
   rows.push({ result: measure(`${name} dequantize`, () => format.dequantize(bytes, n), units), baseline: naiveDec });
 }
 

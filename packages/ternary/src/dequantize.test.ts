@@ -16,7 +16,9 @@ describe('dequantizeBitnetT158', () => {
 
   it('errors on short data instead of returning fewer values', () => {
     expect(() => dequantizeBitnetT158(new Uint8Array(63), Float32Array.of(1), 256)).toThrow(TernaryLengthError);
-    expect(() => dequantizeBitnetT158(new Uint8Array(128), Float32Array.of(1), 512)).toThrow(/scales: expected 2, found 1/);
+    expect(() => dequantizeBitnetT158(new Uint8Array(128), Float32Array.of(1), 512)).toThrow(
+      /scales: expected 2, found 1/,
+    );
     expect(() => dequantizeBitnetT158(new Uint8Array(64), Float32Array.of(1), 256, 0)).toThrow(TernaryValueError);
   });
 

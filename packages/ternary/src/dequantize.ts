@@ -1,4 +1,4 @@
-import { TernaryLengthError, assertCount, assertPositiveInteger } from './errors.js';
+import { assertCount, assertPositiveInteger, TernaryLengthError } from './errors.js';
 import { packedByteLength, unpackTernary } from './pack.js';
 
 /**
@@ -14,11 +14,21 @@ export function dequantizeBitnetT158(
   assertCount('dequantizeBitnetT158', 'n', n);
   assertPositiveInteger('dequantizeBitnetT158', 'blockSize', blockSize);
   if (packed.length < packedByteLength(n)) {
-    throw new TernaryLengthError('dequantizeBitnetT158: packed bytes', packedByteLength(n), packed.length, `${n} values`);
+    throw new TernaryLengthError(
+      'dequantizeBitnetT158: packed bytes',
+      packedByteLength(n),
+      packed.length,
+      `${n} values`,
+    );
   }
   const blocks = Math.ceil(n / blockSize);
   if (scales.length < blocks) {
-    throw new TernaryLengthError('dequantizeBitnetT158: scales', blocks, scales.length, `${n} values, block size ${blockSize}`);
+    throw new TernaryLengthError(
+      'dequantizeBitnetT158: scales',
+      blocks,
+      scales.length,
+      `${n} values, block size ${blockSize}`,
+    );
   }
   const codes = unpackTernary(packed, n);
   const out = new Float32Array(n);

@@ -25,7 +25,7 @@ export function halfBitsToFloat(bits: number): number {
 /** Reads a little-endian half at `offset`. */
 export function readHalf(bytes: Uint8Array, offset: number): number {
   halfTable ??= buildHalfTable();
-  return halfTable[(bytes[offset]) | ((bytes[offset + 1]) << 8)];
+  return halfTable[bytes[offset] | (bytes[offset + 1] << 8)];
 }
 
 const f32 = new Float32Array(1);

@@ -1,18 +1,18 @@
-export { TernaryTensor, type TernaryTensorInit } from './tensor.js';
-export { packTernary, unpackTernary, countPackedZeros, packedByteLength, SEED_CODE_VALUES } from './pack.js';
+export { decodeTernaryTensor, encodeTernaryTensor } from './convert.js';
 export {
-  dequantizeBitnetT158,
-  dequantizeBitnetBlock,
   computeDequantError,
   type DequantError,
+  dequantizeBitnetBlock,
+  dequantizeBitnetT158,
 } from './dequantize.js';
+export { TernaryFormatError, TernaryLengthError, TernaryValueError } from './errors.js';
 export type {
-  TernaryBlockFormat,
-  TernaryFormatName,
   DecodedTernary,
   GgufDialect,
+  TernaryBlockFormat,
+  TernaryFormatName,
 } from './formats/format.js';
-export { TERNARY_FORMATS, getTernaryFormat, isTernaryFormatName } from './formats/registry.js';
-export { encodeTernaryTensor, decodeTernaryTensor } from './convert.js';
-export { halfBitsToFloat, floatToHalfBits, readHalf, writeHalf, roundToHalf } from './half.js';
-export { TernaryLengthError, TernaryValueError, TernaryFormatError } from './errors.js';
+export { getTernaryFormat, isTernaryFormatName, TERNARY_FORMATS } from './formats/registry.js';
+export { floatToHalfBits, halfBitsToFloat, readHalf, roundToHalf, writeHalf } from './half.js';
+export { countPackedZeros, packedByteLength, packTernary, SEED_CODE_VALUES, unpackTernary } from './pack.js';
+export { TernaryTensor, type TernaryTensorInit } from './tensor.js';

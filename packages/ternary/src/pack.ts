@@ -1,5 +1,5 @@
-import { CODE_OF_INT8, asBytes } from './codes.js';
-import { TernaryLengthError, assertCount } from './errors.js';
+import { asBytes, CODE_OF_INT8 } from './codes.js';
+import { assertCount, TernaryLengthError } from './errors.js';
 
 /*
  * The RuvLLM ("seed") 2-bit layout: four codes per byte, least significant
@@ -45,13 +45,13 @@ export function packTernary(values: Int8Array): Uint8Array {
   const whole = n >> 2;
   for (let i = 0, j = 0; i < whole; i++, j += 4) {
     out[i] =
-      (CODE_OF_INT8[bytes[j]]) |
-      ((CODE_OF_INT8[bytes[j + 1]]) << 2) |
-      ((CODE_OF_INT8[bytes[j + 2]]) << 4) |
-      ((CODE_OF_INT8[bytes[j + 3]]) << 6);
+      CODE_OF_INT8[bytes[j]] |
+      (CODE_OF_INT8[bytes[j + 1]] << 2) |
+      (CODE_OF_INT8[bytes[j + 2]] << 4) |
+      (CODE_OF_INT8[bytes[j + 3]] << 6);
   }
   for (let k = whole * 4; k < n; k++) {
-    out[whole] = (out[whole]) | ((CODE_OF_INT8[bytes[k]]) << (2 * (k & 3)));
+    out[whole] = out[whole] | (CODE_OF_INT8[bytes[k]] << (2 * (k & 3)));
   }
   return out;
 }
@@ -86,7 +86,7 @@ export function unpackTernary(packed: Uint8Array, n: number, out?: Int8Array): I
     }
   }
   for (let k = whole * 4; k < n; k++) {
-    target[k] = SEED_CODE_VALUES[((packed[k >> 2]) >> (2 * (k & 3))) & 3];
+    target[k] = SEED_CODE_VALUES[(packed[k >> 2] >> (2 * (k & 3))) & 3];
   }
   return target;
 }
@@ -102,7 +102,7 @@ export function countPackedZeros(packed: Uint8Array, n: number): number {
   let zeros = 0;
   for (let i = 0; i < whole; i++) zeros += ZEROS_PER_BYTE[packed[i]];
   for (let k = whole * 4; k < n; k++) {
-    if ((((packed[k >> 2]) >> (2 * (k & 3))) & 1) === 1) zeros++; // 01 and 11
+    if (((packed[k >> 2] >> (2 * (k & 3))) & 1) === 1) zeros++; // 01 and 11
   }
   return zeros;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeTernaryTensor, decodeTernaryTensor } from './convert.js';
+import { decodeTernaryTensor, encodeTernaryTensor } from './convert.js';
 import { TernaryLengthError, TernaryValueError } from './errors.js';
 import { TERNARY_FORMATS } from './formats/registry.js';
 import { packTernary } from './pack.js';
@@ -27,7 +27,12 @@ describe('TernaryTensor', () => {
     const packed = Uint8Array.of(0b11_10_01_00, 0b00_00_00_01);
     const tensor = new TernaryTensor({ packed, scales: Float32Array.of(1), shape: [1, 5], blockSize: 256 });
     expect(tensor.sparsity()).toBeCloseTo(3 / 5, 12);
-    const empty = new TernaryTensor({ packed: new Uint8Array(0), scales: new Float32Array(0), shape: [0, 7], blockSize: 256 });
+    const empty = new TernaryTensor({
+      packed: new Uint8Array(0),
+      scales: new Float32Array(0),
+      shape: [0, 7],
+      blockSize: 256,
+    });
     expect(empty.sparsity()).toBe(0);
     expect(empty.numBlocks()).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { dequantizeBitnetT158 } from './dequantize.js';
-import { TernaryLengthError, TernaryValueError, assertCount, assertPositiveInteger } from './errors.js';
-import { countPackedZeros, packTernary, packedByteLength, unpackTernary } from './pack.js';
+import { assertCount, assertPositiveInteger, TernaryLengthError, TernaryValueError } from './errors.js';
+import { countPackedZeros, packedByteLength, packTernary, unpackTernary } from './pack.js';
 
 export interface TernaryTensorInit {
   /** Codes in the seed layout, flattened row-major with no padding at row ends. */
@@ -63,7 +63,12 @@ export class TernaryTensor {
   ): TernaryTensor {
     const elements = shape[0] * shape[1];
     if (codes.length !== elements) {
-      throw new TernaryLengthError('TernaryTensor.fromCodes: codes', elements, codes.length, `shape ${shape[0]}×${shape[1]}`);
+      throw new TernaryLengthError(
+        'TernaryTensor.fromCodes: codes',
+        elements,
+        codes.length,
+        `shape ${shape[0]}×${shape[1]}`,
+      );
     }
     return new TernaryTensor({ packed: packTernary(codes), scales, shape, blockSize });
   }

@@ -66,6 +66,10 @@ export function formatTable(title: string, unitName: string, rows: BenchRow[]): 
     goal === undefined ? '' : `${result.unitsPerSecond >= goal ? 'met' : 'MISSED'} (≥ ${goal / 1e6} M/s)`,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [`\n${title}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

@@ -1,2 +1,2 @@
-export { createRng, randomFloats, randomTernary, type Distribution, type Rng } from './rng.js';
-export { formatTable, keep, measure, type BenchOptions, type BenchResult, type BenchRow } from './bench.js';
+export { type BenchOptions, type BenchResult, type BenchRow, formatTable, keep, measure } from './bench.js';
+export { createRng, type Distribution, type Rng, randomFloats, randomTernary } from './rng.js';

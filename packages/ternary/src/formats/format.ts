@@ -1,5 +1,5 @@
 import { scaleCodes } from '../dequantize.js';
-import { TernaryLengthError, TernaryValueError, assertCount } from '../errors.js';
+import { assertCount, TernaryLengthError, TernaryValueError } from '../errors.js';
 import { readHalf, writeHalf } from '../half.js';
 
 export type TernaryFormatName = 't158' | 'tq2_0' | 'tq1_0' | 'i2_s';
@@ -158,7 +158,8 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     const scales = new Float32Array(scaleCount(n));
     unpackBlocks(bytes, 0, words, 0, blocks, bytesPerBlock);
     if (perBlockScale) {
-      for (let block = 0; block < blocks; block++) scales[block] = readHalf(bytes, block * bytesPerBlock + codeBytesPerBlock);
+      for (let block = 0; block < blocks; block++)
+        scales[block] = readHalf(bytes, block * bytesPerBlock + codeBytesPerBlock);
     } else {
       scales[0] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat32(blocks * bytesPerBlock, true);
     }

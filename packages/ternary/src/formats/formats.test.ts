@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TernaryFormatError, TernaryLengthError, TernaryValueError } from '../errors.js';
 import { halfBitsToFloat } from '../half.js';
-import type { TernaryBlockFormat, TernaryFormatName } from './format.js';
-import { TERNARY_FORMATS, getTernaryFormat } from './registry.js';
+import type { TernaryFormatName } from './format.js';
+import { getTernaryFormat, TERNARY_FORMATS } from './registry.js';
 
 // An independent, per-element reading of interop.md §3–4: where element k of a
 // block lives. The codecs under test are written block-wise with word tricks;
@@ -61,10 +61,30 @@ function oneHot(n: number, k: number, value: number): Int8Array {
 
 describe('format table', () => {
   it('has the ggml sizes and ids', () => {
-    expect(TERNARY_FORMATS.tq2_0).toMatchObject({ ggmlType: 35, dialect: 'ggml', blockElements: 256, bytesPerBlock: 66 });
-    expect(TERNARY_FORMATS.tq1_0).toMatchObject({ ggmlType: 34, dialect: 'ggml', blockElements: 256, bytesPerBlock: 54 });
-    expect(TERNARY_FORMATS.t158).toMatchObject({ ggmlType: 30, dialect: 'ruvllm', blockElements: 256, bytesPerBlock: 66 });
-    expect(TERNARY_FORMATS.i2_s).toMatchObject({ ggmlType: 36, dialect: 'bitnet.cpp', blockElements: 128, bytesPerBlock: 32 });
+    expect(TERNARY_FORMATS.tq2_0).toMatchObject({
+      ggmlType: 35,
+      dialect: 'ggml',
+      blockElements: 256,
+      bytesPerBlock: 66,
+    });
+    expect(TERNARY_FORMATS.tq1_0).toMatchObject({
+      ggmlType: 34,
+      dialect: 'ggml',
+      blockElements: 256,
+      bytesPerBlock: 54,
+    });
+    expect(TERNARY_FORMATS.t158).toMatchObject({
+      ggmlType: 30,
+      dialect: 'ruvllm',
+      blockElements: 256,
+      bytesPerBlock: 66,
+    });
+    expect(TERNARY_FORMATS.i2_s).toMatchObject({
+      ggmlType: 36,
+      dialect: 'bitnet.cpp',
+      blockElements: 128,
+      bytesPerBlock: 32,
+    });
     expect(TERNARY_FORMATS.tq2_0.byteLength(2560)).toBe(660);
     expect(TERNARY_FORMATS.tq2_0.bitsPerWeight(2560)).toBe(2.0625);
     expect(TERNARY_FORMATS.tq1_0.bitsPerWeight(2560)).toBe(1.6875);

@@ -1,4 +1,4 @@
-import { CODE_OF_INT8, asBytes } from '../codes.js';
+import { asBytes, CODE_OF_INT8 } from '../codes.js';
 import { defineBlockFormat } from './format.js';
 
 /*

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type DemoReport, runDemo } from './demo.js';
+import { formatDemoReport } from './format-report.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+describe('trit demo', () => {
+  const report: DemoReport = runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+
+  it('quantizes, round-trips every format and reports honest numbers', () => {
+    const [plain, tuned] = report.quantize;
+    expect(plain?.method).toBe('absmean');
+    expect(tuned?.method).toBe('absmean+optimizeScales');
+    expect(tuned!.mse).toBeLessThan(plain!.mse * 0.9);
+    expect(plain!.sparsity).toBeGreaterThan(0.2);
+    expect(plain!.sparsity).toBeLessThan(0.45);
+    expect(report.packing.repackIdentical).toBe(true);
+    const bits = Object.fromEntries(report.formats.map((f) => [f.format, f.bitsPerWeight]));
+    expect(bits).toEqual({ t158: 2.0625, tq2_0: 2.0625, tq1_0: 1.6875, i2_s: 2 + 256 / (64 * 640) });
+    for (const f of report.formats) {
+      expect([f.format, f.codesRoundTrip, f.scalesRoundTrip]).toEqual([f.format, true, true]);
+      expect(f.mse).toBeGreaterThan(0);
+      expect(f.encodeWeightsPerSecond).toBeGreaterThan(0);
+    }
+  });
+
+  it('is deterministic apart from timings', () => {
+    const again = runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+    expect(again.quantize.map((q) => q.mse)).toEqual(report.quantize.map((q) => q.mse));
+    expect(runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, seed: 7 }).quantize[0]?.mse).not.toBe(
+      report.quantize[0]?.mse,
+    );
+  });
+
+  it('prints the tour', () => {
+    const text = formatDemoReport(report);
+    expect(text).toMatch(/optimizeScales cuts the reconstruction MSE by \d+\.\d%/);
+    expect(text).toContain('tq2_0');
+    expect(text).not.toContain(' NO ');
+  });
+});
+
+describe('trit command line', () => {
+  it('runs demo --json from the built binary', () => {
+    const result = run('demo', '--json', '--seed', '3');
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout) as DemoReport;
+    expect(report.tensor).toMatchObject({ rows: 1024, cols: 2560, seed: 3 });
+    expect(report.formats.every((f) => f.codesRoundTrip && f.scalesRoundTrip)).toBe(true);
+  }, 60_000);
+
+  it('exits 2 with usage on mistakes', () => {
+    const unknown = run('frobnicate');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toContain('Usage: trit');
+    expect(run('demo', '--seed', 'x').status).toBe(2);
+    expect(run('demo', '--nope').stderr).toMatch(/Unknown option '--nope'/);
+    expect(run('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

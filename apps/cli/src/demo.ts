@@ -1,0 +1,161 @@
+import { quantizeTensor } from '@trit/quantizer';
+import {
+  computeDequantError,
+  decodeTernaryTensor,
+  encodeTernaryTensor,
+  packTernary,
+  roundToHalf,
+  TERNARY_FORMATS,
+  type TernaryFormatName,
+  type TernaryTensor,
+  unpackTernary,
+} from '@trit/ternary';
+import { randomFloats } from '@trit/testkit';
+
+export interface DemoOptions {
+  rows?: number;
+  cols?: number;
+  seed?: number;
+  /** Timed repetitions per step; the fastest is reported. */
+  repeats?: number;
+  /** Least total time per timed step, so the JIT has optimized what is timed. */
+  minTimeMs?: number;
+}
+
+export interface QuantizeRow {
+  method: 'absmean' | 'absmean+optimizeScales';
+  sparsity: number;
+  mse: number;
+  /** RMS error over RMS weight. */
+  relativeRmse: number;
+  maxAbsError: number;
+  weightsPerSecond: number;
+}
+
+export interface FormatRow {
+  format: TernaryFormatName;
+  ggmlType: number;
+  dialect: string;
+  bytes: number;
+  bitsPerWeight: number;
+  /** Reconstruction MSE of the stored tensor against the original weights. */
+  mse: number;
+  codesRoundTrip: boolean;
+  /** Stored scales equal the tensor's after the format's own rounding (fp16, or exact f32). */
+  scalesRoundTrip: boolean;
+  encodeWeightsPerSecond: number;
+  decodeWeightsPerSecond: number;
+}
+
+export interface DemoReport {
+  tensor: { rows: number; cols: number; seed: number; distribution: string; std: number };
+  quantize: QuantizeRow[];
+  packing: {
+    unpackCodesPerSecond: number;
+    repackIdentical: boolean;
+    dequantizeWeightsPerSecond: number;
+  };
+  formats: FormatRow[];
+  float32Bytes: number;
+}
+
+/** Fastest run of fn, in seconds, and its last result: at least `repeats` runs and `minTimeMs` in all. */
+function time<T>(fn: () => T, repeats: number, minTimeMs: number): { seconds: number; result: T } {
+  let best = Number.POSITIVE_INFINITY;
+  let result = fn();
+  const until = performance.now() + minTimeMs;
+  for (let i = 0; i < repeats || performance.now() < until; i++) {
+    const start = performance.now();
+    result = fn();
+    best = Math.min(best, (performance.now() - start) / 1000);
+  }
+  return { seconds: Math.max(best, 1e-9), result };
+}
+
+function rms(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+  return Math.sqrt(sum / x.length);
+}
+
+/**
+ * The demo tour: quantize a built-in deterministic weight matrix, then pack,
+ * unpack, dequantize and store it in every block format, measuring as it goes.
+ */
+export function runDemo(options: DemoOptions = {}): DemoReport {
+  const rows = options.rows ?? 1024;
+  const cols = options.cols ?? 2560;
+  const seed = options.seed ?? 2026;
+  const repeats = options.repeats ?? 3;
+  const minTimeMs = options.minTimeMs ?? 150;
+  const timed = <T>(fn: () => T) => time(fn, repeats, minTimeMs);
+  const n = rows * cols;
+  // A projection-like matrix: N(0, 1/fan_in), as a trained model's weights roughly are.
+  const std = 1 / Math.sqrt(cols);
+  const weights = randomFloats(n, seed, 'gaussian', std);
+  const weightRms = rms(weights);
+
+  const tensors: Record<QuantizeRow['method'], TernaryTensor> = {} as never;
+  const quantize: QuantizeRow[] = [];
+  for (const method of ['absmean', 'absmean+optimizeScales'] as const) {
+    const optimizeScales = method !== 'absmean';
+    const run = timed(() => quantizeTensor(weights, [rows, cols], { optimizeScales }));
+    const tensor = run.result;
+    tensors[method] = tensor;
+    const error = computeDequantError(weights, tensor.dequantize());
+    quantize.push({
+      method,
+      sparsity: tensor.sparsity(),
+      mse: error.mse,
+      relativeRmse: Math.sqrt(error.mse) / weightRms,
+      maxAbsError: error.maxAbs,
+      weightsPerSecond: n / run.seconds,
+    });
+  }
+
+  const tensor = tensors['absmean+optimizeScales'];
+  const codes = new Int8Array(n);
+  const unpack = timed(() => unpackTernary(tensor.packed, n, codes));
+  const repacked = packTernary(codes);
+  const dequantize = timed(() => tensor.dequantize());
+
+  const formats: FormatRow[] = [];
+  for (const name of Object.keys(TERNARY_FORMATS) as TernaryFormatName[]) {
+    const format = TERNARY_FORMATS[name];
+    // I2_S keeps one scale per tensor, so it gets its own per-tensor quantization.
+    const source =
+      format.scaleScope === 'block'
+        ? tensor
+        : quantizeTensor(weights, [rows, cols], { blockSize: n, optimizeScales: true });
+    const encode = timed(() => encodeTernaryTensor(source, name));
+    const bytes = encode.result;
+    const decode = timed(() => decodeTernaryTensor(name, bytes, [rows, cols]));
+    const decoded = decode.result;
+    // Block formats store fp16 scales; I2_S stores the float32 scale as is.
+    const storedScales = format.scaleScope === 'block' ? source.scales.map(roundToHalf) : source.scales;
+    formats.push({
+      format: name,
+      ggmlType: format.ggmlType,
+      dialect: format.dialect,
+      bytes: bytes.length,
+      bitsPerWeight: (bytes.length * 8) / n,
+      mse: computeDequantError(weights, format.dequantize(bytes, n)).mse,
+      codesRoundTrip: decoded.packed.every((b, i) => b === source.packed[i]),
+      scalesRoundTrip: decoded.scales.every((s, i) => s === storedScales[i]),
+      encodeWeightsPerSecond: n / encode.seconds,
+      decodeWeightsPerSecond: n / decode.seconds,
+    });
+  }
+
+  return {
+    tensor: { rows, cols, seed, distribution: 'gaussian', std },
+    quantize,
+    packing: {
+      unpackCodesPerSecond: n / unpack.seconds,
+      repackIdentical: repacked.every((b, i) => b === tensor.packed[i]),
+      dequantizeWeightsPerSecond: n / dequantize.seconds,
+    },
+    formats,
+    float32Bytes: n * 4,
+  };
+}

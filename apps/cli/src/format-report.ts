@@ -1,0 +1,77 @@
+import type { DemoReport } from './demo.js';
+
+const mega = (perSecond: number) => `${(perSecond / 1e6).toFixed(0)}`;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const sci = (x: number) => x.toExponential(3);
+const check = (ok: boolean) => (ok ? 'yes' : 'NO');
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) =>
+    `  ${cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')}`;
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The demo report as the terminal tour. */
+export function formatDemoReport(report: DemoReport): string {
+  const { rows, cols, seed, std } = report.tensor;
+  const n = rows * cols;
+  const plain = report.quantize[0];
+  const tuned = report.quantize[1];
+  const tq2 = report.formats.find((f) => f.format === 'tq2_0');
+  const out: string[] = [];
+  out.push(`trit demo: BitNet b1.58 ternary quantization of a built-in ${rows}×${cols} weight matrix`);
+  out.push(
+    `  ${n.toLocaleString('en-US')} weights ~ N(0, ${std.toFixed(4)}²), seed ${seed}; timings are the best of a few runs on one core`,
+  );
+  out.push('');
+  out.push('1. Quantize (256-weight blocks)');
+  out.push(
+    table(
+      ['method', 'sparsity', 'MSE', 'rel. RMSE', 'max |err|', 'M weights/s'],
+      report.quantize.map((q) => [
+        q.method,
+        pct(q.sparsity),
+        sci(q.mse),
+        q.relativeRmse.toFixed(4),
+        sci(q.maxAbsError),
+        mega(q.weightsPerSecond),
+      ]),
+    ),
+  );
+  if (plain && tuned) {
+    out.push(
+      `  optimizeScales cuts the reconstruction MSE by ${pct(1 - tuned.mse / plain.mse)} (least-squares scales + zero-threshold search)`,
+    );
+  }
+  out.push('');
+  out.push('2. Pack, unpack, dequantize (the optimizeScales tensor, 2-bit seed layout)');
+  out.push(`  unpack      ${mega(report.packing.unpackCodesPerSecond)} M codes/s`);
+  out.push(`  repack      identical bytes: ${check(report.packing.repackIdentical)}`);
+  out.push(`  dequantize  ${mega(report.packing.dequantizeWeightsPerSecond)} M weights/s`);
+  out.push('');
+  out.push('3. Block formats (encode, decode, compare)');
+  out.push(
+    table(
+      ['format', 'id', 'bits/weight', 'bytes', 'MSE', 'codes ok', 'scales ok', 'enc M/s', 'dec M/s'],
+      report.formats.map((f) => [
+        f.format,
+        `${f.ggmlType} (${f.dialect})`,
+        f.bitsPerWeight.toFixed(4),
+        f.bytes.toLocaleString('en-US'),
+        sci(f.mse),
+        check(f.codesRoundTrip),
+        check(f.scalesRoundTrip),
+        mega(f.encodeWeightsPerSecond),
+        mega(f.decodeWeightsPerSecond),
+      ]),
+    ),
+  );
+  out.push('  tq2_0/tq1_0/t158 store one fp16 scale per 256 weights; i2_s stores one float32 scale per tensor.');
+  if (tq2) {
+    out.push(
+      `  float32 would take ${report.float32Bytes.toLocaleString('en-US')} bytes: tq2_0 is ${(report.float32Bytes / tq2.bytes).toFixed(1)}× smaller.`,
+    );
+  }
+  return out.join('\n');
+}
