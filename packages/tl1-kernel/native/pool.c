@@ -1,0 +1,126 @@
+/* Persistent thread pool. Thread 0 is the caller; workers 1..n-1 spin briefly
+ * on a generation counter after each job and then sleep on a condvar.
+ * Every worker takes part in every job (parts >= nparts do nothing), so the
+ * completion count is simply n-1. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "tl1.h"
+
+#if TL1_X86
+#define CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ volatile("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define TL1_MAX_THREADS 256
+#define WORKER_SPIN 200000 /* pause iterations (tens of microseconds) before sleeping */
+
+static struct {
+  pthread_mutex_t runMu; /* one job at a time; resize takes it too */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  _Atomic unsigned gen;
+  _Atomic int sleepers;
+  _Atomic int done;
+  _Atomic int quit;
+  tl1_task_fn fn;
+  void* ctx;
+  int nparts;
+  int n; /* threads including the caller */
+  pthread_t th[TL1_MAX_THREADS];
+} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 1, {0}};
+
+static void* worker(void* arg) {
+  int id = (int)(intptr_t)arg;
+  unsigned seen = atomic_load(&P.gen);
+  for (;;) {
+    unsigned g;
+    int spins = 0;
+    while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) {
+      if (++spins < WORKER_SPIN) {
+        CPU_RELAX();
+        continue;
+      }
+      pthread_mutex_lock(&P.mu);
+      atomic_fetch_add(&P.sleepers, 1);
+      while ((g = atomic_load(&P.gen)) == seen) pthread_cond_wait(&P.cv, &P.mu);
+      atomic_fetch_sub(&P.sleepers, 1);
+      pthread_mutex_unlock(&P.mu);
+      break;
+    }
+    seen = g;
+    if (atomic_load(&P.quit)) return NULL;
+    if (id < P.nparts) P.fn(P.ctx, id, P.nparts);
+    atomic_fetch_add_explicit(&P.done, 1, memory_order_release);
+  }
+}
+
+static void post(void) {
+  atomic_fetch_add(&P.gen, 1); /* seq_cst: pairs with the sleepers increment */
+  if (atomic_load(&P.sleepers) > 0) {
+    pthread_mutex_lock(&P.mu);
+    pthread_cond_broadcast(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+  }
+}
+
+static void stop_workers(void) {
+  if (P.n <= 1) return;
+  atomic_store(&P.quit, 1);
+  post();
+  for (int i = 1; i < P.n; i++) pthread_join(P.th[i], NULL);
+  atomic_store(&P.quit, 0);
+  P.n = 1;
+}
+
+int tl1_pool_size(void) { return P.n; }
+
+int tl1_pool_resize(int n) {
+  if (n < 1) n = 1;
+  if (n > TL1_MAX_THREADS) n = TL1_MAX_THREADS;
+  pthread_mutex_lock(&P.runMu);
+  if (n != P.n) {
+    stop_workers();
+    int made = 1;
+    for (int i = 1; i < n; i++) {
+      if (pthread_create(&P.th[i], NULL, worker, (void*)(intptr_t)i) != 0) break;
+      made++;
+    }
+    P.n = made;
+  }
+  int r = P.n;
+  pthread_mutex_unlock(&P.runMu);
+  return r;
+}
+
+void tl1_pool_run(tl1_task_fn fn, void* ctx, int nparts) {
+  if (nparts < 1) nparts = 1;
+  if (nparts == 1 || P.n == 1) {
+    for (int p = 0; p < nparts; p++) fn(ctx, p, nparts);
+    return;
+  }
+  if (pthread_mutex_trylock(&P.runMu) != 0) {
+    /* pool in use by another JS thread: run the parts here */
+    for (int p = 0; p < nparts; p++) fn(ctx, p, nparts);
+    return;
+  }
+  if (nparts > P.n) nparts = P.n;
+  P.fn = fn;
+  P.ctx = ctx;
+  P.nparts = nparts;
+  atomic_store_explicit(&P.done, 0, memory_order_relaxed);
+  post();
+  fn(ctx, 0, nparts);
+  int want = P.n - 1;
+  unsigned spins = 0;
+  while (atomic_load_explicit(&P.done, memory_order_acquire) != want) {
+    if (++spins < 1000000u) CPU_RELAX();
+    else sched_yield();
+  }
+  pthread_mutex_unlock(&P.runMu);
+}

@@ -1,0 +1,92 @@
+/* @trit/tl1-kernel native backend: shared declarations.
+ * The math and memory layout are fixed by ../KERNEL.md. */
+#ifndef TL1_H
+#define TL1_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define TL1_X86 1
+#else
+#define TL1_X86 0
+#endif
+
+enum { TL1_ISA_SCALAR = 0, TL1_ISA_AVX2 = 1, TL1_ISA_AVXVNNI = 2, TL1_ISA_AVX512VNNI = 3 };
+
+typedef struct {
+  int avx, avx2, fma, f16c, avxVnni, avx512f, avx512bw, avx512vl, avx512Vnni;
+  int osAvx, osAvx512;
+  int best; /* best usable TL1_ISA_* */
+} tl1_cpu;
+
+void tl1_cpu_detect(tl1_cpu* out);
+
+/* ---- thread pool (pool.c) ---- */
+typedef void (*tl1_task_fn)(void* ctx, int part, int nparts);
+int tl1_pool_size(void);
+int tl1_pool_resize(int n);
+/* Runs fn(ctx, p, nparts) for p in [0, nparts); part 0 on the calling thread.
+ * nparts is clamped to the pool size. */
+void tl1_pool_run(tl1_task_fn fn, void* ctx, int nparts);
+
+/* ---- ternary matrix (validated once in tl1.c) ---- */
+typedef struct {
+  const uint8_t* codes;
+  const int32_t* segAct;
+  const int32_t* segChunks;
+  const float* segScale;
+  const int32_t* rowSeg;  /* general mode */
+  const int32_t* rowCode; /* general mode */
+  int32_t uniform;        /* U > 0: uniform mode */
+  int32_t rows;
+  int32_t maxActEnd;
+  int32_t nSeg;
+  int64_t rowChunks;    /* uniform: chunks per row */
+  size_t rowBytes;      /* uniform: 32 * rowChunks */
+  int32_t* segOff;      /* uniform: byte offset of segment k inside a row (U entries) */
+} tl1_mat;
+
+typedef struct {
+  const tl1_mat* m;
+  const int8_t* q;
+  const int32_t* prefix;
+  size_t qStride;
+  const float* actScales;
+  int32_t nTokens;
+  float* y;
+  const int32_t* pdT; /* uniform only: pdT[k * nTokens + t] = prefix diff of segment k, token t */
+} tl1_gemm;
+
+/* Row range [r0, r1) of the GEMM for all tokens. */
+void tl1_ternary_scalar(const tl1_gemm* g, int32_t r0, int32_t r1);
+#if TL1_X86
+void tl1_ternary_avx2(const tl1_gemm* g, int32_t r0, int32_t r1);
+void tl1_ternary_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1);
+void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
+#endif
+
+/* ---- dense (dense.c) ---- */
+typedef struct {
+  int type; /* 0 F32, 1 F16, 30 BF16, 8 Q8_0 */
+  const uint8_t* data;
+  size_t rowBytes;
+  int32_t rows, cols;
+  const float* x;
+  int32_t nTokens;
+  float* y;
+} tl1_dense;
+
+void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1);
+#if TL1_X86
+void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1); /* needs AVX2 + F16C */
+#endif
+
+uint64_t tl1_stream_scalar(const uint8_t* p, size_t n);
+#if TL1_X86
+uint64_t tl1_stream_avx2(const uint8_t* p, size_t n);
+#endif
+
+float tl1_half_to_float(uint16_t h);
+
+#endif

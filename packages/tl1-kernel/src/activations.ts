@@ -1,0 +1,77 @@
+import { KernelShapeError } from './errors.js';
+
+/*
+ * Per-token absmax quantization of activations to int8 (BitNet's A8), with
+ * RuvLLM's semantics in float32: scale = 127 / max|x| (a multiplier, x ≈ q / scale),
+ * q = clamp(round(x·scale), -127, 127) with halves away from zero, NaN → 0,
+ * max|x| < 1e-10 → all zeros with scale 1.
+ */
+
+const TINY = Math.fround(1e-10);
+
+export interface QuantizedActivations {
+  q: Int8Array;
+  /** The multiplier: x ≈ q / scale. */
+  scale: number;
+}
+
+/** Quantizes one token's activations. Empty input gives `{ q: [], scale: 1 }`. */
+export function absmaxQuantizeActivations(x: Float32Array): QuantizedActivations {
+  const q = new Int8Array(x.length);
+  return { q, scale: quantizeInto(x, 0, x.length, q, 0) };
+}
+
+/** Quantizes x[offset, offset + n) into q[qOffset …]; returns the scale. */
+export function quantizeInto(x: Float32Array, offset: number, n: number, q: Int8Array, qOffset: number): number {
+  let maxAbs = 0;
+  for (let j = 0; j < n; j++) {
+    const a = Math.abs(x[offset + j]);
+    if (a > maxAbs) maxAbs = a; // NaN never compares greater
+  }
+  if (!(maxAbs >= TINY)) {
+    q.fill(0, qOffset, qOffset + n);
+    return 1;
+  }
+  const scale = Math.fround(127 / maxAbs);
+  for (let j = 0; j < n; j++) {
+    const v = Math.fround(x[offset + j] * scale);
+    // Round half away from zero, then clamp; NaN (from NaN or ∞·0) becomes 0.
+    let r = v >= 0 ? Math.floor(v + 0.5) : -Math.floor(-v + 0.5);
+    if (r > 127) r = 127;
+    else if (r < -127) r = -127;
+    q[qOffset + j] = r;
+  }
+  return scale;
+}
+
+/** Quantized tokens laid out for the kernels: see KERNEL.md §1. */
+export interface TokenBatch {
+  nTokens: number;
+  qStride: number;
+  /** nTokens × qStride int8, zero past each token's cols. */
+  q: Int8Array;
+  /** nTokens × (qStride + 1) prefix sums of q. */
+  prefix: Int32Array;
+  actScales: Float32Array;
+}
+
+/** Quantizes nTokens rows of X (nTokens × cols) with per-token scales and prefix sums. */
+export function quantizeTokens(X: Float32Array, nTokens: number, cols: number, qStride: number): TokenBatch {
+  if (X.length < nTokens * cols) {
+    throw new KernelShapeError(`activations (${nTokens} tokens × ${cols})`, nTokens * cols, X.length);
+  }
+  const q = new Int8Array(nTokens * qStride);
+  const prefix = new Int32Array(nTokens * (qStride + 1));
+  const actScales = new Float32Array(nTokens);
+  for (let t = 0; t < nTokens; t++) {
+    actScales[t] = quantizeInto(X, t * cols, cols, q, t * qStride);
+    const qBase = t * qStride;
+    const pBase = t * (qStride + 1);
+    let running = 0;
+    for (let j = 0; j < qStride; j++) {
+      running += q[qBase + j];
+      prefix[pBase + j + 1] = running;
+    }
+  }
+  return { nTokens, qStride, q, prefix, actScales };
+}

@@ -1,0 +1,34 @@
+/** Errors thrown by @trit/tl1-kernel. */
+
+export type KernelBackend = 'native' | 'wasm' | 'js';
+
+/** An explicitly requested backend that cannot run here; `reason` says why. */
+export class KernelLoadError extends Error {
+  override readonly name = 'KernelLoadError';
+  constructor(
+    readonly backend: KernelBackend,
+    readonly reason: string,
+  ) {
+    super(`the ${backend} kernel cannot be loaded: ${reason}`);
+  }
+}
+
+/** Mismatched shapes or array lengths; names the argument and expected vs found. */
+export class KernelShapeError extends RangeError {
+  override readonly name = 'KernelShapeError';
+  constructor(
+    readonly subject: string,
+    readonly expected: number | string,
+    readonly found: number | string,
+  ) {
+    super(`${subject}: expected ${expected}, found ${found}`);
+  }
+}
+
+/** Weight data the kernels cannot take: an unknown type, or a corrupt block (names row and column). */
+export class KernelFormatError extends Error {
+  override readonly name = 'KernelFormatError';
+  constructor(message: string) {
+    super(message);
+  }
+}

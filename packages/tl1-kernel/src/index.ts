@@ -1,0 +1,6 @@
+export { loadKernel, type LoadKernelOptions, type LoadedKernel, type SkippedBackend } from './select.js';
+export type { TernaryKernel, PreparedMatrix } from './kernel.js';
+export type { GgufTernaryInput } from './layout.js';
+export type { DenseInput, DenseType } from './dense.js';
+export { absmaxQuantizeActivations, type QuantizedActivations } from './activations.js';
+export { KernelLoadError, KernelShapeError, KernelFormatError, type KernelBackend } from './errors.js';

@@ -1,0 +1,149 @@
+import { CHUNK_BYTES, CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
+import type { TokenBatch } from './activations.js';
+import type { DenseLayout } from './dense.js';
+
+/*
+ * The pure-JS kernels. Ternary: one token at a time, a 256-entry table per
+ * group of 4 activations holds Σ code·q for every byte value, so each code
+ * byte (4 weights) costs one lookup; segments whose activation offset is not
+ * 128-aligned (general mode) take the direct loop. Epilogue per KERNEL.md §3.
+ */
+
+/** Σ code·q for each byte of codes, per group g of activations (q[a+m], q[a+32+m], q[a+64+m], q[a+96+m]), a = 128·⌊g/32⌋. */
+function buildByteTable(q: Int8Array, qOffset: number, chunks: number, table: Int16Array): void {
+  for (let c = 0; c < chunks; c++) {
+    for (let m = 0; m < 32; m++) {
+      const base = qOffset + c * CHUNK_WEIGHTS + m;
+      const q0 = q[base];
+      const q1 = q[base + 32];
+      const q2 = q[base + 64];
+      const q3 = q[base + 96];
+      const t = (c * 32 + m) << 8;
+      // Fill the 4 × 4 × 4 × 4 combinations from the low field up.
+      for (let b = 0; b < 256; b++) {
+        table[t + b] = (b & 3) * q0 + ((b >> 2) & 3) * q1 + ((b >> 4) & 3) * q2 + (b >> 6) * q3;
+      }
+    }
+  }
+}
+
+/** Direct Σ code·q over a segment at any activation offset. */
+function directDot(codes: Uint8Array, codeOffset: number, chunks: number, q: Int8Array, a: number): number {
+  let dot = 0;
+  for (let c = 0; c < chunks; c++) {
+    const cb = codeOffset + c * CHUNK_BYTES;
+    const qa = a + c * CHUNK_WEIGHTS;
+    for (let m = 0; m < 32; m++) {
+      const b = codes[cb + m];
+      dot += (b & 3) * q[qa + m] + ((b >> 2) & 3) * q[qa + 32 + m] + ((b >> 4) & 3) * q[qa + 64 + m] + (b >> 6) * q[qa + 96 + m];
+    }
+  }
+  return dot;
+}
+
+let tableScratch = new Int16Array(0);
+
+/** Rows [rowBegin, rowEnd) of y for every token in the batch. */
+export function jsTernaryGemm(layout: TernaryLayout, batch: TokenBatch, y: Float32Array, rowBegin: number, rowEnd: number): void {
+  const { rows, codes, segAct, segChunks, segScale, uniform } = layout;
+  const { q, prefix, qStride, actScales, nTokens } = batch;
+  const tableLength = (qStride / CHUNK_WEIGHTS) * 32 * 256;
+  if (tableScratch.length < tableLength) tableScratch = new Int16Array(tableLength);
+  const table = tableScratch;
+
+  for (let t = 0; t < nTokens; t++) {
+    const qBase = t * qStride;
+    const pBase = t * (qStride + 1);
+    const actScale = actScales[t];
+    if (uniform > 0) {
+      buildByteTable(q, qBase, Math.floor(qStride / CHUNK_WEIGHTS) - 1, table);
+      let rowBytes = 0;
+      for (let k = 0; k < uniform; k++) rowBytes += segChunks[k] * CHUNK_BYTES;
+      const aligned = segAct.every((a) => a % CHUNK_WEIGHTS === 0);
+      for (let r = rowBegin; r < rowEnd; r++) {
+        let offset = r * rowBytes;
+        let sum = 0;
+        for (let k = 0; k < uniform; k++) {
+          const a = segAct[k];
+          const chunks = segChunks[k];
+          let dot = 0;
+          if (aligned) {
+            const bytes = chunks * CHUNK_BYTES;
+            // Chunk c of this segment covers table groups (a/128 + c)·32 … +31: group index = a/4 + byte index.
+            let g = ((a / CHUNK_WEIGHTS) * 32) << 8;
+            for (let i = 0; i < bytes; i++, g += 256) dot += table[g + codes[offset + i]];
+          } else {
+            dot = directDot(codes, offset, chunks, q, qBase + a);
+          }
+          const end = a + CHUNK_WEIGHTS * chunks;
+          const acc = dot - (prefix[pBase + end] - prefix[pBase + a]);
+          sum = Math.fround(sum + Math.fround(segScale[r * uniform + k] * acc));
+          offset += chunks * CHUNK_BYTES;
+        }
+        y[t * rows + r] = Math.fround(sum / actScale);
+      }
+    } else {
+      const rowSeg = layout.rowSeg as Int32Array;
+      const rowCode = layout.rowCode as Int32Array;
+      for (let r = rowBegin; r < rowEnd; r++) {
+        let offset = rowCode[r];
+        let sum = 0;
+        for (let k = rowSeg[r]; k < rowSeg[r + 1]; k++) {
+          const a = segAct[k];
+          const chunks = segChunks[k];
+          const dot = directDot(codes, offset, chunks, q, qBase + a);
+          const end = a + CHUNK_WEIGHTS * chunks;
+          const acc = dot - (prefix[pBase + end] - prefix[pBase + a]);
+          sum = Math.fround(sum + Math.fround(segScale[k] * acc));
+          offset += chunks * CHUNK_BYTES;
+        }
+        y[t * rows + r] = Math.fround(sum / actScale);
+      }
+    }
+  }
+}
+
+/** Dense rows [rowBegin, rowEnd) for every token, 8-lane order of KERNEL.md §4. */
+export function jsDenseGemm(
+  layout: DenseLayout,
+  x: Float32Array,
+  nTokens: number,
+  y: Float32Array,
+  rowBegin: number,
+  rowEnd: number,
+): void {
+  const { rows, cols } = layout;
+  const w = new Float32Array(cols);
+  for (let r = rowBegin; r < rowEnd; r++) {
+    layout.readRow(r, w);
+    for (let t = 0; t < nTokens; t++) {
+      const xBase = t * cols;
+      let l0 = 0;
+      let l1 = 0;
+      let l2 = 0;
+      let l3 = 0;
+      let l4 = 0;
+      let l5 = 0;
+      let l6 = 0;
+      let l7 = 0;
+      let j = 0;
+      for (; j + 8 <= cols; j += 8) {
+        l0 = Math.fround(l0 + Math.fround(w[j] * x[xBase + j]));
+        l1 = Math.fround(l1 + Math.fround(w[j + 1] * x[xBase + j + 1]));
+        l2 = Math.fround(l2 + Math.fround(w[j + 2] * x[xBase + j + 2]));
+        l3 = Math.fround(l3 + Math.fround(w[j + 3] * x[xBase + j + 3]));
+        l4 = Math.fround(l4 + Math.fround(w[j + 4] * x[xBase + j + 4]));
+        l5 = Math.fround(l5 + Math.fround(w[j + 5] * x[xBase + j + 5]));
+        l6 = Math.fround(l6 + Math.fround(w[j + 6] * x[xBase + j + 6]));
+        l7 = Math.fround(l7 + Math.fround(w[j + 7] * x[xBase + j + 7]));
+      }
+      const lanes = [l0, l1, l2, l3, l4, l5, l6, l7];
+      for (; j < cols; j++) lanes[j & 7] = Math.fround(lanes[j & 7] + Math.fround(w[j] * x[xBase + j]));
+      const v0 = Math.fround(lanes[0] + lanes[4]);
+      const v1 = Math.fround(lanes[1] + lanes[5]);
+      const v2 = Math.fround(lanes[2] + lanes[6]);
+      const v3 = Math.fround(lanes[3] + lanes[7]);
+      y[t * rows + r] = Math.fround(Math.fround(v0 + v2) + Math.fround(v1 + v3));
+    }
+  }
+}

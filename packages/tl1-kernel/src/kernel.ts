@@ -1,0 +1,143 @@
+import { TernaryTensor } from '@trit/ternary';
+import { type TokenBatch, quantizeTokens } from './activations.js';
+import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
+import { KernelShapeError } from './errors.js';
+import { CHUNK_WEIGHTS, type GgufTernaryInput, type TernaryLayout, layoutFromGguf, layoutFromTensor } from './layout.js';
+
+/** A matrix prepared by one kernel: opaque to callers, usable only with that kernel. */
+export interface PreparedMatrix {
+  readonly kind: 'ternary' | 'dense';
+  readonly rows: number;
+  readonly cols: number;
+  /** Bytes this matrix holds in the kernel's memory. */
+  readonly byteLength: number;
+}
+
+/** The narrow interface other packages use to multiply by ternary and dense matrices. */
+export interface TernaryKernel {
+  /** e.g. `native-avx2`, `wasm-simd128`, `js`. */
+  readonly name: string;
+  /** Threads the kernel splits rows across. */
+  readonly threads: number;
+  /** Converts a ternary matrix (a TernaryTensor, or GGUF tensor bytes) to this kernel's layout. */
+  prepare(matrix: TernaryTensor | GgufTernaryInput): PreparedMatrix;
+  /** Holds a dense F32/F16/BF16/Q8_0 matrix for this kernel. */
+  prepareDense(matrix: DenseInput): PreparedMatrix;
+  /** y = M·x for one token (ternary matrices quantize x to int8 first: W1.58A8). */
+  gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array;
+  /** Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. */
+  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array;
+  /** Releases the kernel's threads; prepared matrices become unusable. */
+  dispose(): Promise<void>;
+}
+
+/** What a backend implements; the shared class below does everything else. */
+export interface KernelBackendImpl<TernaryHandle, DenseHandle> {
+  readonly name: string;
+  readonly threads: number;
+  loadTernary(layout: TernaryLayout): TernaryHandle;
+  loadDense(layout: DenseLayout): DenseHandle;
+  ternaryGemm(handle: TernaryHandle, layout: TernaryLayout, batch: TokenBatch, y: Float32Array): void;
+  denseGemm(handle: DenseHandle, layout: DenseLayout, x: Float32Array, nTokens: number, y: Float32Array): void;
+  dispose(): Promise<void>;
+}
+
+const OWNER = Symbol('kernel');
+
+interface PreparedTernary extends PreparedMatrix {
+  readonly kind: 'ternary';
+  readonly [OWNER]: object;
+  readonly layout: TernaryLayout;
+  readonly qStride: number;
+  readonly handle: unknown;
+}
+
+interface PreparedDense extends PreparedMatrix {
+  readonly kind: 'dense';
+  readonly [OWNER]: object;
+  readonly layout: DenseLayout;
+  readonly handle: unknown;
+}
+
+/** Activations are padded past the last segment so every chunk reads zeros beyond `cols`. */
+export function qStrideFor(layout: TernaryLayout): number {
+  return Math.ceil(Math.max(layout.maxActEnd, layout.cols) / CHUNK_WEIGHTS) * CHUNK_WEIGHTS + CHUNK_WEIGHTS;
+}
+
+export class Kernel<TH, DH> implements TernaryKernel {
+  constructor(private readonly backend: KernelBackendImpl<TH, DH>) {}
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  get threads(): number {
+    return this.backend.threads;
+  }
+
+  prepare(matrix: TernaryTensor | GgufTernaryInput): PreparedMatrix {
+    const layout = matrix instanceof TernaryTensor ? layoutFromTensor(matrix) : layoutFromGguf(matrix);
+    const prepared: PreparedTernary = {
+      kind: 'ternary',
+      rows: layout.rows,
+      cols: layout.cols,
+      byteLength: layout.codes.length + 4 * layout.segScale.length + 4 * layout.segAct.length,
+      [OWNER]: this,
+      layout,
+      qStride: qStrideFor(layout),
+      handle: this.backend.loadTernary(layout),
+    };
+    return prepared;
+  }
+
+  prepareDense(matrix: DenseInput): PreparedMatrix {
+    const layout = denseLayout(matrix);
+    const prepared: PreparedDense = {
+      kind: 'dense',
+      rows: layout.rows,
+      cols: layout.cols,
+      byteLength: layout.rows * layout.rowBytes,
+      [OWNER]: this,
+      layout,
+      handle: this.backend.loadDense(layout),
+    };
+    return prepared;
+  }
+
+  gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array {
+    if (x.length !== matrix.cols) throw new KernelShapeError('gemv: x length (matrix cols)', matrix.cols, x.length);
+    return this.gemm(matrix, x, 1, y);
+  }
+
+  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array {
+    const m = this.own(matrix);
+    if (!Number.isSafeInteger(nTokens) || nTokens < 1) throw new KernelShapeError('gemm: nTokens', 'a positive integer', nTokens);
+    if (!(X instanceof Float32Array)) throw new KernelShapeError('gemm: X', 'a Float32Array', typeof X);
+    if (X.length !== nTokens * m.cols) {
+      throw new KernelShapeError(`gemm: X length (${nTokens} tokens × ${m.cols} cols)`, nTokens * m.cols, X.length);
+    }
+    const out = Y ?? new Float32Array(nTokens * m.rows);
+    if (out.length !== nTokens * m.rows) {
+      throw new KernelShapeError(`gemm: Y length (${nTokens} tokens × ${m.rows} rows)`, nTokens * m.rows, out.length);
+    }
+    if (m.kind === 'ternary') {
+      const batch = quantizeTokens(X, nTokens, m.cols, m.qStride);
+      this.backend.ternaryGemm(m.handle as TH, m.layout, batch, out);
+    } else {
+      this.backend.denseGemm(m.handle as DH, m.layout, X, nTokens, out);
+    }
+    return out;
+  }
+
+  dispose(): Promise<void> {
+    return this.backend.dispose();
+  }
+
+  private own(matrix: PreparedMatrix): PreparedTernary | PreparedDense {
+    const m = matrix as PreparedTernary | PreparedDense;
+    if (m[OWNER] !== this) {
+      throw new KernelShapeError('matrix', `one prepared by this ${this.name} kernel`, 'a matrix from another kernel');
+    }
+    return m;
+  }
+}

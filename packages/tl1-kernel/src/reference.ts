@@ -1,0 +1,102 @@
+import { getTernaryFormat, halfBitsToFloat } from '@trit/ternary';
+import { quantizeInto } from './activations.js';
+import type { DenseType } from './dense.js';
+
+/*
+ * Straightforward implementations of KERNEL.md, written from the contract and
+ * not from the kernels' layout: the known-answer vectors are generated with
+ * these, and the float64 versions define correctness.
+ */
+
+/** A ternary matrix in contract terms: values t[r·cols + j] and flat blocks of `blockSize` with scales. */
+export interface ContractTernary {
+  rows: number;
+  cols: number;
+  values: Int8Array;
+  scales: Float32Array;
+  blockSize: number;
+}
+
+/** Contract view of a GGUF-style ternary tensor. */
+export function contractFromFormat(format: string, data: Uint8Array, rows: number, cols: number): ContractTernary {
+  const spec = getTernaryFormat(format);
+  const { codes, scales } = spec.decode(data, rows * cols);
+  return { rows, cols, values: codes, scales, blockSize: spec.scaleScope === 'block' ? spec.blockElements : rows * cols };
+}
+
+/** KERNEL.md §1 + §3 for one token, element by element. */
+export function referenceTernaryGemv(m: ContractTernary, x: Float32Array, tokenOffset = 0): Float32Array {
+  const { rows, cols, values, scales, blockSize } = m;
+  const q = new Int8Array(cols);
+  const actScale = quantizeInto(x, tokenOffset, cols, q, 0);
+  const y = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    let j = 0;
+    while (j < cols) {
+      const block = Math.floor((r * cols + j) / blockSize);
+      const end = Math.min(cols, (block + 1) * blockSize - r * cols);
+      let acc = 0;
+      for (; j < end; j++) acc += values[r * cols + j] * q[j];
+      sum = Math.fround(sum + Math.fround(scales[block] * acc));
+    }
+    y[r] = Math.fround(sum / actScale);
+  }
+  return y;
+}
+
+/** float64 y = W·x with unquantized activations, and the error bound int8 activation rounding allows. */
+export function float64TernaryGemv(m: ContractTernary, x: Float32Array, tokenOffset = 0): { y: Float64Array; bound: Float64Array } {
+  const { rows, cols, values, scales, blockSize } = m;
+  let maxAbs = 0;
+  for (let j = 0; j < cols; j++) if (Math.abs(x[tokenOffset + j]) > maxAbs) maxAbs = Math.abs(x[tokenOffset + j]);
+  const y = new Float64Array(rows);
+  const bound = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    let weightAbs = 0;
+    let productAbs = 0;
+    for (let j = 0; j < cols; j++) {
+      const w = values[r * cols + j] * scales[Math.floor((r * cols + j) / blockSize)];
+      sum += w * x[tokenOffset + j];
+      weightAbs += Math.abs(w);
+      productAbs += Math.abs(w * x[tokenOffset + j]);
+    }
+    y[r] = sum;
+    // Each q is within half a step (maxAbs/127/2) of x·127/maxAbs; float32 epilogue adds a few ulps.
+    // Below 1e-10 the activations quantize to zero altogether.
+    const rounding = maxAbs < 1e-10 ? maxAbs * weightAbs : (0.5 * maxAbs * weightAbs) / 127;
+    bound[r] = rounding + 1e-5 * productAbs + 1e-30;
+  }
+  return { y, bound };
+}
+
+/** Exact float32 value of element i of a dense row-major matrix. */
+export function denseValue(type: DenseType, data: Uint8Array, cols: number, r: number, j: number): number {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  switch (type) {
+    case 'f32':
+      return view.getFloat32(4 * (r * cols + j), true);
+    case 'f16':
+      return halfBitsToFloat(view.getUint16(2 * (r * cols + j), true));
+    case 'bf16':
+      return new Float32Array(new Uint32Array([view.getUint16(2 * (r * cols + j), true) << 16]).buffer)[0];
+    case 'q8_0': {
+      const block = r * (cols / 32) * 34 + Math.floor(j / 32) * 34;
+      return Math.fround(halfBitsToFloat(view.getUint16(block, true)) * view.getInt8(block + 2 + (j % 32)));
+    }
+  }
+}
+
+/** KERNEL.md §4 for one token. */
+export function referenceDenseGemv(type: DenseType, data: Uint8Array, rows: number, cols: number, x: Float32Array, tokenOffset = 0): Float32Array {
+  const y = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const lane = new Float32Array(8);
+    for (let j = 0; j < cols; j++) lane[j % 8] = lane[j % 8] + Math.fround(denseValue(type, data, cols, r, j) * x[tokenOffset + j]);
+    const v4 = [0, 1, 2, 3].map((i) => Math.fround(lane[i] + lane[i + 4]));
+    const v2 = [0, 1].map((i) => Math.fround(v4[i] + v4[i + 2]));
+    y[r] = Math.fround(v2[0] + v2[1]);
+  }
+  return y;
+}

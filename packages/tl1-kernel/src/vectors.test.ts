@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { KernelBackend } from './errors.js';
+import type { TernaryKernel } from './kernel.js';
+import { float64TernaryGemv } from './reference.js';
+import { loadKernel } from './select.js';
+import { caseActivations, caseDense, caseTernary, vectorCases } from './vectors.js';
+
+interface Expectation {
+  id: string;
+  y?: string;
+  sha256: string;
+  first: string[];
+}
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/vectors.json', import.meta.url), 'utf8')) as {
+  cases: Expectation[];
+};
+const expected = new Map(fixture.cases.map((c) => [c.id, c]));
+const cases = vectorCases();
+
+/** Float32 outputs as bytes, with every NaN canonicalized (wasm and x86 differ in NaN payloads). */
+function canonicalBytes(y: Float32Array): Buffer {
+  const copy = Float32Array.from(y, (v) => (Number.isNaN(v) ? Number.NaN : v));
+  return Buffer.from(copy.buffer);
+}
+
+// On this project's machines (x86-64) every backend must load; elsewhere only JS is required.
+const required: KernelBackend[] = process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE ? ['js'] : ['js'];
+const kernels: { label: string; kernel: TernaryKernel }[] = [];
+for (const backend of ['js', 'wasm', 'native'] as const) {
+  for (const threads of [1, 2]) {
+    try {
+      kernels.push({ label: `${backend} × ${threads}`, kernel: await loadKernel({ backend, threads }) });
+    } catch (error) {
+      if (required.includes(backend)) throw error;
+    }
+  }
+}
+afterAll(async () => {
+  for (const { kernel } of kernels) await kernel.dispose();
+});
+
+it('the fixture covers every case', () => {
+  expect(fixture.cases.map((c) => c.id)).toEqual(cases.map((c) => c.id));
+});
+
+describe.each(kernels)('$label matches the known-answer vectors bit for bit', ({ kernel }) => {
+  it.each(cases.map((c) => [c.id, c] as const))('%s', (id, c) => {
+    const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
+    const matrix = c.kind === 'ternary' ? kernel.prepare(caseTernary(c).input) : kernel.prepareDense({ type: c.type, data: caseDense(c), rows: c.rows, cols: c.cols });
+    const y = c.nTokens === 1 ? kernel.gemv(matrix, x) : kernel.gemm(matrix, x, c.nTokens);
+    const want = expected.get(id);
+    expect(want).toBeDefined();
+    expect(Array.from(y.subarray(0, 4), String)).toEqual(want?.first);
+    if (want?.y) {
+      const wantY = new Float32Array(new Uint8Array(Buffer.from(want.y, 'base64')).buffer);
+      expect(canonicalBytes(y).equals(canonicalBytes(wantY))).toBe(true);
+    } else {
+      expect(createHash('sha256').update(canonicalBytes(y)).digest('hex')).toBe(want?.sha256);
+    }
+  });
+});
+
+describe('ternary results against the float64 reference', () => {
+  const kernel = kernels[0]?.kernel as TernaryKernel;
+  const ternaryCases = cases.filter((c) => c.kind === 'ternary' && c.activations !== 'nan' && c.activations !== 'huge' && c.rows * c.cols < 1e6);
+  it.each(ternaryCases.map((c) => [c.id, c] as const))('%s is within the int8 activation rounding bound', (_id, c) => {
+    if (c.kind !== 'ternary') return;
+    const { input, contract } = caseTernary(c);
+    const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
+    const y = kernel.gemm(kernel.prepare(input), x, c.nTokens);
+    for (let t = 0; t < c.nTokens; t++) {
+      const { y: y64, bound } = float64TernaryGemv(contract, x, t * c.cols);
+      for (let r = 0; r < c.rows; r++) {
+        const err = Math.abs(y[t * c.rows + r] - y64[r]);
+        if (!(err <= bound[r])) expect({ t, r, err, bound: bound[r] }).toBeUndefined();
+      }
+    }
+  });
+});

@@ -1,0 +1,160 @@
+// The shared known-answer cases: inputs are rebuilt from seeds (so the fixture
+// stays small), expected outputs are stored in fixtures/vectors.json. Used by
+// scripts/generate-vectors.ts and by every backend's tests. Not part of the public API.
+import { TERNARY_FORMATS, TernaryTensor, floatToHalfBits, packTernary, roundToHalf } from '@trit/ternary';
+import { createRng, randomTernary } from '@trit/testkit';
+import type { DenseType } from './dense.js';
+import type { GgufTernaryInput } from './layout.js';
+import type { ContractTernary } from './reference.js';
+
+export type ActivationKind = 'normal' | 'zeros' | 'nan' | 'huge' | 'tiny' | 'mixed' | 'saturate';
+
+export interface TernaryCase {
+  id: string;
+  kind: 'ternary';
+  rows: number;
+  cols: number;
+  /** A GGUF format, or `tensor:B` for a TernaryTensor with flat blocks of B. */
+  source: string;
+  seed: number;
+  activations: ActivationKind;
+  nTokens: number;
+}
+
+export interface DenseCase {
+  id: string;
+  kind: 'dense';
+  rows: number;
+  cols: number;
+  type: DenseType;
+  seed: number;
+  activations: ActivationKind;
+  nTokens: number;
+}
+
+export type VectorCase = TernaryCase | DenseCase;
+
+export function vectorCases(): VectorCase[] {
+  const cases: VectorCase[] = [];
+  let seed = 100;
+  const ternary = (rows: number, cols: number, source: string, activations: ActivationKind, nTokens = 1) =>
+    cases.push({ id: `${source} ${rows}x${cols} ${activations} t${nTokens}`, kind: 'ternary', rows, cols, source, seed: seed++, activations, nTokens });
+  for (const source of ['tensor:256', 'tensor:64', 'tensor:3', 'tensor:1000', 't158', 'tq1_0', 'i2_s']) {
+    ternary(1, 1, source, 'normal');
+    ternary(3, 5, source, 'mixed', 2);
+    ternary(7, 257, source, 'normal', 3);
+  }
+  for (const source of ['tq2_0', 'tq1_0', 'i2_s', 'tensor:256']) {
+    ternary(4, 256, source, 'normal');
+    ternary(9, 768, source, 'saturate', 2);
+    ternary(5, 512, source, 'nan');
+    ternary(5, 512, source, 'zeros');
+    ternary(5, 512, source, 'huge');
+    ternary(5, 512, source, 'tiny');
+    ternary(33, 1280, source, 'mixed', 8);
+  }
+  ternary(2560, 6912, 'tq2_0', 'normal');
+  ternary(6912, 2560, 'tq2_0', 'normal', 2);
+  ternary(2560, 6912, 'tq1_0', 'mixed');
+  ternary(300, 1000, 'tensor:256', 'normal', 4);
+  const dense = (rows: number, cols: number, type: DenseType, activations: ActivationKind, nTokens = 1) =>
+    cases.push({ id: `${type} ${rows}x${cols} ${activations} t${nTokens}`, kind: 'dense', rows, cols, type, seed: seed++, activations, nTokens });
+  for (const type of ['f32', 'f16', 'bf16', 'q8_0'] as const) {
+    const cols = type === 'q8_0' ? 32 : 1;
+    dense(1, cols, type, 'normal');
+    dense(3, type === 'q8_0' ? 64 : 5, type, 'mixed', 2);
+    dense(7, type === 'q8_0' ? 256 : 257, type, 'normal', 3);
+    dense(64, 2560, type, 'nan');
+    dense(17, 96, type, 'huge', 2);
+  }
+  return cases;
+}
+
+/** Activations for a case: nTokens × cols float32 with the requested special values. */
+export function caseActivations(kind: ActivationKind, nTokens: number, cols: number, seed: number): Float32Array {
+  const rng = createRng(seed ^ 0x5eed);
+  const x = new Float32Array(nTokens * cols);
+  for (let i = 0; i < x.length; i++) {
+    const g = rng.gaussian();
+    switch (kind) {
+      case 'normal':
+        x[i] = g;
+        break;
+      case 'zeros':
+        x[i] = 0;
+        break;
+      case 'nan':
+        x[i] = i % 7 === 3 ? Number.NaN : g;
+        break;
+      case 'huge':
+        x[i] = g * 1e30;
+        break;
+      case 'tiny':
+        x[i] = g * 1e-12;
+        break;
+      case 'saturate':
+        x[i] = rng.nextU32() & 1 ? 4 : -4;
+        break;
+      case 'mixed': {
+        const pick = rng.nextInt(6);
+        x[i] = pick === 0 ? 0 : pick === 1 ? -0 : pick === 2 ? g * 1e-3 : pick === 3 ? g * 50 : g;
+        break;
+      }
+    }
+  }
+  return x;
+}
+
+/** Ternary weights of a case as the kernel input and as contract terms. */
+export function caseTernary(c: TernaryCase): { input: TernaryTensor | GgufTernaryInput; contract: ContractTernary } {
+  const n = c.rows * c.cols;
+  const values = randomTernary(n, c.seed, 0.35);
+  const rng = createRng(c.seed + 1);
+  const halfScale = () => {
+    // f16-representable positive scales around 0.01–0.1, with a few subnormal and large ones.
+    const pick = rng.nextInt(20);
+    const v = pick === 0 ? 3e-6 : pick === 1 ? 600 : 0.01 + rng.nextFloat() * 0.09;
+    return roundToHalf(v);
+  };
+  if (c.source.startsWith('tensor:')) {
+    const blockSize = Number(c.source.slice(7));
+    const scales = Float32Array.from({ length: Math.ceil(n / blockSize) }, () => Math.fround(0.005 + rng.nextFloat() * 0.1));
+    const tensor = new TernaryTensor({ packed: packTernary(values), scales, shape: [c.rows, c.cols], blockSize });
+    return { input: tensor, contract: { rows: c.rows, cols: c.cols, values, scales, blockSize } };
+  }
+  const format = TERNARY_FORMATS[c.source as keyof typeof TERNARY_FORMATS];
+  const scales = Float32Array.from({ length: format.scaleCount(n) }, halfScale);
+  const data = format.encode(values, scales);
+  const blockSize = format.scaleScope === 'block' ? format.blockElements : n;
+  return {
+    input: { format: c.source as GgufTernaryInput['format'], data, rows: c.rows, cols: c.cols },
+    contract: { rows: c.rows, cols: c.cols, values, scales, blockSize },
+  };
+}
+
+/** Dense weight bytes of a case, covering subnormals, infinities and NaN for f16/bf16. */
+export function caseDense(c: DenseCase): Uint8Array {
+  const rng = createRng(c.seed + 2);
+  const n = c.rows * c.cols;
+  if (c.type === 'q8_0') {
+    const out = new Uint8Array((n / 32) * 34);
+    const view = new DataView(out.buffer);
+    for (let b = 0; b < n / 32; b++) {
+      view.setUint16(b * 34, floatToHalfBits(b % 11 === 0 ? 3e-6 : 0.001 + rng.nextFloat() * 0.02), true);
+      for (let i = 0; i < 32; i++) view.setInt8(b * 34 + 2 + i, rng.nextInt(255) - 127);
+    }
+    return out;
+  }
+  const width = c.type === 'f32' ? 4 : 2;
+  const out = new Uint8Array(n * width);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const special = rng.nextInt(50);
+    const g = rng.gaussian() * 0.05;
+    const v = special === 0 ? 1e-7 : special === 1 ? -0 : special === 2 && c.activations === 'huge' ? Number.POSITIVE_INFINITY : g;
+    if (c.type === 'f32') view.setFloat32(4 * i, v, true);
+    else if (c.type === 'f16') view.setUint16(2 * i, floatToHalfBits(v), true);
+    else view.setUint16(2 * i, new Uint32Array(new Float32Array([v]).buffer)[0] >>> 16, true);
+  }
+  return out;
+}
