@@ -4,3 +4,4 @@ export type { GgufTernaryInput } from './layout.js';
 export type { DenseInput, DenseType } from './dense.js';
 export { absmaxQuantizeActivations, type QuantizedActivations } from './activations.js';
 export { KernelLoadError, KernelShapeError, KernelFormatError, type KernelBackend } from './errors.js';
+export { generateTl1Lut, prepareTl1, tl1Gemv, type Tl1Matrix } from './tl1.js';

@@ -42,7 +42,7 @@ async function create(backend: KernelBackend, threads: number, options: LoadKern
     case 'wasm':
       return new Kernel(await createWasmBackend(threads));
     case 'js':
-      return new Kernel(createJsBackend());
+      return new Kernel(await createJsBackend(threads));
   }
 }
 

@@ -1,0 +1,90 @@
+import { TernaryTensor } from '@trit/ternary';
+import { afterEach, describe, expect, it } from 'vitest';
+import { absmaxQuantizeActivations } from './activations.js';
+import { KernelFormatError, KernelLoadError, KernelShapeError } from './errors.js';
+import { loadKernel } from './select.js';
+
+afterEach(() => {
+  delete process.env.TRIT_KERNEL;
+});
+
+describe('absmaxQuantizeActivations', () => {
+  it('uses scale 127 / max|x|, rounds halves away from zero, clamps and maps NaN to 0', () => {
+    const { q, scale } = absmaxQuantizeActivations(Float32Array.of(0.5, -1, Number.NaN, 0.25, -0.5));
+    expect(scale).toBe(127);
+    expect(Array.from(q)).toEqual([64, -127, 0, 32, -64]); // 63.5 → 64, 31.75 → 32, -63.5 → -64
+  });
+
+  it('gives zeros with scale 1 below 1e-10, for empty input, and zeros for infinite input', () => {
+    expect(absmaxQuantizeActivations(Float32Array.of(1e-11, -5e-11))).toEqual({ q: Int8Array.of(0, 0), scale: 1 });
+    expect(absmaxQuantizeActivations(new Float32Array(0))).toEqual({ q: new Int8Array(0), scale: 1 });
+    const inf = absmaxQuantizeActivations(Float32Array.of(Number.POSITIVE_INFINITY, 3));
+    expect(Array.from(inf.q)).toEqual([0, 0]);
+    expect(inf.scale).toBe(0);
+  });
+});
+
+describe('loadKernel', () => {
+  it('loads a forced backend and reports its name and threads', async () => {
+    const js = await loadKernel({ backend: 'js', threads: 1 });
+    expect([js.name, js.threads]).toEqual(['js', 1]);
+    const js2 = await loadKernel({ backend: 'js', threads: 2 });
+    expect([js2.name, js2.threads]).toEqual(['js', 2]);
+    await js2.dispose();
+  });
+
+  it('lets TRIT_KERNEL override the requested backend, and rejects unknown names', async () => {
+    process.env.TRIT_KERNEL = 'js';
+    expect((await loadKernel({ backend: 'native', threads: 1 })).name).toBe('js');
+    process.env.TRIT_KERNEL = 'cuda';
+    await expect(loadKernel()).rejects.toThrow(/unknown backend "cuda" \(from TRIT_KERNEL\)/);
+  });
+
+  it('explains why an explicit native request fails when the addon is missing', async () => {
+    const attempt = loadKernel({ backend: 'native', threads: 1, nativeAddonPath: '/nonexistent/trit' });
+    await expect(attempt).rejects.toBeInstanceOf(KernelLoadError);
+    await expect(attempt).rejects.toThrow(/the native kernel cannot be loaded: no usable addon binary/);
+  });
+
+  it('falls back in auto mode when the addon is missing, saying why', async () => {
+    const kernel = await loadKernel({ backend: 'auto', threads: 1, nativeAddonPath: '/nonexistent/trit' });
+    expect(kernel.name).not.toMatch(/^native/);
+    expect(kernel.skipped[0]?.backend).toBe('native');
+    expect(kernel.skipped[0]?.reason).toMatch(/no usable addon binary/);
+  });
+
+  it('rejects a bad thread count', async () => {
+    await expect(loadKernel({ backend: 'js', threads: 0 })).rejects.toThrow(/threads must be 1–256, got 0/);
+  });
+});
+
+describe('kernel argument checks', () => {
+  it('names wrong lengths and shapes', async () => {
+    const kernel = await loadKernel({ backend: 'js', threads: 1 });
+    const tensor = TernaryTensor.fromCodes(new Int8Array(15), new Float32Array(1), [3, 5], 256);
+    const m = kernel.prepare(tensor);
+    expect([m.kind, m.rows, m.cols]).toEqual(['ternary', 3, 5]);
+    expect(() => kernel.gemv(m, new Float32Array(4))).toThrow(KernelShapeError);
+    expect(() => kernel.gemv(m, new Float32Array(4))).toThrow('gemv: x length (matrix cols): expected 5, found 4');
+    expect(() => kernel.gemv(m, new Float32Array(5), new Float32Array(2))).toThrow(/Y length .*expected 3, found 2/);
+    expect(() => kernel.gemm(m, new Float32Array(10), 3)).toThrow(/expected 15, found 10/);
+    expect(() => kernel.gemm(m, new Float32Array(0), 0)).toThrow(/nTokens/);
+    const other = await loadKernel({ backend: 'js', threads: 1 });
+    expect(() => other.gemv(m, new Float32Array(5))).toThrow(/prepared by this js kernel/);
+  });
+
+  it('rejects short, corrupt or unsupported weight data at prepare', async () => {
+    const kernel = await loadKernel({ backend: 'js', threads: 1 });
+    expect(() => kernel.prepare({ format: 'tq2_0', data: new Uint8Array(65), rows: 1, cols: 256 })).toThrow(
+      /tq2_0 data for 1×256: expected 66 bytes, found 65/,
+    );
+    const corrupt = new Uint8Array(66 * 2).fill(0x55);
+    corrupt[66 + 10] = 0xff;
+    expect(() => kernel.prepare({ format: 'tq2_0', data: corrupt, rows: 1, cols: 512 })).toThrow(KernelFormatError);
+    expect(() => kernel.prepare({ format: 'tq2_0', data: corrupt, rows: 1, cols: 512 })).toThrow(/row 0, block 1 \(byte 76\): reserved code 3/);
+    expect(() => kernel.prepare({ format: 'iq1_s' as never, data: corrupt, rows: 1, cols: 256 })).toThrow(/unknown ternary format/);
+    expect(() => kernel.prepareDense({ type: 'q8_0', data: new Uint8Array(34), rows: 1, cols: 31 })).toThrow(/multiple of 32/);
+    expect(() => kernel.prepareDense({ type: 'q4_0' as never, data: new Uint8Array(34), rows: 1, cols: 32 })).toThrow(KernelFormatError);
+    expect(() => kernel.prepareDense({ type: 'f16', data: new Uint8Array(6), rows: 2, cols: 2 })).toThrow(/expected 8 bytes, found 6/);
+  });
+});

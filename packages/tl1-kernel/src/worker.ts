@@ -1,0 +1,39 @@
+// A kernel worker thread: waits for a job generation, runs its row range with
+// the JS or wasm kernels on the shared heap, reports completion.
+import { parentPort, workerData } from 'node:worker_threads';
+import { FAILED, GENERATION, KIND, PENDING, THREADS, rowRange, runJsJob } from './jobs.js';
+import { ROWS_WORD, STOP, type WorkerSetup } from './pool.js';
+import { instantiateWasmKernels, runWasmJob } from './wasm-runtime.js';
+
+const { index, control: shared, setup } = workerData as {
+  index: number;
+  control: SharedArrayBuffer;
+  setup: WorkerSetup & { stackTop?: number };
+};
+const control = new Int32Array(shared);
+const words = new Uint32Array(shared);
+
+const exportsOrUndefined =
+  setup.mode === 'wasm' && setup.wasmModule
+    ? instantiateWasmKernels(setup.wasmModule, setup.memory, setup.stackTop)
+    : undefined;
+
+parentPort?.postMessage('ready');
+
+let seen = Atomics.load(control, GENERATION);
+for (;;) {
+  Atomics.wait(control, GENERATION, seen);
+  seen = Atomics.load(control, GENERATION);
+  if (words[KIND] === STOP) break;
+  try {
+    const [begin, end] = rowRange(words[ROWS_WORD], index, words[THREADS]);
+    if (begin < end) {
+      if (exportsOrUndefined) runWasmJob(exportsOrUndefined, words, begin, end);
+      else runJsJob(setup.memory.buffer, words, begin, end);
+    }
+  } catch (error) {
+    Atomics.store(control, FAILED, 1);
+    console.error(`@trit/tl1-kernel worker ${index}:`, error);
+  }
+  if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+}
