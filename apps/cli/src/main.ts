@@ -9,6 +9,9 @@ const USAGE = `Usage: trit <command> [options]
 
 Commands:
   demo [--json] [--seed N]   quantize, pack and store a built-in tensor, with errors and throughput
+  bench kernel [--json] [--backend B] [--threads N] [--quick]
+                             time the ternary and dense GEMV/GEMM kernels against memory
+                             bandwidth and a JS float32 GEMV, measured in the same run
 
 Options:
   -h, --help                 show this help
@@ -45,6 +48,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'demo') return demo(rest);
+  if (command === 'bench') return bench(rest);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -62,5 +66,41 @@ function demo(args: readonly string[]): number {
   }
   const report = runDemo({ seed });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatDemoReport(report));
+  return 0;
+}
+
+async function bench(args: readonly string[]): Promise<number> {
+  const [what, ...rest] = args;
+  if (what !== 'kernel') throw new UsageError(`bench: unknown target "${what ?? ''}"; try "trit bench kernel"`);
+  const { values } = parseArgs({
+    args: [...rest],
+    options: {
+      json: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      backend: { type: 'string', multiple: true },
+      threads: { type: 'string', multiple: true },
+    },
+    strict: true,
+  });
+  const backends = values.backend?.map((b) => {
+    if (b !== 'native' && b !== 'wasm' && b !== 'js') throw new UsageError(`--backend must be native, wasm or js, got "${b}"`);
+    return b;
+  });
+  const threads = values.threads?.map((t) => {
+    const n = Number(t);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 256) throw new UsageError(`--threads must be 1–256, got "${t}"`);
+    return n;
+  });
+  const { formatKernelBench, runKernelBench } = await import('@trit/tl1-kernel');
+  const report = await runKernelBench({
+    ...(backends ? { backends } : {}),
+    ...(threads ? { threads } : {}),
+    ...(values.quick ? { minMs: 100, shapes: [[2560, 6912], [6912, 2560]], tokens: [1, 8] } : {}),
+    onResult: process.stderr.isTTY
+      ? (r) => process.stderr.write(`\r\x1b[K${r.kernel} ${r.type} ${r.rows}×${r.cols} t${r.tokens} ×${r.threads}: ${r.microsPerCall.toFixed(0)} µs`)
+      : undefined,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatKernelBench(report));
   return 0;
 }

@@ -56,17 +56,23 @@ export function denseLayout(input: DenseInput): DenseLayout {
     throw new KernelShapeError(`prepare: ${type} data for ${rows}×${cols}`, `${rows * rowBytes} bytes`, bytes.length);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Typed views need aligned rows; GGUF data is aligned, arbitrary buffers may not be.
+  const aligned = bytes.byteOffset % 4 === 0 && rowBytes % 4 === 0;
+  const wideBits = new Uint32Array(cols);
+  const wideFloats = new Float32Array(wideBits.buffer);
   const readRow = (r: number, out: Float32Array): void => {
     const base = r * rowBytes;
     switch (type) {
       case 'f32':
-        for (let j = 0; j < cols; j++) out[j] = view.getFloat32(base + 4 * j, true);
+        if (aligned) out.set(new Float32Array(bytes.buffer, bytes.byteOffset + base, cols));
+        else for (let j = 0; j < cols; j++) out[j] = view.getFloat32(base + 4 * j, true);
         return;
       case 'f16':
         for (let j = 0; j < cols; j++) out[j] = halfBitsToFloat(bytes[base + 2 * j] | (bytes[base + 2 * j + 1] << 8));
         return;
       case 'bf16':
-        bf16Row(bytes, base, cols, out);
+        for (let j = 0; j < cols; j++) wideBits[j] = (bytes[base + 2 * j] << 16) | (bytes[base + 2 * j + 1] << 24);
+        out.set(wideFloats);
         return;
       case 'q8_0':
         for (let b = 0; b < cols / 32; b++) {
@@ -80,11 +86,3 @@ export function denseLayout(input: DenseInput): DenseLayout {
   return { type, rows, cols, bytes, rowBytes, readRow };
 }
 
-const bf16Scratch = new Uint32Array(1);
-const bf16Float = new Float32Array(bf16Scratch.buffer);
-function bf16Row(bytes: Uint8Array, base: number, cols: number, out: Float32Array): void {
-  for (let j = 0; j < cols; j++) {
-    bf16Scratch[0] = ((bytes[base + 2 * j] | (bytes[base + 2 * j + 1] << 8)) << 16) >>> 0;
-    out[j] = bf16Float[0];
-  }
-}

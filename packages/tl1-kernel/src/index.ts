@@ -5,3 +5,12 @@ export type { DenseInput, DenseType } from './dense.js';
 export { absmaxQuantizeActivations, type QuantizedActivations } from './activations.js';
 export { KernelLoadError, KernelShapeError, KernelFormatError, type KernelBackend } from './errors.js';
 export { generateTl1Lut, prepareTl1, tl1Gemv, type Tl1Matrix } from './tl1.js';
+export {
+  runKernelBench,
+  formatKernelBench,
+  LLAMA_CPP_REFERENCE_MICROS,
+  type KernelBenchOptions,
+  type KernelBenchReport,
+  type KernelBenchResult,
+  type BenchWeightType,
+} from './benchmark.js';

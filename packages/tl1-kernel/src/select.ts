@@ -11,6 +11,8 @@ export interface LoadKernelOptions {
   threads?: number;
   /** Directory to look for the native addon in (default: this package); for tests and custom builds. */
   nativeAddonPath?: string;
+  /** Browsers: where the .wasm files are served (default: ../wasm/ relative to this module). */
+  wasmBaseUrl?: string | URL;
 }
 
 /** Why `auto` passed over a backend, for diagnostics. */
@@ -40,7 +42,7 @@ async function create(backend: KernelBackend, threads: number, options: LoadKern
     case 'native':
       return new Kernel(createNativeBackend(loadNativeAddon(options.nativeAddonPath), threads));
     case 'wasm':
-      return new Kernel(await createWasmBackend(threads));
+      return new Kernel(await createWasmBackend(threads, options));
     case 'js':
       return new Kernel(await createJsBackend(threads));
   }
