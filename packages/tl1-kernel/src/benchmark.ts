@@ -123,11 +123,11 @@ export function benchWeights(type: BenchWeightType, rows: number, cols: number):
   return out;
 }
 
-function measureBandwidth(threadCounts: number[]): KernelBenchReport['bandwidth'] {
+async function measureBandwidth(threadCounts: number[]): Promise<KernelBenchReport['bandwidth']> {
   const buffer = new Uint8Array(256 * 1024 * 1024);
   buffer.fill(1);
   try {
-    const addon = loadNativeAddon();
+    const addon = await loadNativeAddon();
     return threadCounts.map((threads) => {
       addon.setThreads(Math.max(threads, addon.getThreads()));
       const micros = timeMicros(() => addon.streamSum(buffer, threads), 300);
@@ -173,7 +173,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
   const tokenCounts = options.tokens ?? [1, 8, 64];
   const minMs = options.minMs ?? 300;
 
-  const bandwidth = measureBandwidth(threadCounts);
+  const bandwidth = await measureBandwidth(threadCounts);
   const jsFp32 = shapes.map(([rows, cols]) => ({ rows, cols, microsPerCall: jsFp32Gemv(rows, cols, minMs) }));
   const results: KernelBenchResult[] = [];
   const skipped: KernelBenchReport['skipped'] = [];

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { TokenBatch } from './activations.js';
 import { DENSE_GGML_TYPE, type DenseLayout } from './dense.js';
 import { KernelLoadError } from './errors.js';
@@ -36,25 +34,24 @@ export interface NativeAddon {
   streamSum(data: Uint8Array, threads: number): number;
 }
 
-/** The package root, from dist/ (or src/ under the test runner). */
-function packageRoot(): string {
-  return fileURLToPath(new URL('..', import.meta.url));
-}
-
 /**
  * Loads the addon: a prebuild for this platform or a local node-gyp build,
  * found by node-gyp-build. `path` overrides the directory searched.
  */
-export function loadNativeAddon(path?: string): NativeAddon {
+export async function loadNativeAddon(path?: string): Promise<NativeAddon> {
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new KernelLoadError('native', 'not running in Node.js');
   }
   if (process.arch !== 'x64') throw new KernelLoadError('native', `the addon is built for x64, this is ${process.arch}`);
+  // Imported lazily so the package also loads in browsers.
+  const { createRequire } = await import('node:module');
+  const { fileURLToPath } = await import('node:url');
   const require = createRequire(import.meta.url);
   let addon: NativeAddon;
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = nodeGypBuild(path ?? packageRoot());
+    // The package root: one level up from dist/ (or src/ under the test runner).
+    addon = nodeGypBuild(path ?? fileURLToPath(new URL('..', import.meta.url)));
   } catch (error) {
     throw new KernelLoadError('native', `no usable addon binary (${(error as Error).message.split('\n')[0]})`);
   }

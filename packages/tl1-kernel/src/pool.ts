@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { CONTROL_WORDS, FAILED, GENERATION, KIND, PENDING, THREADS, rowRange } from './jobs.js';
 
 /** What each worker runs: the JS kernels, or the wasm kernels on the shared memory. */
@@ -28,6 +27,7 @@ export class WorkerPool {
 
   static async create(threads: number, setup: WorkerSetup): Promise<WorkerPool> {
     const { Worker } = await import('node:worker_threads');
+    const { fileURLToPath } = await import('node:url');
     const shared = new SharedArrayBuffer(CONTROL_WORDS * 4);
     const control = new Int32Array(shared);
     const script = fileURLToPath(new URL('../dist/worker.js', import.meta.url));

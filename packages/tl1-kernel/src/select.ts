@@ -40,7 +40,7 @@ function defaultThreads(): number {
 async function create(backend: KernelBackend, threads: number, options: LoadKernelOptions): Promise<TernaryKernel> {
   switch (backend) {
     case 'native':
-      return new Kernel(createNativeBackend(loadNativeAddon(options.nativeAddonPath), threads));
+      return new Kernel(createNativeBackend(await loadNativeAddon(options.nativeAddonPath), threads));
     case 'wasm':
       return new Kernel(await createWasmBackend(threads, options));
     case 'js':
