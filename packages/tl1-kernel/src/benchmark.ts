@@ -2,6 +2,7 @@ import { TERNARY_FORMATS, floatToHalfBits } from '@trit/ternary';
 import type { KernelBackend } from './errors.js';
 import { loadNativeAddon } from './native.js';
 import { loadKernel } from './select.js';
+import { prepareTl1, tl1Gemv } from './tl1.js';
 
 /*
  * The kernel benchmark behind `pnpm bench` and `trit bench kernel`: every
@@ -217,6 +218,28 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
               bandwidthFraction: weightGBps / bw,
               speedupVsJsFp32: (fp32 * tokens) / micros,
               ...(llama ? { speedupVsLlamaCpp: llama / micros } : {}),
+            };
+            results.push(result);
+            options.onResult?.(result);
+          }
+          if (backend === 'js' && threads === 1 && (type === 'tq2_0' || type === 'tq1_0')) {
+            // TL1 (pair lookups) beside the default JS path, one token, for comparison.
+            const tl1 = prepareTl1({ format: type, data, rows, cols });
+            const x = new Float32Array(cols).fill(0.25);
+            const micros = timeMicros(() => tl1Gemv(tl1, x), minMs);
+            const weightGBps = matrix.byteLength / micros / 1000;
+            const result: KernelBenchResult = {
+              backend,
+              kernel: 'js-tl1',
+              type,
+              rows,
+              cols,
+              tokens: 1,
+              threads: 1,
+              microsPerCall: micros,
+              weightGBps,
+              bandwidthFraction: weightGBps / bw,
+              speedupVsJsFp32: fp32 / micros,
             };
             results.push(result);
             options.onResult?.(result);

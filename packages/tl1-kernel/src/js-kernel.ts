@@ -19,10 +19,14 @@ function buildByteTable(q: Int8Array, qOffset: number, chunks: number, table: In
       const q2 = q[base + 64];
       const q3 = q[base + 96];
       const t = (c * 32 + m) << 8;
-      // Fill the 4 × 4 × 4 × 4 combinations from the low field up.
-      for (let b = 0; b < 256; b++) {
-        table[t + b] = (b & 3) * q0 + ((b >> 2) & 3) * q1 + ((b >> 4) & 3) * q2 + (b >> 6) * q3;
-      }
+      // Fill field by field: entries with field n set are the earlier entries plus code·q_n.
+      table[t] = 0;
+      table[t + 1] = q0;
+      table[t + 2] = 2 * q0;
+      table[t + 3] = 3 * q0;
+      for (let code = 1; code < 4; code++) for (let b = 0; b < 4; b++) table[t + (code << 2) + b] = table[t + b] + code * q1;
+      for (let code = 1; code < 4; code++) for (let b = 0; b < 16; b++) table[t + (code << 4) + b] = table[t + b] + code * q2;
+      for (let code = 1; code < 4; code++) for (let b = 0; b < 64; b++) table[t + (code << 6) + b] = table[t + b] + code * q3;
     }
   }
 }
