@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Rebuild tl1-simd.wasm and tl1-simd-mt.wasm from tl1.c (deterministic output).
+# Needs clang (wasm32 target) and wasm-ld (Debian: apt-get install clang lld).
+# Override the tools with CLANG=... WASM_LD=... if needed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+find_tool() { # var-name candidates...
+  local var=$1
+  shift
+  if [ -n "${!var:-}" ]; then
+    command -v "${!var}" >/dev/null 2>&1 && return 0
+    echo "build.sh: $var=${!var} not found" >&2
+    exit 1
+  fi
+  for c in "$@"; do
+    if command -v "$c" >/dev/null 2>&1; then
+      printf -v "$var" '%s' "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+find_tool CLANG clang clang-16 clang-15 clang-14 ||
+  { echo "build.sh: clang not found (tried clang, clang-16, clang-15, clang-14). Install it: apt-get install clang lld" >&2; exit 1; }
+find_tool WASM_LD wasm-ld wasm-ld-16 wasm-ld-15 wasm-ld-14 ||
+  { echo "build.sh: wasm-ld not found (tried wasm-ld, wasm-ld-16, wasm-ld-15, wasm-ld-14). Install it: apt-get install lld" >&2; exit 1; }
+
+if ! "$CLANG" --target=wasm32 -msimd128 -x c -c -o /dev/null - </dev/null 2>/dev/null; then
+  echo "build.sh: $CLANG cannot target wasm32 with SIMD128" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# -ffp-contract=off and no -ffast-math: float ops stay exactly as written.
+# No -g; the compile runs on a copy at a fixed relative name so no host path
+# can end up in the object.
+CFLAGS=(--target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off -fno-ident
+  -fno-builtin -Wall -Wextra -Werror)
+LDFLAGS=(--no-entry --import-memory --strip-all --gc-sections -z stack-size=0 --initial-memory=65536
+  --export=ternary_gemm --export=dense_gemm)
+
+cp tl1.c "$tmp/tl1.c"
+(
+  cd "$tmp"
+  "$CLANG" "${CFLAGS[@]}" -c tl1.c -o st.o
+  "$CLANG" "${CFLAGS[@]}" -matomics -mbulk-memory -c tl1.c -o mt.o
+  "$WASM_LD" "${LDFLAGS[@]}" -o tl1-simd.wasm st.o
+  "$WASM_LD" "${LDFLAGS[@]}" --shared-memory --max-memory=4294967296 -o tl1-simd-mt.wasm mt.o
+)
+
+# The kernels must not use a linear-memory stack or any data of their own
+# (several instances share one memory in the MT build). Check the disassembly
+# when a disassembler is available.
+DIS=""
+for c in llvm-objdump llvm-objdump-16 llvm-objdump-15 llvm-objdump-14; do
+  command -v "$c" >/dev/null 2>&1 && { DIS=$c; break; }
+done
+for w in tl1-simd.wasm tl1-simd-mt.wasm; do
+  if [ -n "$DIS" ]; then
+    if "$DIS" -d "$tmp/$w" | grep -Eq 'global\.(get|set)'; then
+      echo "build.sh: $w uses a global (stack pointer?): the kernels must not use a stack" >&2
+      exit 1
+    fi
+    if "$DIS" -h "$tmp/$w" | grep -Eiq '^\s*[0-9]+\s+DATA'; then
+      echo "build.sh: $w has a data section" >&2
+      exit 1
+    fi
+  fi
+  cp "$tmp/$w" "$w"
+  chmod 644 "$w"
+  echo "built $w ($(wc -c <"$w") bytes, sha256 $(sha256sum "$w" | cut -c1-16))"
+done
+[ -n "$DIS" ] || echo "build.sh: warning: llvm-objdump not found, skipped the no-stack check" >&2

@@ -1,0 +1,446 @@
+/*
+ * @trit/tl1-kernel: wasm32 SIMD128 backend (see KERNEL.md, wasm/README.md).
+ *
+ * Implements KERNEL.md §2-4 bit-identically. Built by wasm/build.sh with
+ *   clang --target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off
+ *
+ * Rules kept throughout this file:
+ *  - no libc, no global or static data, and nothing that needs a linear-memory
+ *    stack (all arrays below are small, constant-indexed and fully unrolled, so
+ *    they live in wasm locals). build.sh rejects a module that touches the
+ *    stack-pointer global, so one shared memory can serve any number of
+ *    instances without per-instance stacks;
+ *  - float math exactly as written: mul then add, never fused (wasm has no FMA
+ *    and -ffp-contract=off), never reassociated (no -ffast-math), in the order
+ *    of KERNEL.md;
+ *  - ternary dot products are exact: int32 lanes that provably cannot overflow
+ *    where it matters, and modulo-2^32 arithmetic where the true result is known
+ *    to fit int32 (KERNEL.md: |acc| <= 127 * 128 * segChunks).
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(name), visibility("default")))
+#define INLINE static inline __attribute__((always_inline))
+
+/* Optimisation barrier: an empty asm that "modifies" v and emits nothing.
+ * clang 14 otherwise folds widening loads / extends into narrow vector
+ * operations that the wasm backend can only scalarise (sitofp <4 x i8>, i16
+ * compares on i32 data, ...). */
+#define OPAQUE(v) __asm__("" : "+r"(v))
+
+/* ------------------------------------------------------------------------- */
+/* helpers                                                                   */
+/* ------------------------------------------------------------------------- */
+
+INLINE float bits_to_f32(uint32_t u) {
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+INLINE uint32_t f32_to_bits(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  return u;
+}
+
+INLINE uint32_t load_u16(const uint8_t *p) {
+  uint16_t h;
+  __builtin_memcpy(&h, p, 2); /* unaligned i32.load16_u */
+  return h;
+}
+
+/* Exact IEEE half -> float: normals, subnormals, +-0, +-inf, NaN (payload kept,
+ * not quieted). (em << 13) read as a float is the half's magnitude times
+ * 2^-112 (a subnormal half becomes a float32 subnormal), and multiplying by
+ * 2^112 is exact. For inf/NaN (exponent 31) the product is 2^16 * 1.m, whose
+ * exponent bits are a subset of 0x7f800000, so OR-ing that in gives inf/NaN
+ * with the half's mantissa. */
+INLINE float half_to_f32(uint32_t h) {
+  uint32_t em = h & 0x7fffu;
+  float scaled = bits_to_f32(em << 13) * 0x1p112f;
+  uint32_t infnan = em > 0x7bffu ? 0x7f800000u : 0u;
+  return bits_to_f32(f32_to_bits(scaled) | infnan | ((h & 0x8000u) << 16));
+}
+
+/*
+ * 8 halves (u16 lanes) -> two f32x4 (halves 0-3 and 4-7), exact, working on
+ * all 8 in i16 lanes. The 32-bit pattern sign<<31 | em<<13 is built from two
+ * 16-bit halves (low: h << 13, high: (h >>s 3) & 0x8fff) and interleaved;
+ * exponent-31 lanes get 0x7000 OR-ed into the high half, which turns the
+ * pattern into float inf/NaN (exponent 0xff, same mantissa) before the exact
+ * multiply by 2^112 (inf * 2^112 = inf; NaN stays NaN with its payload, quieted
+ * like any arithmetic result: harmless, since a weight is only ever used as a
+ * multiplicand, and w*x quiets a signalling NaN anyway). The sign rides along
+ * through the multiply: -0 * 2^112 = -0.
+ */
+INLINE void half8_to_f32(v128_t h, v128_t *lo, v128_t *hi) {
+  v128_t em = wasm_v128_and(h, wasm_i16x8_const_splat(0x7fff));
+  OPAQUE(em); /* keep the compare signed: i16x8.gt_s is a single pcmpgtw */
+  v128_t infnan = wasm_v128_and(wasm_i16x8_gt(em, wasm_i16x8_const_splat(0x7bff)), wasm_i16x8_const_splat(0x7000));
+  v128_t top = wasm_v128_or(wasm_v128_and(wasm_i16x8_shr(h, 3), wasm_i16x8_const_splat((int16_t)0x8fff)), infnan);
+  v128_t bot = wasm_i16x8_shl(h, 13);
+  OPAQUE(top);
+  OPAQUE(bot);
+  v128_t b0 = wasm_i16x8_shuffle(bot, top, 0, 8, 1, 9, 2, 10, 3, 11);
+  v128_t b1 = wasm_i16x8_shuffle(bot, top, 4, 12, 5, 13, 6, 14, 7, 15);
+  *lo = wasm_f32x4_mul(b0, wasm_f32x4_const_splat(0x1p112f));
+  *hi = wasm_f32x4_mul(b1, wasm_f32x4_const_splat(0x1p112f));
+}
+
+INLINE uint32_t hsum_i32x4(v128_t v) {
+  return (uint32_t)wasm_i32x4_extract_lane(v, 0) + (uint32_t)wasm_i32x4_extract_lane(v, 1) +
+         (uint32_t)wasm_i32x4_extract_lane(v, 2) + (uint32_t)wasm_i32x4_extract_lane(v, 3);
+}
+
+/* ------------------------------------------------------------------------- */
+/* ternary: exact integer dot product of one segment, Σ code(i) * q[i]       */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * A 32-byte chunk is read as four 8-byte groups s = 0..3, each zero-extended
+ * to u16 lanes (v128.load8x8_u): lane i of group s holds the codes of weights
+ * 8s+i (bits 1:0), 32+8s+i (bits 3:2), 64+8s+i (bits 5:4) and 96+8s+i
+ * (bits 7:6). The 8 matching int8 activations are sign-extended to i16
+ * (v128.load8x8_s) and i32x4.dot_i16x8_s (pmaddwd) yields exact int32 sums of
+ * product pairs. (SIMD128 has no maddubs; this costs per 8 weights one load-
+ * extend, one and/shift, one dot, one add.)
+ */
+
+/* One token. Field n is isolated with a mask only, so accumulator n (n < 3)
+ * holds 4^n times its true value: every lane is an exact multiple of 4^n and an
+ * arithmetic shift divides exactly at the end. The top field needs a shift
+ * anyway (no mask left to spare). Per chunk a lane of a2 grows by at most
+ * 8 * (2 << 4) * 127 = 32512, so flushing every 8192 chunks keeps all lanes far
+ * from overflow. */
+#define TL1_FLUSH_CHUNKS 8192
+
+INLINE uint32_t seg_dot_1(const uint8_t *c, const int8_t *q, int32_t nch) {
+  const v128_t m0 = wasm_i16x8_const_splat(0x03);
+  const v128_t m1 = wasm_i16x8_const_splat(0x0c);
+  const v128_t m2 = wasm_i16x8_const_splat(0x30);
+  uint32_t total = 0;
+  while (nch > 0) {
+    int32_t n = nch < TL1_FLUSH_CHUNKS ? nch : TL1_FLUSH_CHUNKS;
+    nch -= n;
+    v128_t a0 = wasm_i32x4_const_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    do {
+#define L(s) wasm_u16x8_load8x8(c + 8 * (s))
+#define D(cv, off) wasm_i32x4_dot_i16x8(cv, wasm_i16x8_load8x8(q + (off)))
+#define SUM4(x0, x1, x2, x3) wasm_i32x4_add(wasm_i32x4_add(x0, x1), wasm_i32x4_add(x2, x3))
+      a0 = wasm_i32x4_add(a0, SUM4(D(wasm_v128_and(L(0), m0), 0), D(wasm_v128_and(L(1), m0), 8),
+                                   D(wasm_v128_and(L(2), m0), 16), D(wasm_v128_and(L(3), m0), 24)));
+      a1 = wasm_i32x4_add(a1, SUM4(D(wasm_v128_and(L(0), m1), 32), D(wasm_v128_and(L(1), m1), 40),
+                                   D(wasm_v128_and(L(2), m1), 48), D(wasm_v128_and(L(3), m1), 56)));
+      a2 = wasm_i32x4_add(a2, SUM4(D(wasm_v128_and(L(0), m2), 64), D(wasm_v128_and(L(1), m2), 72),
+                                   D(wasm_v128_and(L(2), m2), 80), D(wasm_v128_and(L(3), m2), 88)));
+      a3 = wasm_i32x4_add(a3, SUM4(D(wasm_u16x8_shr(L(0), 6), 96), D(wasm_u16x8_shr(L(1), 6), 104),
+                                   D(wasm_u16x8_shr(L(2), 6), 112), D(wasm_u16x8_shr(L(3), 6), 120)));
+#undef SUM4
+#undef D
+#undef L
+      c += 32;
+      q += 128;
+    } while (--n);
+    v128_t s = wasm_i32x4_add(wasm_i32x4_add(a0, wasm_i32x4_shr(a1, 2)), wasm_i32x4_add(wasm_i32x4_shr(a2, 4), a3));
+    total += hsum_i32x4(s);
+  }
+  return total;
+}
+
+/* T tokens sharing the decoded codes: each field is shifted down and masked
+ * once ((c >> 2n) & 3) and used for all T tokens. Lanes grow by at most
+ * 8 * 2 * 127 per chunk (no overflow for any segment below ~1M chunks, and the
+ * int32 result is exact modulo 2^32 regardless). T = 4 is the largest group
+ * that fits V8's 15 usable xmm registers without spilling the accumulators. */
+#define TL1_SEG_DOT_T(T)                                                                                 \
+  INLINE void seg_dot_##T(const uint8_t *c, const int8_t *q, int32_t qStride, int32_t nch, uint32_t *out) { \
+    const v128_t m = wasm_i16x8_const_splat(3);                                                          \
+    v128_t acc[T];                                                                                       \
+    for (int t = 0; t < T; t++) acc[t] = wasm_i32x4_const_splat(0);                                      \
+    for (int32_t k = 0; k < nch; k++) {                                                                  \
+      v128_t cv[4];                                                                                      \
+      for (int s = 0; s < 4; s++) cv[s] = wasm_u16x8_load8x8(c + 8 * s);                                 \
+      for (int n = 0; n < 4; n++) {                                                                      \
+        for (int s = 0; s < 4; s++) {                                                                    \
+          v128_t w = wasm_v128_and(n ? wasm_u16x8_shr(cv[s], 2 * n) : cv[s], m);                         \
+          for (int t = 0; t < T; t++)                                                                    \
+            acc[t] = wasm_i32x4_add(acc[t],                                                              \
+                                    wasm_i32x4_dot_i16x8(w, wasm_i16x8_load8x8(q + t * qStride + 32 * n + 8 * s))); \
+        }                                                                                                \
+      }                                                                                                  \
+      c += 32;                                                                                           \
+      q += 128;                                                                                          \
+    }                                                                                                    \
+    for (int t = 0; t < T; t++) out[t] = hsum_i32x4(acc[t]);                                             \
+  }
+
+TL1_SEG_DOT_T(2)
+TL1_SEG_DOT_T(4)
+
+/* ------------------------------------------------------------------------- */
+/* ternary GEMV / GEMM (KERNEL.md §3)                                        */
+/* ------------------------------------------------------------------------- */
+
+/* Row r for T consecutive tokens; q/prefix/actScales/y point at the first
+ * token of the group, y already offset by r (token t writes y[t * rows]). */
+#define TL1_TERN_ROW(T, DOT)                                                                              \
+  INLINE void tern_row_##T(const uint8_t *codes, const int32_t *segAct, const int32_t *segChunks,         \
+                           const float *scales, int32_t k0, int32_t k1, const int8_t *q,                  \
+                           const int32_t *prefix, int32_t qStride, const float *actScales, float *y,     \
+                           int32_t rows) {                                                                \
+    float sum[T];                                                                                         \
+    for (int t = 0; t < T; t++) sum[t] = 0.0f;                                                            \
+    for (int32_t k = k0; k < k1; k++) {                                                                   \
+      int32_t act = segAct[k], nch = segChunks[k];                                                        \
+      uint32_t dot[T];                                                                                    \
+      DOT;                                                                                                \
+      float scale = scales[k];                                                                            \
+      for (int t = 0; t < T; t++) {                                                                       \
+        const int32_t *p = prefix + t * (qStride + 1);                                                    \
+        /* acc = dot - (prefix[end] - prefix[start]) = Σ t·q, exact mod 2^32 and known to fit int32 */     \
+        int32_t acc = (int32_t)(dot[t] - ((uint32_t)p[act + 128 * nch] - (uint32_t)p[act]));             \
+        float prod = scale * (float)acc;                                                                  \
+        sum[t] = sum[t] + prod;                                                                           \
+      }                                                                                                   \
+      codes += 32 * nch;                                                                                  \
+    }                                                                                                     \
+    for (int t = 0; t < T; t++) y[t * rows] = sum[t] / actScales[t];                                      \
+  }
+
+TL1_TERN_ROW(1, dot[0] = seg_dot_1(codes, q + act, nch))
+TL1_TERN_ROW(2, seg_dot_2(codes, q + act, qStride, nch, dot))
+TL1_TERN_ROW(4, seg_dot_4(codes, q + act, qStride, nch, dot))
+
+EXPORT("ternary_gemm")
+void ternary_gemm(const uint8_t *codes, const int32_t *segAct, const int32_t *segChunks, const float *segScale,
+                  const int32_t *rowSeg, const int32_t *rowCode, int32_t uniform, int32_t rowBegin, int32_t rowEnd,
+                  int32_t rows, const int8_t *q, const int32_t *prefix, int32_t qStride, const float *actScales,
+                  int32_t nTokens, float *y) {
+  int32_t rowBytes = 0;
+  if (uniform > 0)
+    for (int32_t k = 0; k < uniform; k++) rowBytes += 32 * segChunks[k];
+  for (int32_t r = rowBegin; r < rowEnd; r++) {
+    const uint8_t *rc;
+    const float *sc;
+    int32_t k0, k1;
+    if (uniform > 0) {
+      rc = codes + (uint32_t)r * (uint32_t)rowBytes; /* unsigned: offsets may exceed 2^31 */
+      sc = segScale + (uint32_t)r * (uint32_t)uniform;
+      k0 = 0;
+      k1 = uniform;
+    } else {
+      rc = codes + (uint32_t)rowCode[r];
+      sc = segScale;
+      k0 = rowSeg[r];
+      k1 = rowSeg[r + 1];
+    }
+    /* Tokens in groups of 4 (then 2, 1): the row's codes are decoded once per
+     * group and stay in L1 across groups. */
+    int32_t t = 0;
+    for (; t + 4 <= nTokens; t += 4)
+      tern_row_4(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
+                 actScales + t, y + t * rows + r, rows);
+    if (t + 2 <= nTokens) {
+      tern_row_2(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
+                 actScales + t, y + t * rows + r, rows);
+      t += 2;
+    }
+    if (t < nTokens)
+      tern_row_1(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
+                 actScales + t, y + t * rows + r, rows);
+  }
+}
+
+/* ------------------------------------------------------------------------- */
+/* dense GEMV / GEMM (KERNEL.md §4)                                          */
+/* ------------------------------------------------------------------------- */
+
+enum { TYPE_F32 = 0, TYPE_F16 = 1, TYPE_Q8_0 = 8, TYPE_BF16 = 30 };
+
+/* Weights j .. j+7 of a row as float32: lanes 0-3 and 4-7. */
+INLINE void load_w8(int32_t type, const uint8_t *row, int32_t j, v128_t *w0, v128_t *w1) {
+  if (type == TYPE_F32) {
+    *w0 = wasm_v128_load(row + 4 * j);
+    *w1 = wasm_v128_load(row + 4 * j + 16);
+  } else if (type == TYPE_F16) {
+    half8_to_f32(wasm_v128_load(row + 2 * j), w0, w1);
+  } else { /* BF16: bits << 16 */
+    v128_t h = wasm_v128_load(row + 2 * j);
+    v128_t z = wasm_i16x8_const_splat(0);
+    *w0 = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11);
+    *w1 = wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
+  }
+}
+
+/* Weight j alone (row tails). */
+INLINE float load_w1(int32_t type, const uint8_t *row, int32_t j) {
+  if (type == TYPE_F32) {
+    float f;
+    __builtin_memcpy(&f, row + 4 * j, 4);
+    return f;
+  }
+  uint32_t h = load_u16(row + 2 * j);
+  return type == TYPE_F16 ? half_to_f32(h) : bits_to_f32(h << 16);
+}
+
+/* Products w_j * x_j for lanes [0, n) (n <= 4), +0.0f in the other lanes.
+ * Adding +0.0f to an accumulator lane is an identity: lanes start at +0.0f and
+ * under round-to-nearest can never become -0.0f, and x + 0 = x for every other
+ * x, including inf and NaN (payload unchanged). */
+INLINE v128_t tail_prod4(int32_t type, const uint8_t *row, const float *x, int32_t j, int32_t n) {
+  v128_t p = wasm_f32x4_const_splat(0.0f);
+  if (n > 0) p = wasm_f32x4_replace_lane(p, 0, load_w1(type, row, j + 0) * x[j + 0]);
+  if (n > 1) p = wasm_f32x4_replace_lane(p, 1, load_w1(type, row, j + 1) * x[j + 1]);
+  if (n > 2) p = wasm_f32x4_replace_lane(p, 2, load_w1(type, row, j + 2) * x[j + 2]);
+  if (n > 3) p = wasm_f32x4_replace_lane(p, 3, load_w1(type, row, j + 3) * x[j + 3]);
+  return p;
+}
+
+/* KERNEL.md §4: v4[i] = lane[i] + lane[i+4]; v2[i] = v4[i] + v4[i+2]; y = v2[0] + v2[1]. */
+INLINE float reduce8(v128_t a, v128_t b) {
+  v128_t v4 = wasm_f32x4_add(a, b);
+  v128_t v2 = wasm_f32x4_add(v4, wasm_i32x4_shuffle(v4, v4, 2, 3, 2, 3));
+  return wasm_f32x4_extract_lane(v2, 0) + wasm_f32x4_extract_lane(v2, 1);
+}
+
+/* One row for T tokens (token t: x + t*cols, result y[t * rows]); each group
+ * of 8 weights is converted once and used for all T tokens. Lane j % 8 of the
+ * KERNEL.md accumulator is lane j % 4 of a (j % 8 < 4) or b (j % 8 >= 4). */
+#define TL1_DENSE_ROW(T)                                                                                  \
+  INLINE void dense_row_##T(int32_t type, const uint8_t *row, int32_t cols, const float *x, float *y,     \
+                            int32_t rows) {                                                               \
+    v128_t a[T], b[T];                                                                                    \
+    for (int t = 0; t < T; t++) a[t] = b[t] = wasm_f32x4_const_splat(0.0f);                               \
+    if (type == TYPE_Q8_0) { /* cols % 32 == 0 */                                                         \
+      int32_t nb = cols >> 5;                                                                             \
+      for (int32_t i = 0; i < nb; i++) {                                                                  \
+        const uint8_t *blk = row + 34 * i;                                                                \
+        v128_t d = wasm_f32x4_splat(half_to_f32(load_u16(blk)));                                          \
+        for (int s = 0; s < 4; s++) {                                                                     \
+          v128_t q16 = wasm_i16x8_load8x8(blk + 2 + 8 * s);                                               \
+          v128_t q0 = wasm_i32x4_extend_low_i16x8(q16), q1 = wasm_i32x4_extend_high_i16x8(q16);            \
+          OPAQUE(q0);                                                                                     \
+          OPAQUE(q1);                                                                                     \
+          /* value = float(d) * q, exact (11 x 8 significant bits) */                                     \
+          v128_t w0 = wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(q0));                                    \
+          v128_t w1 = wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(q1));                                    \
+          for (int t = 0; t < T; t++) {                                                                   \
+            const float *xt = x + t * cols + 32 * i + 8 * s;                                              \
+            a[t] = wasm_f32x4_add(a[t], wasm_f32x4_mul(w0, wasm_v128_load(xt)));                          \
+            b[t] = wasm_f32x4_add(b[t], wasm_f32x4_mul(w1, wasm_v128_load(xt + 4)));                      \
+          }                                                                                               \
+        }                                                                                                 \
+      }                                                                                                   \
+    } else {                                                                                              \
+      int32_t j = 0;                                                                                      \
+      for (; j + 8 <= cols; j += 8) {                                                                     \
+        v128_t w0, w1;                                                                                    \
+        load_w8(type, row, j, &w0, &w1);                                                                  \
+        for (int t = 0; t < T; t++) {                                                                     \
+          const float *xt = x + t * cols + j;                                                             \
+          a[t] = wasm_f32x4_add(a[t], wasm_f32x4_mul(w0, wasm_v128_load(xt)));                            \
+          b[t] = wasm_f32x4_add(b[t], wasm_f32x4_mul(w1, wasm_v128_load(xt + 4)));                        \
+        }                                                                                                 \
+      }                                                                                                   \
+      int32_t n = cols - j; /* 0..7 leftover columns: lanes 0..n-1 */                                     \
+      if (n > 0) {                                                                                        \
+        for (int t = 0; t < T; t++) {                                                                     \
+          const float *xt = x + t * cols;                                                                 \
+          a[t] = wasm_f32x4_add(a[t], tail_prod4(type, row, xt, j, n));                                   \
+          if (n > 4) b[t] = wasm_f32x4_add(b[t], tail_prod4(type, row, xt, j + 4, n - 4));                \
+        }                                                                                                 \
+      }                                                                                                   \
+    }                                                                                                     \
+    for (int t = 0; t < T; t++) y[t * rows] = reduce8(a[t], b[t]);                                        \
+  }
+
+TL1_DENSE_ROW(1)
+TL1_DENSE_ROW(4)
+
+/* Four rows, one token. Each accumulator lane is a serial chain of float adds
+ * (KERNEL.md fixes the 8-lane order), so a lone row is bound by add latency;
+ * four rows interleaved give eight independent chains and share the x loads.
+ * Row i's result goes to y[i]. */
+INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int32_t cols, const float *x, float *y) {
+  v128_t a[4], b[4];
+  for (int i = 0; i < 4; i++) a[i] = b[i] = wasm_f32x4_const_splat(0.0f);
+  if (type == TYPE_Q8_0) {
+    int32_t nb = cols >> 5;
+    for (int32_t blk = 0; blk < nb; blk++) {
+      v128_t d[4];
+      for (int i = 0; i < 4; i++) d[i] = wasm_f32x4_splat(half_to_f32(load_u16(row + i * rowBytes + 34 * blk)));
+      for (int s = 0; s < 4; s++) {
+        v128_t x0 = wasm_v128_load(x + 32 * blk + 8 * s), x1 = wasm_v128_load(x + 32 * blk + 8 * s + 4);
+        for (int i = 0; i < 4; i++) {
+          v128_t q16 = wasm_i16x8_load8x8(row + i * rowBytes + 34 * blk + 2 + 8 * s);
+          v128_t q0 = wasm_i32x4_extend_low_i16x8(q16), q1 = wasm_i32x4_extend_high_i16x8(q16);
+          OPAQUE(q0);
+          OPAQUE(q1);
+          v128_t w0 = wasm_f32x4_mul(d[i], wasm_f32x4_convert_i32x4(q0));
+          v128_t w1 = wasm_f32x4_mul(d[i], wasm_f32x4_convert_i32x4(q1));
+          a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(w0, x0));
+          b[i] = wasm_f32x4_add(b[i], wasm_f32x4_mul(w1, x1));
+        }
+      }
+    }
+  } else {
+    int32_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+      v128_t x0 = wasm_v128_load(x + j), x1 = wasm_v128_load(x + j + 4);
+      for (int i = 0; i < 4; i++) {
+        v128_t w0, w1;
+        load_w8(type, row + i * rowBytes, j, &w0, &w1);
+        a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(w0, x0));
+        b[i] = wasm_f32x4_add(b[i], wasm_f32x4_mul(w1, x1));
+      }
+    }
+    int32_t n = cols - j;
+    if (n > 0) {
+      for (int i = 0; i < 4; i++) {
+        a[i] = wasm_f32x4_add(a[i], tail_prod4(type, row + i * rowBytes, x, j, n));
+        if (n > 4) b[i] = wasm_f32x4_add(b[i], tail_prod4(type, row + i * rowBytes, x, j + 4, n - 4));
+      }
+    }
+  }
+  for (int i = 0; i < 4; i++) y[i] = reduce8(a[i], b[i]);
+}
+
+/* The row loop, specialised per type so no type test is left in inner loops. */
+#define TL1_DENSE_LOOP(TYPE, ROW_BYTES)                                                                   \
+  {                                                                                                       \
+    int32_t rb = (ROW_BYTES), r = rowBegin;                                                               \
+    int32_t t4 = nTokens & ~3; /* tokens in groups of 4, then 4 rows at a time per leftover token */     \
+    for (; r < rowEnd; r++) {                                                                             \
+      const uint8_t *row = data + (uint32_t)r * (uint32_t)rb;                                             \
+      for (int32_t t = 0; t < t4; t += 4) dense_row_4(TYPE, row, cols, x + t * cols, y + t * rows + r, rows); \
+    }                                                                                                     \
+    for (int32_t t = t4; t < nTokens; t++) {                                                              \
+      for (r = rowBegin; r + 4 <= rowEnd; r += 4)                                                         \
+        dense_rows4(TYPE, data + (uint32_t)r * (uint32_t)rb, rb, cols, x + t * cols, y + t * rows + r);   \
+      for (; r < rowEnd; r++)                                                                             \
+        dense_row_1(TYPE, data + (uint32_t)r * (uint32_t)rb, cols, x + t * cols, y + t * rows + r, rows); \
+    }                                                                                                     \
+  }
+
+EXPORT("dense_gemm")
+void dense_gemm(int32_t type, const uint8_t *data, int32_t rows, int32_t cols, int32_t rowBegin, int32_t rowEnd,
+                const float *x, int32_t nTokens, float *y) {
+  switch (type) {
+    case TYPE_F32:
+      TL1_DENSE_LOOP(TYPE_F32, 4 * cols)
+      break;
+    case TYPE_F16:
+      TL1_DENSE_LOOP(TYPE_F16, 2 * cols)
+      break;
+    case TYPE_BF16:
+      TL1_DENSE_LOOP(TYPE_BF16, 2 * cols)
+      break;
+    case TYPE_Q8_0:
+      TL1_DENSE_LOOP(TYPE_Q8_0, 34 * (cols >> 5))
+      break;
+    default: /* unknown type: nothing written (the TS layer validates types) */
+      break;
+  }
+}
