@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "tl1.h"
 
@@ -18,7 +19,7 @@
 #endif
 
 #define TL1_MAX_THREADS 256
-#define WORKER_SPIN 200000 /* pause iterations (tens of microseconds) before sleeping */
+#define WORKER_SPIN_NS 100000 /* spin this long after a job before sleeping */
 
 static struct {
   pthread_mutex_t runMu; /* one job at a time; resize takes it too */
@@ -33,19 +34,29 @@ static struct {
   int nparts;
   int n; /* threads including the caller */
   pthread_t th[TL1_MAX_THREADS];
-} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 1, {0}};
+  unsigned startGen[TL1_MAX_THREADS]; /* generation current when worker i was created */
+} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 1, {0}, {0}};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void* worker(void* arg) {
   int id = (int)(intptr_t)arg;
-  unsigned seen = atomic_load(&P.gen);
+  /* not atomic_load(&P.gen): a job may already have been posted before this thread runs */
+  unsigned seen = P.startGen[id];
   for (;;) {
     unsigned g;
-    int spins = 0;
+    unsigned spins = 0;
+    int64_t t0 = 0;
     while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) {
-      if (++spins < WORKER_SPIN) {
-        CPU_RELAX();
-        continue;
-      }
+      CPU_RELAX();
+      if ((++spins & 255) != 0) continue;
+      int64_t t = now_ns();
+      if (t0 == 0) t0 = t;
+      if (t - t0 < WORKER_SPIN_NS) continue;
       pthread_mutex_lock(&P.mu);
       atomic_fetch_add(&P.sleepers, 1);
       while ((g = atomic_load(&P.gen)) == seen) pthread_cond_wait(&P.cv, &P.mu);
@@ -88,6 +99,7 @@ int tl1_pool_resize(int n) {
     stop_workers();
     int made = 1;
     for (int i = 1; i < n; i++) {
+      P.startGen[i] = atomic_load(&P.gen);
       if (pthread_create(&P.th[i], NULL, worker, (void*)(intptr_t)i) != 0) break;
       made++;
     }

@@ -6,6 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bind the pthread symbols that glibc 2.34 re-versioned to their original
+ * versions, so a prebuilt addon made on a new distribution also loads on
+ * older glibc (the remaining requirement is GLIBC_2.17). Same code in libc. */
+#if defined(__GLIBC__) && defined(__x86_64__) && !defined(TL1_NO_SYMVER)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+__asm__(".symver pthread_mutex_trylock,pthread_mutex_trylock@GLIBC_2.2.5");
+__asm__(".symver pthread_once,pthread_once@GLIBC_2.2.5");
+#endif
+
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define TL1_X86 1
 #else

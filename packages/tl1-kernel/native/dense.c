@@ -1,0 +1,234 @@
+/* Dense GEMV/GEMM (KERNEL.md §4) for F32, F16, BF16 and Q8_0 weights, and the
+ * memory-bandwidth probe behind streamSum. */
+#include <string.h>
+
+#include "tl1.h"
+
+float tl1_half_to_float(uint16_t h) {
+  const uint32_t s = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t e = (h >> 10) & 0x1fu, mant = h & 0x3ffu, f;
+  if (e == 0) {
+    if (mant == 0) {
+      f = s;
+    } else { /* subnormal half: normalize */
+      int sh = 0;
+      while (!(mant & 0x400u)) {
+        mant <<= 1;
+        sh++;
+      }
+      mant &= 0x3ffu;
+      f = s | ((uint32_t)(113 - sh) << 23) | (mant << 13);
+    }
+  } else if (e == 31) {
+    f = s | 0x7f800000u | (mant << 13) | (mant ? 0x400000u : 0); /* NaN made quiet, like F16C */
+  } else {
+    f = s | ((e + 112) << 23) | (mant << 13);
+  }
+  float out;
+  memcpy(&out, &f, 4);
+  return out;
+}
+
+static inline uint16_t rd16(const uint8_t* p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static inline float bf16_to_float(uint16_t h) {
+  const uint32_t f = (uint32_t)h << 16;
+  float out;
+  memcpy(&out, &f, 4);
+  return out;
+}
+
+static inline float reduce8(const float* lane) {
+  float v4[4], v2[2];
+  for (int i = 0; i < 4; i++) v4[i] = lane[i] + lane[i + 4];
+  for (int i = 0; i < 2; i++) v2[i] = v4[i] + v4[i + 2];
+  return v2[0] + v2[1];
+}
+
+/* element j of a row, as float32 (F32 / F16 / BF16 only) */
+static inline float elem(int type, const uint8_t* row, int32_t j) {
+  switch (type) {
+    case 0: {
+      float f;
+      memcpy(&f, row + (size_t)j * 4, 4);
+      return f;
+    }
+    case 1:
+      return tl1_half_to_float(rd16(row + (size_t)j * 2));
+    default:
+      return bf16_to_float(rd16(row + (size_t)j * 2));
+  }
+}
+
+void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
+  const int32_t cols = d->cols;
+  for (int32_t r = r0; r < r1; r++) {
+    const uint8_t* row = d->data + (size_t)r * d->rowBytes;
+    for (int32_t t = 0; t < d->nTokens; t++) {
+      const float* x = d->x + (size_t)t * cols;
+      float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+      if (d->type == 8) {
+        for (int32_t b = 0; b < cols / 32; b++) {
+          const uint8_t* blk = row + (size_t)b * 34;
+          const float dd = tl1_half_to_float(rd16(blk));
+          for (int i = 0; i < 32; i++) {
+            const float w = dd * (float)(int8_t)blk[2 + i];
+            const float p = w * x[b * 32 + i];
+            lane[i & 7] = lane[i & 7] + p;
+          }
+        }
+      } else {
+        for (int32_t j = 0; j < cols; j++) {
+          const float p = elem(d->type, row, j) * x[j];
+          lane[j & 7] = lane[j & 7] + p;
+        }
+      }
+      d->y[(size_t)t * d->rows + r] = reduce8(lane);
+    }
+  }
+}
+
+uint64_t tl1_stream_scalar(const uint8_t* p, size_t n) {
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    memcpy(w, p + i, 32);
+    s0 += w[0];
+    s1 += w[1];
+    s2 += w[2];
+    s3 += w[3];
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    s0 += w;
+  }
+  for (; i < n; i++) s0 += p[i];
+  return s0 + s1 + s2 + s3;
+}
+
+#if TL1_X86
+#include <immintrin.h>
+
+#define DTGT __attribute__((target("avx2,f16c")))
+#define DAI static inline __attribute__((always_inline)) DTGT
+
+DAI __m256 loadw8(const int type, const uint8_t* row, int32_t j) {
+  switch (type) {
+    case 0:
+      return _mm256_loadu_ps((const float*)(const void*)(row + (size_t)j * 4));
+    case 1:
+      return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(row + (size_t)j * 2)));
+    default:
+      return _mm256_castsi256_ps(
+          _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(row + (size_t)j * 2))), 16));
+  }
+}
+
+/* RB rows x TB tokens; one __m256 accumulator per (row, token), mul then add
+ * (never fused), then the KERNEL.md §4 reduction. Several independent rows
+ * or tokens hide the add latency of the single-accumulator order. */
+DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, const int RB, const int TB) {
+  const int32_t cols = d->cols;
+  const uint8_t* row[4];
+  const float* x[4];
+  __m256 acc[4][4];
+#pragma GCC unroll 4
+  for (int i = 0; i < RB; i++) row[i] = d->data + (size_t)(r + i) * d->rowBytes;
+#pragma GCC unroll 4
+  for (int k = 0; k < TB; k++) x[k] = d->x + (size_t)(t + k) * cols;
+#pragma GCC unroll 4
+  for (int i = 0; i < RB; i++)
+#pragma GCC unroll 4
+    for (int k = 0; k < TB; k++) acc[i][k] = _mm256_setzero_ps();
+  int32_t j = 0;
+  if (type == 8) {
+    const int32_t nb = cols / 32;
+    for (int32_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+      for (int i = 0; i < RB; i++) {
+        const uint8_t* blk = row[i] + (size_t)b * 34;
+        const __m256 dv = _mm256_set1_ps(_cvtsh_ss(rd16(blk)));
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) {
+          const __m256i qi = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(blk + 2 + g * 8)));
+          const __m256 w = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(qi));
+#pragma GCC unroll 4
+          for (int k = 0; k < TB; k++)
+            acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * 32 + g * 8)));
+        }
+      }
+    }
+    j = nb * 32;
+  } else {
+    for (; j + 8 <= cols; j += 8) {
+#pragma GCC unroll 4
+      for (int i = 0; i < RB; i++) {
+        const __m256 w = loadw8(type, row[i], j);
+#pragma GCC unroll 4
+        for (int k = 0; k < TB; k++) acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + j)));
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < RB; i++)
+#pragma GCC unroll 4
+    for (int k = 0; k < TB; k++) {
+      float lane[8];
+      _mm256_storeu_ps(lane, acc[i][k]);
+      for (int32_t jj = j; jj < cols; jj++) { /* tail: lanes 0 .. cols%8-1 */
+        const float p = elem(type, row[i], jj) * x[k][jj];
+        lane[jj & 7] = lane[jj & 7] + p;
+      }
+      d->y[(size_t)(t + k) * d->rows + r + i] = reduce8(lane);
+    }
+}
+
+DAI void dense_rows(const tl1_dense* d, const int type, int32_t r0, int32_t r1) {
+  const int32_t nT = d->nTokens;
+  int32_t r = r0;
+  if (nT >= 4) {
+    for (; r + 2 <= r1; r += 2) {
+      int32_t t = 0;
+      for (; t + 4 <= nT; t += 4) dense_tile(d, type, r, t, 2, 4);
+      for (; t < nT; t++) dense_tile(d, type, r, t, 2, 1);
+    }
+  } else {
+    for (; r + 4 <= r1; r += 4)
+      for (int32_t t = 0; t < nT; t++) dense_tile(d, type, r, t, 4, 1);
+  }
+  for (; r < r1; r++)
+    for (int32_t t = 0; t < nT; t++) dense_tile(d, type, r, t, 1, 1);
+}
+
+static DTGT void dense_f32(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 0, r0, r1); }
+static DTGT void dense_f16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 1, r0, r1); }
+static DTGT void dense_bf16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 30, r0, r1); }
+static DTGT void dense_q80(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 8, r0, r1); }
+
+void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1) {
+  switch (d->type) {
+    case 0: dense_f32(d, r0, r1); break;
+    case 1: dense_f16(d, r0, r1); break;
+    case 30: dense_bf16(d, r0, r1); break;
+    case 8: dense_q80(d, r0, r1); break;
+    default: break;
+  }
+}
+
+DTGT uint64_t tl1_stream_avx2(const uint8_t* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    a0 = _mm256_add_epi64(a0, _mm256_loadu_si256((const __m256i*)(p + i)));
+    a1 = _mm256_add_epi64(a1, _mm256_loadu_si256((const __m256i*)(p + i + 32)));
+    a2 = _mm256_add_epi64(a2, _mm256_loadu_si256((const __m256i*)(p + i + 64)));
+    a3 = _mm256_add_epi64(a3, _mm256_loadu_si256((const __m256i*)(p + i + 96)));
+  }
+  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  uint64_t w[4];
+  _mm256_storeu_si256((__m256i*)w, s);
+  return w[0] + w[1] + w[2] + w[3] + tl1_stream_scalar(p + i, n - i);
+}
+#endif
