@@ -21,7 +21,9 @@ if (missing.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !has('apt-get')) {
-  console.error(`trit tests need these system packages: ${missing.join(', ')} (Debian: apt-get install ${missing.join(' ')})`);
+  console.error(
+    `trit tests need these system packages: ${missing.join(', ')} (Debian: apt-get install ${missing.join(' ')})`,
+  );
   process.exit(1);
 }
 console.error(`installing system packages for the tests: ${missing.join(', ')}`);

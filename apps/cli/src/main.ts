@@ -83,7 +83,8 @@ async function bench(args: readonly string[]): Promise<number> {
     strict: true,
   });
   const backends = values.backend?.map((b) => {
-    if (b !== 'native' && b !== 'wasm' && b !== 'js') throw new UsageError(`--backend must be native, wasm or js, got "${b}"`);
+    if (b !== 'native' && b !== 'wasm' && b !== 'js')
+      throw new UsageError(`--backend must be native, wasm or js, got "${b}"`);
     return b;
   });
   const threads = values.threads?.map((t) => {
@@ -95,9 +96,21 @@ async function bench(args: readonly string[]): Promise<number> {
   const report = await runKernelBench({
     ...(backends ? { backends } : {}),
     ...(threads ? { threads } : {}),
-    ...(values.quick ? { minMs: 100, shapes: [[2560, 6912], [6912, 2560]], tokens: [1, 8] } : {}),
+    ...(values.quick
+      ? {
+          minMs: 100,
+          shapes: [
+            [2560, 6912],
+            [6912, 2560],
+          ],
+          tokens: [1, 8],
+        }
+      : {}),
     onResult: process.stderr.isTTY
-      ? (r) => process.stderr.write(`\r\x1b[K${r.kernel} ${r.type} ${r.rows}×${r.cols} t${r.tokens} ×${r.threads}: ${r.microsPerCall.toFixed(0)} µs`)
+      ? (r) =>
+          process.stderr.write(
+            `\r\x1b[K${r.kernel} ${r.type} ${r.rows}×${r.cols} t${r.tokens} ×${r.threads}: ${r.microsPerCall.toFixed(0)} µs`,
+          )
       : undefined,
   });
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');

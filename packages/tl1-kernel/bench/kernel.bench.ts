@@ -5,6 +5,9 @@ import { formatKernelBench, runKernelBench } from '@trit/tl1-kernel';
 const quick = process.argv.includes('--quick');
 const report = await runKernelBench({
   minMs: quick ? 100 : 300,
-  onResult: (r) => process.stderr.write(`  ${r.kernel} ${r.type} ${r.rows}×${r.cols} t${r.tokens} ×${r.threads}: ${r.microsPerCall.toFixed(0)} µs\n`),
+  onResult: (r) =>
+    process.stderr.write(
+      `  ${r.kernel} ${r.type} ${r.rows}×${r.cols} t${r.tokens} ×${r.threads}: ${r.microsPerCall.toFixed(0)} µs\n`,
+    ),
 });
 console.log(formatKernelBench(report));

@@ -381,7 +381,7 @@ function expectThrow(name, fn, re) {
   try {
     fn();
   } catch (e) {
-    err = e instanceof Error && (!re || re.test(e.message)) ? null : `threw ${e && e.message}`;
+    err = e instanceof Error && (!re || re.test(e.message)) ? null : `threw ${e?.message}`;
     if (!err && process.env.VERBOSE) console.log(`      ${e.name}: ${e.message}`);
   }
   record(`throws: ${name}`, err);
@@ -444,7 +444,18 @@ for (const type of [0, 1, 30, 8]) {
   const y = new Float32Array(8);
   const P = (o) => {
     const m = { ...mat, ...o };
-    return () => tl1.ternaryPrepare(m.codes, m.segAct, m.segChunks, m.segScale, m.rowSeg, m.rowCode, m.uniform, m.rows, m.maxActEnd);
+    return () =>
+      tl1.ternaryPrepare(
+        m.codes,
+        m.segAct,
+        m.segChunks,
+        m.segScale,
+        m.rowSeg,
+        m.rowCode,
+        m.uniform,
+        m.rows,
+        m.maxActEnd,
+      );
   };
   expectThrow('prepare codes too short', P({ codes: mat.codes.subarray(1) }), /codes\.length/);
   expectThrow('prepare segAct negative', P({ segAct: Int32Array.from([-1, 256]) }), /segAct\[0\]/);
@@ -460,21 +471,39 @@ for (const type of [0, 1, 30, 8]) {
   while (g.rowSeg[6] - g.rowSeg[0] < 2) Object.assign(g, makeGeneral(6, 3, 2));
   const G = (o) => {
     const m = { ...g, ...o };
-    return () => tl1.ternaryPrepare(m.codes, m.segAct, m.segChunks, m.segScale, m.rowSeg, m.rowCode, 0, m.rows, m.maxActEnd);
+    return () =>
+      tl1.ternaryPrepare(m.codes, m.segAct, m.segChunks, m.segScale, m.rowSeg, m.rowCode, 0, m.rows, m.maxActEnd);
   };
   const bad = (arr, i, v) => {
     const c = Int32Array.from(arr);
     c[i] = v;
     return c;
   };
-  record('general prepare accepts valid input', (() => { try { G({})(); return null; } catch (e) { return e.message; } })());
+  record(
+    'general prepare accepts valid input',
+    (() => {
+      try {
+        G({})();
+        return null;
+      } catch (e) {
+        return e.message;
+      }
+    })(),
+  );
   expectThrow('general rowSeg missing', G({ rowSeg: null }), /rowSeg/);
   expectThrow('general rowCode missing', G({ rowCode: undefined }), /rowCode/);
   expectThrow('general rowSeg length', G({ rowSeg: g.rowSeg.subarray(1) }), /rowSeg\.length/);
   expectThrow('general rowSeg past nSeg', G({ rowSeg: bad(g.rowSeg, 6, g.segAct.length + 1) }), /rowSeg\[6\]/);
   expectThrow('general rowSeg not monotonic', G({ rowSeg: bad(g.rowSeg, 3, g.rowSeg[2] - 1) }), /rowSeg/);
   expectThrow('general rowCode past codes', G({ rowCode: bad(g.rowCode, 6, g.codes.length + 1) }), /rowCode\[6\]/);
-  expectThrow('general rowCode overlapping', G({ rowCode: bad(g.rowCode, 0, g.rowCode[1]) , rowSeg: Int32Array.from([0, g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6]])}), /rowCode/);
+  expectThrow(
+    'general rowCode overlapping',
+    G({
+      rowCode: bad(g.rowCode, 0, g.rowCode[1]),
+      rowSeg: Int32Array.from([0, g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6], g.rowSeg[6]]),
+    }),
+    /rowCode/,
+  );
   expectThrow('general rowCode negative', G({ rowCode: bad(g.rowCode, 0, -32) }), /rowCode\[0\]/);
   expectThrow('general segScale length', G({ segScale: new Float32Array(g.segAct.length + 1) }), /segScale\.length/);
 
@@ -482,7 +511,17 @@ for (const type of [0, 1, 30, 8]) {
     const a = { h, q, prefix, qStride, actScales, nT: 2, y, ...o };
     return () => tl1.ternaryGemm(a.h, a.q, a.prefix, a.qStride, a.actScales, a.nT, a.y);
   };
-  record('ternaryGemm accepts valid input', (() => { try { T({})(); return null; } catch (e) { return e.message; } })());
+  record(
+    'ternaryGemm accepts valid input',
+    (() => {
+      try {
+        T({})();
+        return null;
+      } catch (e) {
+        return e.message;
+      }
+    })(),
+  );
   expectThrow('gemm qStride < maxActEnd', T({ qStride: 383 }), /qStride/);
   expectThrow('gemm q too short', T({ q: q.subarray(1) }), /q\.length/);
   expectThrow('gemm prefix too short', T({ prefix: prefix.subarray(2) }), /prefix\.length/);
@@ -498,13 +537,36 @@ for (const type of [0, 1, 30, 8]) {
     new Uint8Array(buf).set(m2.codes);
     const h2 = tl1.ternaryPrepare(new Uint8Array(buf), m2.segAct, m2.segChunks, m2.segScale, null, null, 1, 2, 128);
     structuredClone(buf, { transfer: [buf] }); // detaches the codes
-    expectThrow('gemm after codes were detached', () => tl1.ternaryGemm(h2, q, prefix, qStride, actScales, 1, y), /detached/);
+    expectThrow(
+      'gemm after codes were detached',
+      () => tl1.ternaryGemm(h2, q, prefix, qStride, actScales, 1, y),
+      /detached/,
+    );
   }
   const D = (o) => {
-    const a = { type: 0, data: new Uint8Array(3 * 5 * 4), rows: 3, cols: 5, x: new Float32Array(10), nT: 2, y: new Float32Array(6), ...o };
+    const a = {
+      type: 0,
+      data: new Uint8Array(3 * 5 * 4),
+      rows: 3,
+      cols: 5,
+      x: new Float32Array(10),
+      nT: 2,
+      y: new Float32Array(6),
+      ...o,
+    };
     return () => tl1.denseGemm(a.type, a.data, a.rows, a.cols, a.x, a.nT, a.y);
   };
-  record('denseGemm accepts valid input', (() => { try { D({})(); return null; } catch (e) { return e.message; } })());
+  record(
+    'denseGemm accepts valid input',
+    (() => {
+      try {
+        D({})();
+        return null;
+      } catch (e) {
+        return e.message;
+      }
+    })(),
+  );
   expectThrow('dense data too short', D({ data: new Uint8Array(59) }), /data\.length/);
   expectThrow('dense x too short', D({ x: new Float32Array(9) }), /x\.length/);
   expectThrow('dense y too short', D({ y: new Float32Array(5) }), /y\.length/);
@@ -521,7 +583,10 @@ for (const type of [0, 1, 30, 8]) {
   const isa0 = tl1.cpuFeatures().isa;
   const okIsa = ISAS.every((n) => tl1.setIsa(n) === n && tl1.cpuFeatures().isa === n);
   tl1.setIsa('auto');
-  record(`setIsa/cpuFeatures().isa round trip (auto = ${isa0})`, okIsa && tl1.cpuFeatures().isa === isa0 ? null : 'mismatch');
+  record(
+    `setIsa/cpuFeatures().isa round trip (auto = ${isa0})`,
+    okIsa && tl1.cpuFeatures().isa === isa0 ? null : 'mismatch',
+  );
   const thr = [3, 1, 2, 1].map((n) => tl1.setThreads(n) === n && tl1.getThreads() === n);
   record('setThreads/getThreads', thr.every(Boolean) ? null : JSON.stringify(thr));
   const buf = new Uint8Array(10_000_003);
@@ -559,8 +624,19 @@ for (const type of [0, 1, 30, 8]) {
     }
     parentPort.postMessage(bad);`;
   const data = {
-    addonPath, codes: mat.codes, segAct: mat.segAct, segChunks: mat.segChunks, segScale: mat.segScale,
-    U: mat.uniform, rows: mat.rows, maxActEnd: mat.maxActEnd, q, prefix, qStride, actScales, want,
+    addonPath,
+    codes: mat.codes,
+    segAct: mat.segAct,
+    segChunks: mat.segChunks,
+    segScale: mat.segScale,
+    U: mat.uniform,
+    rows: mat.rows,
+    maxActEnd: mat.maxActEnd,
+    q,
+    prefix,
+    qStride,
+    actScales,
+    want,
   };
   const runs = [0, 1].map(
     () =>
@@ -598,7 +674,10 @@ if (!process.env.TL1_MIN_PART_WORK) {
   });
   const last = (r.stdout || '').trim().split('\n').pop();
   const fails = (r.stdout || '').split('\n').filter((l) => l.startsWith('FAIL'));
-  record(`child run with TL1_MIN_PART_WORK=0 (tiny jobs split across threads): ${last}`, r.status === 0 ? null : fails.join('; ') || r.stderr);
+  record(
+    `child run with TL1_MIN_PART_WORK=0 (tiny jobs split across threads): ${last}`,
+    r.status === 0 ? null : fails.join('; ') || r.stderr,
+  );
 }
 
 const passed = results.filter((r) => r.ok).length;
@@ -640,7 +719,10 @@ if (!quick) {
         for (const th of [1, 2]) {
           tl1.setThreads(th);
           if (isa === 'scalar' && nT > 1) continue;
-          const us = timeIt(() => tl1.ternaryGemm(h, q, prefix, qStride, actScales, nT, y), isa === 'scalar' ? 100 : 300);
+          const us = timeIt(
+            () => tl1.ternaryGemm(h, q, prefix, qStride, actScales, nT, y),
+            isa === 'scalar' ? 100 : 300,
+          );
           parts.push(`${isa}/${th}t ${fmt(us)}`);
         }
       }

@@ -19,9 +19,7 @@ const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = !!process.env.TL1_VERBOSE;
 
 function warn(reason) {
-  console.warn(
-    `@trit/tl1-kernel: native kernel unavailable (${reason}); the wasm/JS kernels will be used.`,
-  );
+  console.warn(`@trit/tl1-kernel: native kernel unavailable (${reason}); the wasm/JS kernels will be used.`);
 }
 
 function loads() {
@@ -105,7 +103,11 @@ function main() {
     timeout: 10 * 60 * 1000,
   });
   if (r.error || r.status !== 0) {
-    return warn(r.error ? `node-gyp failed to start: ${r.error.message}` : `build failed, exit code ${r.status}; TL1_VERBOSE=1 shows why`);
+    return warn(
+      r.error
+        ? `node-gyp failed to start: ${r.error.message}`
+        : `build failed, exit code ${r.status}; TL1_VERBOSE=1 shows why`,
+    );
   }
   if (!loads()) return warn('the built addon does not load');
 }
@@ -114,7 +116,7 @@ try {
   main();
 } catch (e) {
   try {
-    warn(`install script error: ${e && e.message}`);
+    warn(`install script error: ${e?.message}`);
   } catch {}
 }
 process.exitCode = 0;

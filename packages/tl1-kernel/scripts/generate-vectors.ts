@@ -2,7 +2,7 @@
 // case, computed with the straightforward contract implementation in
 // src/reference.ts. Run: pnpm --filter @trit/tl1-kernel exec tsx scripts/generate-vectors.ts
 import { createHash } from 'node:crypto';
-import { writeFileSync, renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { referenceDenseGemv, referenceTernaryGemv } from '../src/reference.js';
 import { caseActivations, caseDense, caseTernary, vectorCases } from '../src/vectors.js';
 
@@ -24,7 +24,8 @@ for (const c of vectorCases()) {
     for (let t = 0; t < c.nTokens; t++) y.set(referenceTernaryGemv(contract, x, t * c.cols), t * c.rows);
   } else {
     const data = caseDense(c);
-    for (let t = 0; t < c.nTokens; t++) y.set(referenceDenseGemv(c.type, data, c.rows, c.cols, x, t * c.cols), t * c.rows);
+    for (let t = 0; t < c.nTokens; t++)
+      y.set(referenceDenseGemv(c.type, data, c.rows, c.cols, x, t * c.cols), t * c.rows);
   }
   const bytes = Buffer.from(y.buffer);
   expectations.push({
@@ -37,6 +38,9 @@ for (const c of vectorCases()) {
 }
 const target = new URL('../fixtures/vectors.json', import.meta.url);
 const temp = new URL('../fixtures/vectors.json.tmp', import.meta.url);
-writeFileSync(temp, `${JSON.stringify({ generator: 'scripts/generate-vectors.ts (src/reference.ts)', cases: expectations }, null, 1)}\n`);
+writeFileSync(
+  temp,
+  `${JSON.stringify({ generator: 'scripts/generate-vectors.ts (src/reference.ts)', cases: expectations }, null, 1)}\n`,
+);
 renameSync(temp, target);
 console.log(`\nwrote ${expectations.length} cases`);

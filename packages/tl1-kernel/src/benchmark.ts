@@ -1,4 +1,4 @@
-import { TERNARY_FORMATS, floatToHalfBits } from '@trit/ternary';
+import { floatToHalfBits, TERNARY_FORMATS } from '@trit/ternary';
 import type { KernelBackend } from './errors.js';
 import { loadNativeAddon } from './native.js';
 import { loadKernel } from './select.js';
@@ -96,7 +96,8 @@ function xorshift(seed: number): () => number {
     s >>>= 0;
     s ^= s >>> 17;
     s ^= s << 5;
-    return (s >>>= 0);
+    s >>>= 0;
+    return s;
   };
 }
 
@@ -141,7 +142,11 @@ async function measureBandwidth(threadCounts: number[]): Promise<KernelBenchRepo
       for (let i = 0; i < words.length; i++) s += words[i];
       return s;
     }, 300);
-    return threadCounts.map((threads) => ({ threads, GBps: buffer.length / micros / 1000, method: 'JS Float64Array sum (no native addon; a lower bound)' }));
+    return threadCounts.map((threads) => ({
+      threads,
+      GBps: buffer.length / micros / 1000,
+      method: 'JS Float64Array sum (no native addon; a lower bound)',
+    }));
   }
 }
 
@@ -202,7 +207,10 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
             const next = xorshift(tokens);
             for (let i = 0; i < x.length; i++) x[i] = ((next() % 2001) - 1000) / 1000;
             const y = new Float32Array(tokens * rows);
-            const micros = timeMicros(() => kernel.gemm(matrix, x, tokens, y), tokens > 8 && backend !== 'native' ? minMs / 2 : minMs);
+            const micros = timeMicros(
+              () => kernel.gemm(matrix, x, tokens, y),
+              tokens > 8 && backend !== 'native' ? minMs / 2 : minMs,
+            );
             const weightGBps = matrix.byteLength / micros / 1000;
             const llama = tokens === 1 ? LLAMA_CPP_REFERENCE_MICROS[`${type}/${threads}/${rows}x${cols}`] : undefined;
             const result: KernelBenchResult = {
@@ -274,8 +282,12 @@ export function formatKernelBench(report: KernelBenchReport): string {
     r.speedupVsLlamaCpp === undefined ? '' : r.speedupVsLlamaCpp.toFixed(2),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   lines.push('', line(header), ...rows.map(line));
-  lines.push('', '× llama.cpp: llama.cpp µs on the reference machine (2-core Sapphire Rapids, from the tl1-kernel issue) ÷ ours; > 1 is faster.');
+  lines.push(
+    '',
+    '× llama.cpp: llama.cpp µs on the reference machine (2-core Sapphire Rapids, from the tl1-kernel issue) ÷ ours; > 1 is faster.',
+  );
   return lines.join('\n');
 }

@@ -3,8 +3,8 @@
 // driven by playwright-core), and its outputs must equal Node's bit for bit.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TernaryTensor } from '@trit/ternary';
@@ -17,8 +17,17 @@ const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const ternaryRoot = dirname(dirname(createRequire(import.meta.url).resolve('@trit/ternary')));
 const float16Root = dirname(dirname(createRequire(join(ternaryRoot, 'package.json')).resolve('@petamoriken/float16')));
 
-const roots: Record<string, string> = { '/tl1-kernel/': packageRoot, '/ternary/': ternaryRoot, '/float16/': float16Root };
-const types: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+const roots: Record<string, string> = {
+  '/tl1-kernel/': packageRoot,
+  '/ternary/': ternaryRoot,
+  '/float16/': float16Root,
+};
+const types: Record<string, string> = {
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.html': 'text/html',
+};
 
 const page = `<!doctype html><meta charset="utf-8"><title>trit wasm kernel</title>
 <script type="importmap">{"imports":{"@trit/ternary":"/ternary/dist/index.js","@petamoriken/float16":"/float16/src/index.mjs"}}</script>
@@ -55,7 +64,9 @@ const server = createServer((request, response) => {
     response.writeHead(404).end();
     return;
   }
-  response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  response
+    .writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+    .end(readFileSync(file));
 });
 
 let browser: { close(): Promise<void>; newPage(): Promise<unknown> } | undefined;
@@ -69,7 +80,16 @@ beforeAll(async () => {
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 
@@ -79,7 +99,8 @@ afterAll(async () => {
 });
 
 const b64 = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
-const canonical = (y: Float32Array) => Buffer.from(Float32Array.from(y, (v) => (Number.isNaN(v) ? Number.NaN : v)).buffer);
+const canonical = (y: Float32Array) =>
+  Buffer.from(Float32Array.from(y, (v) => (Number.isNaN(v) ? Number.NaN : v)).buffer);
 
 it('runs the known-answer cases in headless Chromium with results equal to Node', async () => {
   const cases = vectorCases().filter((c) => c.rows * c.cols <= 300_000);
@@ -89,7 +110,10 @@ it('runs the known-answer cases in headless Chromium with results equal to Node'
     if (c.kind === 'dense') return { ...common, type: c.type, data: b64(caseDense(c)) };
     const { input } = caseTernary(c);
     if (input instanceof TernaryTensor) {
-      return { ...common, tensor: { packed: b64(input.packed), scales: b64(input.scales), blockSize: input.blockSize } };
+      return {
+        ...common,
+        tensor: { packed: b64(input.packed), scales: b64(input.scales), blockSize: input.blockSize },
+      };
     }
     return { ...common, format: input.format, data: b64(input.data) };
   });
@@ -102,14 +126,20 @@ it('runs the known-answer cases in headless Chromium with results equal to Node'
   await tab.goto(base);
   await tab.waitForFunction('window.tritReady === true');
   const result = await tab.evaluate(
-    (arg) => (window as unknown as { tritRun(c: unknown): Promise<{ name: string; threads: number; out: string[] }> }).tritRun(arg),
+    (arg) =>
+      (window as unknown as { tritRun(c: unknown): Promise<{ name: string; threads: number; out: string[] }> }).tritRun(
+        arg,
+      ),
     payload,
   );
   expect([result.name, result.threads]).toEqual(['wasm-simd128', 1]);
   expect(result.out.length).toBe(cases.length);
   cases.forEach((c, i) => {
     const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
-    const m = c.kind === 'ternary' ? node.prepare(caseTernary(c).input) : node.prepareDense({ type: c.type, data: caseDense(c), rows: c.rows, cols: c.cols });
+    const m =
+      c.kind === 'ternary'
+        ? node.prepare(caseTernary(c).input)
+        : node.prepareDense({ type: c.type, data: caseDense(c), rows: c.rows, cols: c.cols });
     const expected = canonical(node.gemm(m, x, c.nTokens));
     const got = canonical(new Float32Array(new Uint8Array(Buffer.from(result.out[i], 'base64')).buffer));
     expect([c.id, got.equals(expected)]).toEqual([c.id, true]);

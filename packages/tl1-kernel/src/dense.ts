@@ -85,4 +85,3 @@ export function denseLayout(input: DenseInput): DenseLayout {
   };
   return { type, rows, cols, bytes, rowBytes, readRow };
 }
-

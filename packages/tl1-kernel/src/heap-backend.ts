@@ -1,9 +1,9 @@
 import type { TokenBatch } from './activations.js';
-import { type DenseLayout, DENSE_GGML_TYPE } from './dense.js';
+import { DENSE_GGML_TYPE, type DenseLayout } from './dense.js';
+import type { SharedHeap } from './heap.js';
 import { DENSE_TYPE_CODES, type TernaryAddresses, writeDenseJob, writeTernaryJob } from './jobs.js';
 import type { KernelBackendImpl } from './kernel.js';
 import type { TernaryLayout } from './layout.js';
-import type { SharedHeap } from './heap.js';
 
 /** Runs rows [begin, end) of the job in `words` on the calling thread. */
 export type JobRunner = (words: Uint32Array, begin: number, end: number) => void;
@@ -67,7 +67,8 @@ export function createHeapBackend(
         [handle.segChunks, l.segChunks.byteLength],
         [handle.segScale, l.segScale.byteLength],
       ];
-      if (l.rowSeg && l.rowCode) regions.push([handle.rowSeg, l.rowSeg.byteLength], [handle.rowCode, l.rowCode.byteLength]);
+      if (l.rowSeg && l.rowCode)
+        regions.push([handle.rowSeg, l.rowSeg.byteLength], [handle.rowCode, l.rowCode.byteLength]);
       for (const [at, size] of regions) heap.releaseWith(handle, at, size);
       return handle;
     },

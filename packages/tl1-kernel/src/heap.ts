@@ -15,7 +15,11 @@ export class SharedHeap {
 
   /** `base`: bytes at the bottom reserved for a wasm module's own stack and data. */
   constructor(base: number, shared: boolean) {
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil((base + PAGE) / PAGE), maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+    this.memory = new WebAssembly.Memory({
+      initial: Math.ceil((base + PAGE) / PAGE),
+      maximum: MAX_PAGES,
+      shared,
+    } as WebAssembly.MemoryDescriptor);
     this.top = base;
   }
 
@@ -55,7 +59,9 @@ export class SharedHeap {
   /** Copies `data` into the heap; returns its address. */
   put(data: ArrayBufferView): number {
     const at = this.alloc(data.byteLength);
-    new Uint8Array(this.memory.buffer, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    new Uint8Array(this.memory.buffer, at, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
     return at;
   }
 

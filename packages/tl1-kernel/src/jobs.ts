@@ -47,7 +47,21 @@ export interface BatchAddresses {
   y: number;
 }
 
-const TERNARY_FIELDS = ['codes', 'codesLength', 'segAct', 'segChunks', 'patternLength', 'segScale', 'scaleLength', 'rowSeg', 'rowCode', 'uniform', 'rows', 'cols', 'maxActEnd'] as const;
+const TERNARY_FIELDS = [
+  'codes',
+  'codesLength',
+  'segAct',
+  'segChunks',
+  'patternLength',
+  'segScale',
+  'scaleLength',
+  'rowSeg',
+  'rowCode',
+  'uniform',
+  'rows',
+  'cols',
+  'maxActEnd',
+] as const;
 const BATCH_FIELDS = ['q', 'prefix', 'qStride', 'actScales', 'nTokens', 'y'] as const;
 
 export function writeTernaryJob(words: Uint32Array, m: TernaryAddresses, b: BatchAddresses): void {
@@ -62,7 +76,9 @@ export function writeTernaryJob(words: Uint32Array, m: TernaryAddresses, b: Batc
 
 export function readTernaryJob(words: Uint32Array): { m: TernaryAddresses; b: BatchAddresses } {
   const m = Object.fromEntries(TERNARY_FIELDS.map((f, i) => [f, words[ARGS + i]])) as unknown as TernaryAddresses;
-  const b = Object.fromEntries(BATCH_FIELDS.map((f, i) => [f, words[ARGS + TERNARY_FIELDS.length + i]])) as unknown as BatchAddresses;
+  const b = Object.fromEntries(
+    BATCH_FIELDS.map((f, i) => [f, words[ARGS + TERNARY_FIELDS.length + i]]),
+  ) as unknown as BatchAddresses;
   return { m, b };
 }
 
@@ -130,5 +146,12 @@ export function runJsJob(buffer: ArrayBufferLike, words: Uint32Array, begin: num
     rows: d.rows,
     cols: d.cols,
   });
-  jsDenseGemm(layout, new Float32Array(buffer, d.x, d.nTokens * d.cols), d.nTokens, new Float32Array(buffer, d.y, d.nTokens * d.rows), begin, end);
+  jsDenseGemm(
+    layout,
+    new Float32Array(buffer, d.x, d.nTokens * d.cols),
+    d.nTokens,
+    new Float32Array(buffer, d.y, d.nTokens * d.rows),
+    begin,
+    end,
+  );
 }

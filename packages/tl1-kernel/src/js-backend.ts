@@ -21,7 +21,9 @@ export async function createJsBackend(threads: number): Promise<KernelBackendImp
   if (threads > 1 && isNode()) {
     const heap = new SharedHeap(0, true);
     const pool = await WorkerPool.create(threads, { mode: 'js', memory: heap.memory });
-    return createHeapBackend('js', heap, pool, (words, begin, end) => runJsJob(heap.buffer, words, begin, end)) as KernelBackendImpl<unknown, unknown>;
+    return createHeapBackend('js', heap, pool, (words, begin, end) =>
+      runJsJob(heap.buffer, words, begin, end),
+    ) as KernelBackendImpl<unknown, unknown>;
   }
   const direct: KernelBackendImpl<TernaryLayout, DenseLayout> = {
     name: 'js',

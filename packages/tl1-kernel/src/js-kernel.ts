@@ -1,6 +1,6 @@
-import { CHUNK_BYTES, CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
 import type { TokenBatch } from './activations.js';
 import type { DenseLayout } from './dense.js';
+import { CHUNK_BYTES, CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
 
 /*
  * The pure-JS kernels. Ternary: one token at a time, a 256-entry table per
@@ -24,9 +24,12 @@ function buildByteTable(q: Int8Array, qOffset: number, chunks: number, table: In
       table[t + 1] = q0;
       table[t + 2] = 2 * q0;
       table[t + 3] = 3 * q0;
-      for (let code = 1; code < 4; code++) for (let b = 0; b < 4; b++) table[t + (code << 2) + b] = table[t + b] + code * q1;
-      for (let code = 1; code < 4; code++) for (let b = 0; b < 16; b++) table[t + (code << 4) + b] = table[t + b] + code * q2;
-      for (let code = 1; code < 4; code++) for (let b = 0; b < 64; b++) table[t + (code << 6) + b] = table[t + b] + code * q3;
+      for (let code = 1; code < 4; code++)
+        for (let b = 0; b < 4; b++) table[t + (code << 2) + b] = table[t + b] + code * q1;
+      for (let code = 1; code < 4; code++)
+        for (let b = 0; b < 16; b++) table[t + (code << 4) + b] = table[t + b] + code * q2;
+      for (let code = 1; code < 4; code++)
+        for (let b = 0; b < 64; b++) table[t + (code << 6) + b] = table[t + b] + code * q3;
     }
   }
 }
@@ -39,7 +42,11 @@ function directDot(codes: Uint8Array, codeOffset: number, chunks: number, q: Int
     const qa = a + c * CHUNK_WEIGHTS;
     for (let m = 0; m < 32; m++) {
       const b = codes[cb + m];
-      dot += (b & 3) * q[qa + m] + ((b >> 2) & 3) * q[qa + 32 + m] + ((b >> 4) & 3) * q[qa + 64 + m] + (b >> 6) * q[qa + 96 + m];
+      dot +=
+        (b & 3) * q[qa + m] +
+        ((b >> 2) & 3) * q[qa + 32 + m] +
+        ((b >> 4) & 3) * q[qa + 64 + m] +
+        (b >> 6) * q[qa + 96 + m];
     }
   }
   return dot;
@@ -48,7 +55,13 @@ function directDot(codes: Uint8Array, codeOffset: number, chunks: number, q: Int
 let tableScratch = new Int16Array(0);
 
 /** Rows [rowBegin, rowEnd) of y for every token in the batch. */
-export function jsTernaryGemm(layout: TernaryLayout, batch: TokenBatch, y: Float32Array, rowBegin: number, rowEnd: number): void {
+export function jsTernaryGemm(
+  layout: TernaryLayout,
+  batch: TokenBatch,
+  y: Float32Array,
+  rowBegin: number,
+  rowEnd: number,
+): void {
   const { rows, codes, segAct, segChunks, segScale, uniform } = layout;
   const { q, prefix, qStride, actScales, nTokens } = batch;
   const tableLength = (qStride / CHUNK_WEIGHTS) * 32 * 256;

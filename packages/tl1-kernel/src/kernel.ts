@@ -1,8 +1,14 @@
 import { TernaryTensor } from '@trit/ternary';
-import { type TokenBatch, quantizeTokens } from './activations.js';
+import { quantizeTokens, type TokenBatch } from './activations.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
 import { KernelShapeError } from './errors.js';
-import { CHUNK_WEIGHTS, type GgufTernaryInput, type TernaryLayout, layoutFromGguf, layoutFromTensor } from './layout.js';
+import {
+  CHUNK_WEIGHTS,
+  type GgufTernaryInput,
+  layoutFromGguf,
+  layoutFromTensor,
+  type TernaryLayout,
+} from './layout.js';
 
 /** A matrix prepared by one kernel: opaque to callers, usable only with that kernel. */
 export interface PreparedMatrix {
@@ -111,7 +117,8 @@ export class Kernel<TH, DH> implements TernaryKernel {
 
   gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array {
     const m = this.own(matrix);
-    if (!Number.isSafeInteger(nTokens) || nTokens < 1) throw new KernelShapeError('gemm: nTokens', 'a positive integer', nTokens);
+    if (!Number.isSafeInteger(nTokens) || nTokens < 1)
+      throw new KernelShapeError('gemm: nTokens', 'a positive integer', nTokens);
     if (!(X instanceof Float32Array)) throw new KernelShapeError('gemm: X', 'a Float32Array', typeof X);
     if (X.length !== nTokens * m.cols) {
       throw new KernelShapeError(`gemm: X length (${nTokens} tokens × ${m.cols} cols)`, nTokens * m.cols, X.length);

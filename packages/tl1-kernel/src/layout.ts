@@ -1,4 +1,4 @@
-import { type TernaryTensor, getTernaryFormat, halfBitsToFloat } from '@trit/ternary';
+import { getTernaryFormat, halfBitsToFloat, type TernaryTensor } from '@trit/ternary';
 import { KernelFormatError, KernelShapeError } from './errors.js';
 
 /**
@@ -231,7 +231,8 @@ export function layoutFromGguf(input: GgufTernaryInput): TernaryLayout {
   if (name === 'i2_s' && cols % CHUNK_WEIGHTS === 0) return layoutFromI2s(data, rows, cols);
   const { codes, scales } = format.decode(data, n);
   for (let i = 0; i < n; i++) {
-    if (codes[i] > 1) throw new KernelFormatError(`${name} element ${i} (row ${Math.floor(i / cols)}): reserved code 3`);
+    if (codes[i] > 1)
+      throw new KernelFormatError(`${name} element ${i} (row ${Math.floor(i / cols)}): reserved code 3`);
   }
   const blockSize = format.scaleScope === 'block' ? format.blockElements : n;
   return layoutFromFlatBlocks(codes, scales, rows, cols, blockSize);
@@ -282,4 +283,3 @@ export function forEachSegment(
     }
   }
 }
-

@@ -30,7 +30,15 @@ export interface NativeAddon {
     nTokens: number,
     y: Float32Array,
   ): void;
-  denseGemm(type: number, data: Uint8Array, rows: number, cols: number, x: Float32Array, nTokens: number, y: Float32Array): void;
+  denseGemm(
+    type: number,
+    data: Uint8Array,
+    rows: number,
+    cols: number,
+    x: Float32Array,
+    nTokens: number,
+    y: Float32Array,
+  ): void;
   streamSum(data: Uint8Array, threads: number): number;
 }
 
@@ -42,7 +50,8 @@ export async function loadNativeAddon(path?: string): Promise<NativeAddon> {
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new KernelLoadError('native', 'not running in Node.js');
   }
-  if (process.arch !== 'x64') throw new KernelLoadError('native', `the addon is built for x64, this is ${process.arch}`);
+  if (process.arch !== 'x64')
+    throw new KernelLoadError('native', `the addon is built for x64, this is ${process.arch}`);
   // Imported lazily so the package also loads in browsers.
   const { createRequire } = await import('node:module');
   const { fileURLToPath } = await import('node:url');
@@ -69,7 +78,17 @@ export function createNativeBackend(addon: NativeAddon, threads: number): Kernel
     name: `native-${addon.cpuFeatures().isa}`,
     threads,
     loadTernary: (l: TernaryLayout) =>
-      addon.ternaryPrepare(l.codes, l.segAct, l.segChunks, l.segScale, l.rowSeg, l.rowCode, l.uniform, l.rows, l.maxActEnd),
+      addon.ternaryPrepare(
+        l.codes,
+        l.segAct,
+        l.segChunks,
+        l.segScale,
+        l.rowSeg,
+        l.rowCode,
+        l.uniform,
+        l.rows,
+        l.maxActEnd,
+      ),
     loadDense: (layout) => layout,
     ternaryGemm: (handle, _layout, b: TokenBatch, y) => {
       ensureThreads();

@@ -1,4 +1,4 @@
-import { CONTROL_WORDS, FAILED, GENERATION, KIND, PENDING, THREADS, rowRange } from './jobs.js';
+import { CONTROL_WORDS, FAILED, GENERATION, KIND, PENDING, rowRange, THREADS } from './jobs.js';
 
 /** What each worker runs: the JS kernels, or the wasm kernels on the shared memory. */
 export interface WorkerSetup {

@@ -21,7 +21,13 @@ export interface ContractTernary {
 export function contractFromFormat(format: string, data: Uint8Array, rows: number, cols: number): ContractTernary {
   const spec = getTernaryFormat(format);
   const { codes, scales } = spec.decode(data, rows * cols);
-  return { rows, cols, values: codes, scales, blockSize: spec.scaleScope === 'block' ? spec.blockElements : rows * cols };
+  return {
+    rows,
+    cols,
+    values: codes,
+    scales,
+    blockSize: spec.scaleScope === 'block' ? spec.blockElements : rows * cols,
+  };
 }
 
 /** KERNEL.md §1 + §3 for one token, element by element. */
@@ -46,7 +52,11 @@ export function referenceTernaryGemv(m: ContractTernary, x: Float32Array, tokenO
 }
 
 /** float64 y = W·x with unquantized activations, and the error bound int8 activation rounding allows. */
-export function float64TernaryGemv(m: ContractTernary, x: Float32Array, tokenOffset = 0): { y: Float64Array; bound: Float64Array } {
+export function float64TernaryGemv(
+  m: ContractTernary,
+  x: Float32Array,
+  tokenOffset = 0,
+): { y: Float64Array; bound: Float64Array } {
   const { rows, cols, values, scales, blockSize } = m;
   let maxAbs = 0;
   for (let j = 0; j < cols; j++) if (Math.abs(x[tokenOffset + j]) > maxAbs) maxAbs = Math.abs(x[tokenOffset + j]);
@@ -89,11 +99,19 @@ export function denseValue(type: DenseType, data: Uint8Array, cols: number, r: n
 }
 
 /** KERNEL.md §4 for one token. */
-export function referenceDenseGemv(type: DenseType, data: Uint8Array, rows: number, cols: number, x: Float32Array, tokenOffset = 0): Float32Array {
+export function referenceDenseGemv(
+  type: DenseType,
+  data: Uint8Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  tokenOffset = 0,
+): Float32Array {
   const y = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     const lane = new Float32Array(8);
-    for (let j = 0; j < cols; j++) lane[j % 8] = lane[j % 8] + Math.fround(denseValue(type, data, cols, r, j) * x[tokenOffset + j]);
+    for (let j = 0; j < cols; j++)
+      lane[j % 8] = lane[j % 8] + Math.fround(denseValue(type, data, cols, r, j) * x[tokenOffset + j]);
     const v4 = [0, 1, 2, 3].map((i) => Math.fround(lane[i] + lane[i + 4]));
     const v2 = [0, 1].map((i) => Math.fround(v4[i] + v4[i + 2]));
     y[r] = Math.fround(v2[0] + v2[1]);

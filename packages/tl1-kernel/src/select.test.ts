@@ -81,10 +81,20 @@ describe('kernel argument checks', () => {
     const corrupt = new Uint8Array(66 * 2).fill(0x55);
     corrupt[66 + 10] = 0xff;
     expect(() => kernel.prepare({ format: 'tq2_0', data: corrupt, rows: 1, cols: 512 })).toThrow(KernelFormatError);
-    expect(() => kernel.prepare({ format: 'tq2_0', data: corrupt, rows: 1, cols: 512 })).toThrow(/row 0, block 1 \(byte 76\): reserved code 3/);
-    expect(() => kernel.prepare({ format: 'iq1_s' as never, data: corrupt, rows: 1, cols: 256 })).toThrow(/unknown ternary format/);
-    expect(() => kernel.prepareDense({ type: 'q8_0', data: new Uint8Array(34), rows: 1, cols: 31 })).toThrow(/multiple of 32/);
-    expect(() => kernel.prepareDense({ type: 'q4_0' as never, data: new Uint8Array(34), rows: 1, cols: 32 })).toThrow(KernelFormatError);
-    expect(() => kernel.prepareDense({ type: 'f16', data: new Uint8Array(6), rows: 2, cols: 2 })).toThrow(/expected 8 bytes, found 6/);
+    expect(() => kernel.prepare({ format: 'tq2_0', data: corrupt, rows: 1, cols: 512 })).toThrow(
+      /row 0, block 1 \(byte 76\): reserved code 3/,
+    );
+    expect(() => kernel.prepare({ format: 'iq1_s' as never, data: corrupt, rows: 1, cols: 256 })).toThrow(
+      /unknown ternary format/,
+    );
+    expect(() => kernel.prepareDense({ type: 'q8_0', data: new Uint8Array(34), rows: 1, cols: 31 })).toThrow(
+      /multiple of 32/,
+    );
+    expect(() => kernel.prepareDense({ type: 'q4_0' as never, data: new Uint8Array(34), rows: 1, cols: 32 })).toThrow(
+      KernelFormatError,
+    );
+    expect(() => kernel.prepareDense({ type: 'f16', data: new Uint8Array(6), rows: 2, cols: 2 })).toThrow(
+      /expected 8 bytes, found 6/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { KernelLoadError, type KernelBackend } from './errors.js';
+import { type KernelBackend, KernelLoadError } from './errors.js';
 import { createJsBackend } from './js-backend.js';
 import { Kernel, type TernaryKernel } from './kernel.js';
 import { createNativeBackend, loadNativeAddon } from './native.js';
@@ -30,7 +30,8 @@ const BACKENDS: readonly KernelBackend[] = ['native', 'wasm', 'js'];
 
 /** Available parallelism: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
 function defaultThreads(): number {
-  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
   const os = getBuiltin?.('node:os') as { availableParallelism?: () => number } | undefined;
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   const count = os?.availableParallelism?.() ?? nav?.hardwareConcurrency ?? 1;
@@ -64,7 +65,10 @@ export async function loadKernel(options: LoadKernelOptions = {}): Promise<Loade
   }
   const threads = options.threads ?? defaultThreads();
   if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) {
-    throw new KernelLoadError(requested === 'auto' ? 'js' : (requested as KernelBackend), `threads must be 1–256, got ${threads}`);
+    throw new KernelLoadError(
+      requested === 'auto' ? 'js' : (requested as KernelBackend),
+      `threads must be 1–256, got ${threads}`,
+    );
   }
   if (requested !== 'auto') {
     try {
@@ -83,5 +87,8 @@ export async function loadKernel(options: LoadKernelOptions = {}): Promise<Loade
       skipped.push({ backend, reason: error instanceof KernelLoadError ? error.reason : (error as Error).message });
     }
   }
-  throw new KernelLoadError('js', `no backend could load: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+  throw new KernelLoadError(
+    'js',
+    `no backend could load: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+  );
 }

@@ -26,7 +26,10 @@ describe('tl1Gemv', () => {
     const x = caseActivations(c.activations, 1, c.cols, c.seed);
     const expected = kernel.gemv(kernel.prepare(input), x);
     const y = tl1Gemv(prepareTl1(input), x);
-    expect(Buffer.from(y.buffer).equals(Buffer.from(expected.buffer)) || y.every((v, i) => Object.is(v, expected[i]) || (Number.isNaN(v) && Number.isNaN(expected[i])))).toBe(true);
+    expect(
+      Buffer.from(y.buffer).equals(Buffer.from(expected.buffer)) ||
+        y.every((v, i) => Object.is(v, expected[i]) || (Number.isNaN(v) && Number.isNaN(expected[i]))),
+    ).toBe(true);
   });
 
   it('checks lengths', () => {

@@ -2,7 +2,14 @@ import { TernaryTensor } from '@trit/ternary';
 import { quantizeTokens } from './activations.js';
 import { KernelShapeError } from './errors.js';
 import { qStrideFor } from './kernel.js';
-import { CHUNK_WEIGHTS, type GgufTernaryInput, type TernaryLayout, forEachSegment, layoutFromGguf, layoutFromTensor } from './layout.js';
+import {
+  CHUNK_WEIGHTS,
+  forEachSegment,
+  type GgufTernaryInput,
+  layoutFromGguf,
+  layoutFromTensor,
+  type TernaryLayout,
+} from './layout.js';
 
 /*
  * TL1, as bitnet.cpp means it: weights go in pairs, each pair (w0, w1) becomes
@@ -116,7 +123,8 @@ export function tl1Gemv(matrix: Tl1Matrix, x: Float32Array, y?: Float32Array): F
       let acc = 0;
       let at = segNibble[s];
       let slot = segPairStart[s] * 16;
-      for (let n = 0; n < segPairCount[s]; n++, at++, slot += 16) acc += lut[slot + ((indices[at >> 1] >> (4 * (at & 1))) & 15)];
+      for (let n = 0; n < segPairCount[s]; n++, at++, slot += 16)
+        acc += lut[slot + ((indices[at >> 1] >> (4 * (at & 1))) & 15)];
       sum = Math.fround(sum + Math.fround(segScale[s] * acc));
     }
     out[r] = Math.fround(sum / actScale);

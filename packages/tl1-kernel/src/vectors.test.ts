@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelBackend } from './errors.js';
 import type { TernaryKernel } from './kernel.js';
+import { loadNativeAddon } from './native.js';
 import { float64TernaryGemv } from './reference.js';
 import { loadKernel } from './select.js';
 import { caseActivations, caseDense, caseTernary, vectorCases } from './vectors.js';
@@ -25,9 +26,11 @@ function canonicalBytes(y: Float32Array): Buffer {
   return Buffer.from(copy.buffer);
 }
 
-// On this project's machines (x86-64) every backend must load; elsewhere only JS is required.
-const required: KernelBackend[] = process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE ? ['js'] : ['js'];
-const kernels: { label: string; kernel: TernaryKernel }[] = [];
+// On this project's machines (x86-64 with AVX2) every backend must load; set
+// TRIT_ALLOW_MISSING_NATIVE=1 to run elsewhere with what loads.
+const required: KernelBackend[] =
+  process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE ? ['js', 'wasm', 'native'] : ['js'];
+const kernels: { label: string; kernel: TernaryKernel; isa?: string }[] = [];
 for (const backend of ['js', 'wasm', 'native'] as const) {
   for (const threads of [1, 2]) {
     try {
@@ -37,7 +40,27 @@ for (const backend of ['js', 'wasm', 'native'] as const) {
     }
   }
 }
+// Every native instruction set this CPU has, not only the one auto-selected.
+const addon = kernels.some((k) => k.label.startsWith('native')) ? await loadNativeAddon() : undefined;
+const features = addon?.cpuFeatures() as Record<string, boolean> | undefined;
+const bestIsa = features ? addon?.cpuFeatures().isa : undefined;
+for (const [isa, flag] of [
+  ['avx2', 'avx2'],
+  ['avxvnni', 'avxVnni'],
+  ['scalar', 'avx2'],
+] as const) {
+  if (features?.[flag] && isa !== bestIsa) {
+    for (const threads of [1, 2]) {
+      kernels.push({
+        label: `native ${isa} × ${threads}`,
+        kernel: await loadKernel({ backend: 'native', threads }),
+        isa,
+      });
+    }
+  }
+}
 afterAll(async () => {
+  addon?.setIsa('auto');
   for (const { kernel } of kernels) await kernel.dispose();
 });
 
@@ -45,10 +68,16 @@ it('the fixture covers every case', () => {
   expect(fixture.cases.map((c) => c.id)).toEqual(cases.map((c) => c.id));
 });
 
-describe.each(kernels)('$label matches the known-answer vectors bit for bit', ({ kernel }) => {
+describe.each(kernels)('$label matches the known-answer vectors bit for bit', ({ kernel, isa }) => {
+  beforeAll(() => {
+    if (kernel.name.startsWith('native')) addon?.setIsa(isa ?? 'auto');
+  });
   it.each(cases.map((c) => [c.id, c] as const))('%s', (id, c) => {
     const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
-    const matrix = c.kind === 'ternary' ? kernel.prepare(caseTernary(c).input) : kernel.prepareDense({ type: c.type, data: caseDense(c), rows: c.rows, cols: c.cols });
+    const matrix =
+      c.kind === 'ternary'
+        ? kernel.prepare(caseTernary(c).input)
+        : kernel.prepareDense({ type: c.type, data: caseDense(c), rows: c.rows, cols: c.cols });
     const y = c.nTokens === 1 ? kernel.gemv(matrix, x) : kernel.gemm(matrix, x, c.nTokens);
     const want = expected.get(id);
     expect(want).toBeDefined();
@@ -64,7 +93,9 @@ describe.each(kernels)('$label matches the known-answer vectors bit for bit', ({
 
 describe('ternary results against the float64 reference', () => {
   const kernel = kernels[0]?.kernel as TernaryKernel;
-  const ternaryCases = cases.filter((c) => c.kind === 'ternary' && c.activations !== 'nan' && c.activations !== 'huge' && c.rows * c.cols < 1e6);
+  const ternaryCases = cases.filter(
+    (c) => c.kind === 'ternary' && c.activations !== 'nan' && c.activations !== 'huge' && c.rows * c.cols < 1e6,
+  );
   it.each(ternaryCases.map((c) => [c.id, c] as const))('%s is within the int8 activation rounding bound', (_id, c) => {
     if (c.kind !== 'ternary') return;
     const { input, contract } = caseTernary(c);

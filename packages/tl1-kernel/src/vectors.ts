@@ -1,7 +1,7 @@
 // The shared known-answer cases: inputs are rebuilt from seeds (so the fixture
 // stays small), expected outputs are stored in fixtures/vectors.json. Used by
 // scripts/generate-vectors.ts and by every backend's tests. Not part of the public API.
-import { TERNARY_FORMATS, TernaryTensor, floatToHalfBits, packTernary, roundToHalf } from '@trit/ternary';
+import { floatToHalfBits, packTernary, roundToHalf, TERNARY_FORMATS, TernaryTensor } from '@trit/ternary';
 import { createRng, randomTernary } from '@trit/testkit';
 import type { DenseType } from './dense.js';
 import type { GgufTernaryInput } from './layout.js';
@@ -38,7 +38,16 @@ export function vectorCases(): VectorCase[] {
   const cases: VectorCase[] = [];
   let seed = 100;
   const ternary = (rows: number, cols: number, source: string, activations: ActivationKind, nTokens = 1) =>
-    cases.push({ id: `${source} ${rows}x${cols} ${activations} t${nTokens}`, kind: 'ternary', rows, cols, source, seed: seed++, activations, nTokens });
+    cases.push({
+      id: `${source} ${rows}x${cols} ${activations} t${nTokens}`,
+      kind: 'ternary',
+      rows,
+      cols,
+      source,
+      seed: seed++,
+      activations,
+      nTokens,
+    });
   for (const source of ['tensor:256', 'tensor:64', 'tensor:3', 'tensor:1000', 't158', 'tq1_0', 'i2_s']) {
     ternary(1, 1, source, 'normal');
     ternary(3, 5, source, 'mixed', 2);
@@ -58,7 +67,16 @@ export function vectorCases(): VectorCase[] {
   ternary(2560, 6912, 'tq1_0', 'mixed');
   ternary(300, 1000, 'tensor:256', 'normal', 4);
   const dense = (rows: number, cols: number, type: DenseType, activations: ActivationKind, nTokens = 1) =>
-    cases.push({ id: `${type} ${rows}x${cols} ${activations} t${nTokens}`, kind: 'dense', rows, cols, type, seed: seed++, activations, nTokens });
+    cases.push({
+      id: `${type} ${rows}x${cols} ${activations} t${nTokens}`,
+      kind: 'dense',
+      rows,
+      cols,
+      type,
+      seed: seed++,
+      activations,
+      nTokens,
+    });
   for (const type of ['f32', 'f16', 'bf16', 'q8_0'] as const) {
     const cols = type === 'q8_0' ? 32 : 1;
     dense(1, cols, type, 'normal');
@@ -118,7 +136,9 @@ export function caseTernary(c: TernaryCase): { input: TernaryTensor | GgufTernar
   };
   if (c.source.startsWith('tensor:')) {
     const blockSize = Number(c.source.slice(7));
-    const scales = Float32Array.from({ length: Math.ceil(n / blockSize) }, () => Math.fround(0.005 + rng.nextFloat() * 0.1));
+    const scales = Float32Array.from({ length: Math.ceil(n / blockSize) }, () =>
+      Math.fround(0.005 + rng.nextFloat() * 0.1),
+    );
     const tensor = new TernaryTensor({ packed: packTernary(values), scales, shape: [c.rows, c.cols], blockSize });
     return { input: tensor, contract: { rows: c.rows, cols: c.cols, values, scales, blockSize } };
   }
@@ -151,7 +171,14 @@ export function caseDense(c: DenseCase): Uint8Array {
   for (let i = 0; i < n; i++) {
     const special = rng.nextInt(50);
     const g = rng.gaussian() * 0.05;
-    const v = special === 0 ? 1e-7 : special === 1 ? -0 : special === 2 && c.activations === 'huge' ? Number.POSITIVE_INFINITY : g;
+    const v =
+      special === 0
+        ? 1e-7
+        : special === 1
+          ? -0
+          : special === 2 && c.activations === 'huge'
+            ? Number.POSITIVE_INFINITY
+            : g;
     if (c.type === 'f32') view.setFloat32(4 * i, v, true);
     else if (c.type === 'f16') view.setUint16(2 * i, floatToHalfBits(v), true);
     else view.setUint16(2 * i, new Uint32Array(new Float32Array([v]).buffer)[0] >>> 16, true);

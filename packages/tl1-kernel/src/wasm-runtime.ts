@@ -20,7 +20,17 @@ export interface WasmKernelExports {
     nTokens: number,
     y: number,
   ): void;
-  dense_gemm(type: number, data: number, rows: number, cols: number, rowBegin: number, rowEnd: number, x: number, nTokens: number, y: number): void;
+  dense_gemm(
+    type: number,
+    data: number,
+    rows: number,
+    cols: number,
+    rowBegin: number,
+    rowEnd: number,
+    x: number,
+    nTokens: number,
+    y: number,
+  ): void;
 }
 
 /**
@@ -28,7 +38,11 @@ export interface WasmKernelExports {
  * stack or data of their own (wasm/build.sh checks), so instances on several
  * threads can share one memory without a per-thread stack.
  */
-export function instantiateWasmKernels(module: WebAssembly.Module, memory: WebAssembly.Memory, _stackTop?: number): WasmKernelExports {
+export function instantiateWasmKernels(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  _stackTop?: number,
+): WasmKernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return instance.exports as unknown as WasmKernelExports;
 }
@@ -37,7 +51,24 @@ export function instantiateWasmKernels(module: WebAssembly.Module, memory: WebAs
 export function runWasmJob(ex: WasmKernelExports, words: Uint32Array, begin: number, end: number): void {
   if (words[KIND] === JOB_TERNARY) {
     const { m, b } = readTernaryJob(words);
-    ex.ternary_gemm(m.codes, m.segAct, m.segChunks, m.segScale, m.rowSeg, m.rowCode, m.uniform, begin, end, m.rows, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, b.y);
+    ex.ternary_gemm(
+      m.codes,
+      m.segAct,
+      m.segChunks,
+      m.segScale,
+      m.rowSeg,
+      m.rowCode,
+      m.uniform,
+      begin,
+      end,
+      m.rows,
+      b.q,
+      b.prefix,
+      b.qStride,
+      b.actScales,
+      b.nTokens,
+      b.y,
+    );
     return;
   }
   const d = readDenseJob(words);

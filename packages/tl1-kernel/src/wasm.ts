@@ -31,7 +31,10 @@ async function wasmBytes(file: string, source: WasmSource): Promise<ArrayBuffer>
  * SharedArrayBuffer; elsewhere (e.g. a browser page without cross-origin
  * isolation) it runs on one thread and says so in `threads`.
  */
-export async function createWasmBackend(threads: number, source: WasmSource = {}): Promise<KernelBackendImpl<unknown, unknown>> {
+export async function createWasmBackend(
+  threads: number,
+  source: WasmSource = {},
+): Promise<KernelBackendImpl<unknown, unknown>> {
   if (typeof WebAssembly === 'undefined') throw new KernelLoadError('wasm', 'WebAssembly is not available');
   const useThreads = threads > 1 && isNode() && typeof SharedArrayBuffer !== 'undefined';
   const file = useThreads ? 'tl1-simd-mt.wasm' : 'tl1-simd.wasm';
@@ -39,13 +42,18 @@ export async function createWasmBackend(threads: number, source: WasmSource = {}
   try {
     module = await WebAssembly.compile(await wasmBytes(file, source));
   } catch (error) {
-    throw new KernelLoadError('wasm', `${file} did not compile (${(error as Error).message}); SIMD128 may be unsupported`);
+    throw new KernelLoadError(
+      'wasm',
+      `${file} did not compile (${(error as Error).message}); SIMD128 may be unsupported`,
+    );
   }
   const heap = new SharedHeap(HEAP_BASE, useThreads);
   const kernels = instantiateWasmKernels(module, heap.memory);
   const scheduler = useThreads
     ? await WorkerPool.create(threads, { mode: 'wasm', memory: heap.memory, wasmModule: module })
     : singleThread();
-  const backend = createHeapBackend('wasm-simd128', heap, scheduler, (words, begin, end) => runWasmJob(kernels, words, begin, end));
+  const backend = createHeapBackend('wasm-simd128', heap, scheduler, (words, begin, end) =>
+    runWasmJob(kernels, words, begin, end),
+  );
   return backend as KernelBackendImpl<unknown, unknown>;
 }

@@ -1,11 +1,15 @@
 // A kernel worker thread: waits for a job generation, runs its row range with
 // the JS or wasm kernels on the shared heap, reports completion.
 import { parentPort, workerData } from 'node:worker_threads';
-import { FAILED, GENERATION, KIND, PENDING, THREADS, rowRange, runJsJob } from './jobs.js';
+import { FAILED, GENERATION, KIND, PENDING, rowRange, runJsJob, THREADS } from './jobs.js';
 import { ROWS_WORD, STOP, type WorkerSetup } from './pool.js';
 import { instantiateWasmKernels, runWasmJob } from './wasm-runtime.js';
 
-const { index, control: shared, setup } = workerData as {
+const {
+  index,
+  control: shared,
+  setup,
+} = workerData as {
   index: number;
   control: SharedArrayBuffer;
   setup: WorkerSetup & { stackTop?: number };
