@@ -9,9 +9,10 @@ const USAGE = `Usage: trit <command> [options]
 
 Commands:
   demo [--json] [--seed N]   quantize, pack and store a built-in tensor, with errors and throughput
-  bench kernel [--json] [--backend B] [--threads N] [--quick]
+  bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
-                             bandwidth and a JS float32 GEMV, measured in the same run
+                             bandwidth and a JS float32 GEMV, measured in the same run;
+                             each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0)
 
 Options:
   -h, --help                 show this help
@@ -79,6 +80,9 @@ async function bench(args: readonly string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       backend: { type: 'string', multiple: true },
       threads: { type: 'string', multiple: true },
+      type: { type: 'string', multiple: true },
+      shape: { type: 'string', multiple: true },
+      tokens: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -92,10 +96,33 @@ async function bench(args: readonly string[]): Promise<number> {
     if (!Number.isSafeInteger(n) || n < 1 || n > 256) throw new UsageError(`--threads must be 1–256, got "${t}"`);
     return n;
   });
+  const types = values.type?.map((t) => {
+    if (t !== 'tq2_0' && t !== 'tq1_0' && t !== 'f16' && t !== 'q8_0') {
+      throw new UsageError(`--type must be tq2_0, tq1_0, f16 or q8_0, got "${t}"`);
+    }
+    return t;
+  });
+  const shapes = values.shape?.map((text): [number, number] => {
+    const match = /^(\d+)x(\d+)$/.exec(text);
+    const rows = Number(match?.[1]);
+    const cols = Number(match?.[2]);
+    if (!match || rows < 1 || cols < 256 || cols % 256 !== 0) {
+      throw new UsageError(`--shape must be OUTxIN with IN a multiple of 256, got "${text}"`);
+    }
+    return [rows, cols];
+  });
+  const tokens = values.tokens?.map((t) => {
+    const n = Number(t);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 4096) throw new UsageError(`--tokens must be 1–4096, got "${t}"`);
+    return n;
+  });
   const { formatKernelBench, runKernelBench } = await import('@trit/tl1-kernel');
   const report = await runKernelBench({
     ...(backends ? { backends } : {}),
     ...(threads ? { threads } : {}),
+    ...(types ? { types } : {}),
+    ...(shapes ? { shapes } : {}),
+    ...(tokens ? { tokens } : {}),
     ...(values.quick
       ? {
           minMs: 100,
