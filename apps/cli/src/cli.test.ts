@@ -53,9 +53,26 @@ describe('trit command line', () => {
   }, 60_000);
 
   it('runs bench kernel and reports honest ratios', () => {
-    const result = run('bench', 'kernel', '--json', '--backend', 'js', '--threads', '1', '--type', 'tq2_0', '--shape', '64x512', '--tokens', '1');
+    const result = run(
+      'bench',
+      'kernel',
+      '--json',
+      '--backend',
+      'js',
+      '--threads',
+      '1',
+      '--type',
+      'tq2_0',
+      '--shape',
+      '64x512',
+      '--tokens',
+      '1',
+    );
     expect(result.status, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { bandwidth: { GBps: number }[]; results: { kernel: string; microsPerCall: number; speedupVsJsFp32: number }[] };
+    const report = JSON.parse(result.stdout) as {
+      bandwidth: { GBps: number }[];
+      results: { kernel: string; microsPerCall: number; speedupVsJsFp32: number }[];
+    };
     expect(report.bandwidth[0]?.GBps).toBeGreaterThan(0);
     expect(report.results.map((r) => r.kernel)).toEqual(['js', 'js-tl1']);
     for (const r of report.results) expect(r.microsPerCall).toBeGreaterThan(0);

@@ -19,6 +19,9 @@ export interface RowScheduler {
 interface DenseAddressesHandle {
   data: number;
   dataLength: number;
+  type: DenseLayout['type'];
+  rows: number;
+  cols: number;
 }
 
 /**
@@ -74,11 +77,17 @@ export function createHeapBackend(
     },
     loadDense(layout: DenseLayout): DenseAddressesHandle {
       const bytes = layout.bytes.subarray(0, layout.rows * layout.rowBytes);
-      const handle = { data: heap.put(bytes), dataLength: bytes.length };
+      const handle = {
+        data: heap.put(bytes),
+        dataLength: bytes.length,
+        type: layout.type,
+        rows: layout.rows,
+        cols: layout.cols,
+      };
       heap.releaseWith(handle, handle.data, bytes.length);
       return handle;
     },
-    ternaryGemm(m: TernaryAddresses, _layout, batch: TokenBatch, y: Float32Array): void {
+    ternaryGemm(m: TernaryAddresses, batch: TokenBatch, y: Float32Array): void {
       const { q, prefix, actScales, nTokens, qStride } = batch;
       const yBytes = 4 * nTokens * m.rows;
       const base = scratchFor(q.byteLength + prefix.byteLength + actScales.byteLength + yBytes + 256);
@@ -94,24 +103,24 @@ export function createHeapBackend(
       run(m.rows);
       y.set(new Float32Array(heap.buffer, yAt, nTokens * m.rows));
     },
-    denseGemm(d: DenseAddressesHandle, layout: DenseLayout, x: Float32Array, nTokens: number, y: Float32Array): void {
-      const base = scratchFor(x.byteLength + 4 * nTokens * layout.rows + 128);
+    denseGemm(d: DenseAddressesHandle, x: Float32Array, nTokens: number, y: Float32Array): void {
+      const base = scratchFor(x.byteLength + 4 * nTokens * d.rows + 128);
       const xAt = base;
       const yAt = align(xAt + x.byteLength);
       new Float32Array(heap.buffer, xAt, x.length).set(x);
       writeDenseJob(scheduler.words, {
-        type: DENSE_TYPE_CODES.indexOf(layout.type),
-        ggmlType: DENSE_GGML_TYPE[layout.type],
+        type: DENSE_TYPE_CODES.indexOf(d.type),
+        ggmlType: DENSE_GGML_TYPE[d.type],
         data: d.data,
         dataLength: d.dataLength,
-        rows: layout.rows,
-        cols: layout.cols,
+        rows: d.rows,
+        cols: d.cols,
         x: xAt,
         nTokens,
         y: yAt,
       });
-      run(layout.rows);
-      y.set(new Float32Array(heap.buffer, yAt, nTokens * layout.rows));
+      run(d.rows);
+      y.set(new Float32Array(heap.buffer, yAt, nTokens * d.rows));
     },
     dispose: () => scheduler.dispose(),
   };

@@ -30,8 +30,8 @@ export async function createJsBackend(threads: number): Promise<KernelBackendImp
     threads: 1,
     loadTernary: (layout) => layout,
     loadDense: (layout) => layout,
-    ternaryGemm: (layout, _l, batch: TokenBatch, y) => jsTernaryGemm(layout, batch, y, 0, layout.rows),
-    denseGemm: (layout, _l, x, nTokens, y) => jsDenseGemm(layout, x, nTokens, y, 0, layout.rows),
+    ternaryGemm: (layout, batch: TokenBatch, y) => jsTernaryGemm(layout, batch, y, 0, layout.rows),
+    denseGemm: (layout, x, nTokens, y) => jsDenseGemm(layout, x, nTokens, y, 0, layout.rows),
     dispose: async () => {},
   };
   return direct as KernelBackendImpl<unknown, unknown>;

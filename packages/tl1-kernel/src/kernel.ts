@@ -43,17 +43,18 @@ export interface KernelBackendImpl<TernaryHandle, DenseHandle> {
   readonly threads: number;
   loadTernary(layout: TernaryLayout): TernaryHandle;
   loadDense(layout: DenseLayout): DenseHandle;
-  ternaryGemm(handle: TernaryHandle, layout: TernaryLayout, batch: TokenBatch, y: Float32Array): void;
-  denseGemm(handle: DenseHandle, layout: DenseLayout, x: Float32Array, nTokens: number, y: Float32Array): void;
+  ternaryGemm(handle: TernaryHandle, batch: TokenBatch, y: Float32Array): void;
+  denseGemm(handle: DenseHandle, x: Float32Array, nTokens: number, y: Float32Array): void;
   dispose(): Promise<void>;
 }
 
 const OWNER = Symbol('kernel');
 
+// Prepared matrices keep only the backend's handle: the layout arrays are owned
+// by it (native, JS) or were copied into its heap (wasm, threaded JS).
 interface PreparedTernary extends PreparedMatrix {
   readonly kind: 'ternary';
   readonly [OWNER]: object;
-  readonly layout: TernaryLayout;
   readonly qStride: number;
   readonly handle: unknown;
 }
@@ -61,7 +62,6 @@ interface PreparedTernary extends PreparedMatrix {
 interface PreparedDense extends PreparedMatrix {
   readonly kind: 'dense';
   readonly [OWNER]: object;
-  readonly layout: DenseLayout;
   readonly handle: unknown;
 }
 
@@ -89,7 +89,6 @@ export class Kernel<TH, DH> implements TernaryKernel {
       cols: layout.cols,
       byteLength: layout.codes.length + 4 * layout.segScale.length + 4 * layout.segAct.length,
       [OWNER]: this,
-      layout,
       qStride: qStrideFor(layout),
       handle: this.backend.loadTernary(layout),
     };
@@ -104,7 +103,6 @@ export class Kernel<TH, DH> implements TernaryKernel {
       cols: layout.cols,
       byteLength: layout.rows * layout.rowBytes,
       [OWNER]: this,
-      layout,
       handle: this.backend.loadDense(layout),
     };
     return prepared;
@@ -129,9 +127,9 @@ export class Kernel<TH, DH> implements TernaryKernel {
     }
     if (m.kind === 'ternary') {
       const batch = quantizeTokens(X, nTokens, m.cols, m.qStride);
-      this.backend.ternaryGemm(m.handle as TH, m.layout, batch, out);
+      this.backend.ternaryGemm(m.handle as TH, batch, out);
     } else {
-      this.backend.denseGemm(m.handle as DH, m.layout, X, nTokens, out);
+      this.backend.denseGemm(m.handle as DH, X, nTokens, out);
     }
     return out;
   }

@@ -90,11 +90,11 @@ export function createNativeBackend(addon: NativeAddon, threads: number): Kernel
         l.maxActEnd,
       ),
     loadDense: (layout) => layout,
-    ternaryGemm: (handle, _layout, b: TokenBatch, y) => {
+    ternaryGemm: (handle, b: TokenBatch, y) => {
       ensureThreads();
       addon.ternaryGemm(handle, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, y);
     },
-    denseGemm: (layout, _l, x, nTokens, y) => {
+    denseGemm: (layout, x, nTokens, y) => {
       ensureThreads();
       addon.denseGemm(DENSE_GGML_TYPE[layout.type], layout.bytes, layout.rows, layout.cols, x, nTokens, y);
     },
