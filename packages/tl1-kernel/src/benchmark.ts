@@ -75,9 +75,10 @@ export const LLAMA_CPP_REFERENCE_MICROS: Readonly<Record<string, number>> = {
   'q8_0/1/2560x2560': 350,
 };
 
-/** Mean µs per call of fn over at least minMs (after one warm-up call). */
+/** Mean µs per call of fn over at least minMs, after warming up (so the JIT has optimized the JS around the kernel). */
 export function timeMicros(fn: () => void, minMs: number): number {
-  fn();
+  const warmEnd = performance.now() + Math.min(100, minMs / 2);
+  for (let i = 0; i < 3 || performance.now() < warmEnd; i++) fn();
   let calls = 0;
   const start = performance.now();
   let elapsed = 0;

@@ -116,37 +116,64 @@ INLINE uint32_t hsum_i32x4(v128_t v) {
  * from overflow. */
 #define TL1_FLUSH_CHUNKS 8192
 
-INLINE uint32_t seg_dot_1(const uint8_t *c, const int8_t *q, int32_t nch) {
-  const v128_t m0 = wasm_i16x8_const_splat(0x03);
-  const v128_t m1 = wasm_i16x8_const_splat(0x0c);
-  const v128_t m2 = wasm_i16x8_const_splat(0x30);
-  uint32_t total = 0;
+/* int8 path. y holds the plane's code in bits 7:6 of each byte (other bits
+ * are don't-care). nz = (y <s 0x40) <=> code 0 or 2; s = (y >=s 0) <=> code 0
+ * or 1. z = (q & nz) ^ s is q (code 2), ~q = -q-1 (code 0) or -1 (code 1), so
+ * z = t*q - [code != 2], and Σ t*q = Σ z + #(code != 2). z fits int8. */
+INLINE v128_t tl1_z(v128_t y, v128_t q, v128_t k40, v128_t km1) {
+  v128_t nz = wasm_i8x16_gt(k40, y);
+  v128_t s = wasm_i8x16_gt(y, km1);
+  OPAQUE(nz);
+  OPAQUE(s);
+  return wasm_v128_xor(wasm_v128_and(q, nz), s);
+}
+
+/* #(code == 2) in n bytes of codes (n % 8 == 0): code 3 never appears, so a
+ * set high bit of a 2-bit field means code 2. */
+INLINE uint32_t count_code2(const uint8_t *c, int32_t n) {
+  uint32_t cnt = 0;
+#pragma clang loop vectorize(disable) interleave(disable)
+  for (int32_t i = 0; i < n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, c + i, 8);
+    cnt += (uint32_t)__builtin_popcountll(w & 0xaaaaaaaaaaaaaaaaull);
+  }
+  return cnt;
+}
+
+/* Σ t*q over nch chunks (the contract's acc directly, no prefix correction).
+ * pmaddubsw pair sums of z lie in [-256, 254]; each of the two i16
+ * accumulators gains 4 of them per chunk, at most 1024 per lane: widened to
+ * int32 every 16 chunks. */
+INLINE uint32_t seg_acc_1(const uint8_t *c, const int8_t *q, int32_t nch, v128_t k40, v128_t km1) {
+  uint32_t fix = 128u * (uint32_t)nch;
+  v128_t tot = wasm_i32x4_const_splat(0);
   while (nch > 0) {
-    int32_t n = nch < TL1_FLUSH_CHUNKS ? nch : TL1_FLUSH_CHUNKS;
+    int32_t n = nch < 16 ? nch : 16;
     nch -= n;
-    v128_t a0 = wasm_i32x4_const_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    v128_t a = wasm_i16x8_const_splat(0), b = a;
     do {
-#define L(s) wasm_u16x8_load8x8(c + 8 * (s))
-#define D(cv, off) wasm_i32x4_dot_i16x8(cv, wasm_i16x8_load8x8(q + (off)))
-#define SUM4(x0, x1, x2, x3) wasm_i32x4_add(wasm_i32x4_add(x0, x1), wasm_i32x4_add(x2, x3))
-      a0 = wasm_i32x4_add(a0, SUM4(D(wasm_v128_and(L(0), m0), 0), D(wasm_v128_and(L(1), m0), 8),
-                                   D(wasm_v128_and(L(2), m0), 16), D(wasm_v128_and(L(3), m0), 24)));
-      a1 = wasm_i32x4_add(a1, SUM4(D(wasm_v128_and(L(0), m1), 32), D(wasm_v128_and(L(1), m1), 40),
-                                   D(wasm_v128_and(L(2), m1), 48), D(wasm_v128_and(L(3), m1), 56)));
-      a2 = wasm_i32x4_add(a2, SUM4(D(wasm_v128_and(L(0), m2), 64), D(wasm_v128_and(L(1), m2), 72),
-                                   D(wasm_v128_and(L(2), m2), 80), D(wasm_v128_and(L(3), m2), 88)));
-      a3 = wasm_i32x4_add(a3, SUM4(D(wasm_u16x8_shr(L(0), 6), 96), D(wasm_u16x8_shr(L(1), 6), 104),
-                                   D(wasm_u16x8_shr(L(2), 6), 112), D(wasm_u16x8_shr(L(3), 6), 120)));
-#undef SUM4
-#undef D
-#undef L
+      v128_t c0 = wasm_v128_load(c), c1 = wasm_v128_load(c + 16);
+      fix -= count_code2(c, 32);
+#define P(y, off) wasm_i16x8_extadd_pairwise_i8x16(tl1_z((y), wasm_v128_load(q + (off)), k40, km1))
+      v128_t y0 = wasm_i16x8_shl(c0, 6), y1 = wasm_i16x8_shl(c1, 6);
+      a = wasm_i16x8_add(a, P(y0, 0));
+      b = wasm_i16x8_add(b, P(y1, 16));
+      y0 = wasm_i16x8_shl(c0, 4); y1 = wasm_i16x8_shl(c1, 4);
+      a = wasm_i16x8_add(a, P(y0, 32));
+      b = wasm_i16x8_add(b, P(y1, 48));
+      y0 = wasm_i16x8_shl(c0, 2); y1 = wasm_i16x8_shl(c1, 2);
+      a = wasm_i16x8_add(a, P(y0, 64));
+      b = wasm_i16x8_add(b, P(y1, 80));
+      a = wasm_i16x8_add(a, P(c0, 96));
+      b = wasm_i16x8_add(b, P(c1, 112));
+#undef P
       c += 32;
       q += 128;
     } while (--n);
-    v128_t s = wasm_i32x4_add(wasm_i32x4_add(a0, wasm_i32x4_shr(a1, 2)), wasm_i32x4_add(wasm_i32x4_shr(a2, 4), a3));
-    total += hsum_i32x4(s);
+    tot = wasm_i32x4_add(tot, wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(a), wasm_i32x4_extadd_pairwise_i16x8(b)));
   }
-  return total;
+  return hsum_i32x4(tot) + fix;
 }
 
 /* T tokens sharing the decoded codes: each field is shifted down and masked
@@ -191,6 +218,9 @@ TL1_SEG_DOT_T(4)
                            const int32_t *prefix, int32_t qStride, const float *actScales, float *y,     \
                            int32_t rows) {                                                                \
     float sum[T];                                                                                         \
+    v128_t k40 = wasm_i8x16_const_splat(0x40), km1 = wasm_i8x16_const_splat(-1);                         \
+    OPAQUE(k40);                                                                                          \
+    OPAQUE(km1);                                                                                          \
     for (int t = 0; t < T; t++) sum[t] = 0.0f;                                                            \
     for (int32_t k = k0; k < k1; k++) {                                                                   \
       int32_t act = segAct[k], nch = segChunks[k];                                                        \
@@ -209,7 +239,7 @@ TL1_SEG_DOT_T(4)
     for (int t = 0; t < T; t++) y[t * rows] = sum[t] / actScales[t];                                      \
   }
 
-TL1_TERN_ROW(1, dot[0] = seg_dot_1(codes, q + act, nch))
+TL1_TERN_ROW(1, dot[0] = seg_acc_1(codes, q + act, nch, k40, km1) + ((uint32_t)prefix[act + 128 * nch] - (uint32_t)prefix[act]))
 TL1_TERN_ROW(2, seg_dot_2(codes, q + act, qStride, nch, dot))
 TL1_TERN_ROW(4, seg_dot_4(codes, q + act, qStride, nch, dot))
 
