@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TernaryTensor } from '@trit/ternary';
+import { canonicalFloat32Bytes } from '@trit/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadKernel } from './select.js';
 import { caseActivations, caseDense, caseTernary, vectorCases } from './vectors.js';

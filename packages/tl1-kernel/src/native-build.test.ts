@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sameFloat32 } from '@trit/testkit';
 import { expect, it } from 'vitest';
 import { loadKernel } from './select.js';
 import { caseActivations, caseTernary, vectorCases } from './vectors.js';
@@ -34,11 +35,7 @@ it.runIf(process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE)(
         const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
         const a = built.gemm(built.prepare(input), x, c.nTokens);
         const b = js.gemm(js.prepare(input), x, c.nTokens);
-        expect([
-          c.id,
-          Buffer.from(a.buffer).equals(Buffer.from(b.buffer)) ||
-            a.every((v, i) => Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i]))),
-        ]).toEqual([c.id, true]);
+        expect([c.id, sameFloat32(a, b)]).toEqual([c.id, true]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

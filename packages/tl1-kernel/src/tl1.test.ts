@@ -1,3 +1,4 @@
+import { sameFloat32 } from '@trit/testkit';
 import { describe, expect, it } from 'vitest';
 import { loadKernel } from './select.js';
 import { generateTl1Lut, prepareTl1, tl1Gemv } from './tl1.js';
@@ -26,10 +27,7 @@ describe('tl1Gemv', () => {
     const x = caseActivations(c.activations, 1, c.cols, c.seed);
     const expected = kernel.gemv(kernel.prepare(input), x);
     const y = tl1Gemv(prepareTl1(input), x);
-    expect(
-      Buffer.from(y.buffer).equals(Buffer.from(expected.buffer)) ||
-        y.every((v, i) => Object.is(v, expected[i]) || (Number.isNaN(v) && Number.isNaN(expected[i]))),
-    ).toBe(true);
+    expect(sameFloat32(y, expected)).toBe(true);
   });
 
   it('checks lengths', () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { canonicalFloat32Bytes } from '@trit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelBackend } from './errors.js';
 import type { TernaryKernel } from './kernel.js';
@@ -20,11 +21,7 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/vectors.json', impo
 const expected = new Map(fixture.cases.map((c) => [c.id, c]));
 const cases = vectorCases();
 
-/** Float32 outputs as bytes, with every NaN canonicalized (wasm and x86 differ in NaN payloads). */
-function canonicalBytes(y: Float32Array): Buffer {
-  const copy = Float32Array.from(y, (v) => (Number.isNaN(v) ? Number.NaN : v));
-  return Buffer.from(copy.buffer);
-}
+const canonicalBytes = (y: Float32Array) => Buffer.from(canonicalFloat32Bytes(y));
 
 // On this project's machines (x86-64 with AVX2) every backend must load; set
 // TRIT_ALLOW_MISSING_NATIVE=1 to run elsewhere with what loads.
