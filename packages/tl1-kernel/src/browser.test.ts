@@ -100,8 +100,7 @@ afterAll(async () => {
 });
 
 const b64 = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
-const canonical = (y: Float32Array) =>
-  Buffer.from(Float32Array.from(y, (v) => (Number.isNaN(v) ? Number.NaN : v)).buffer);
+const canonical = (y: Float32Array) => Buffer.from(canonicalFloat32Bytes(y));
 
 it('runs the known-answer cases in headless Chromium with results equal to Node', async () => {
   const cases = vectorCases().filter((c) => c.rows * c.cols <= 300_000);
