@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type DemoReport, runDemo } from './demo.js';
 import { formatDemoReport } from './format-report.js';
 
@@ -8,7 +8,10 @@ const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 describe('trit demo', () => {
-  const report: DemoReport = runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+  let report: DemoReport;
+  beforeAll(async () => {
+    report = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+  });
 
   it('quantizes, round-trips every format and reports honest numbers', () => {
     const [plain, tuned] = report.quantize;
@@ -27,12 +30,11 @@ describe('trit demo', () => {
     }
   });
 
-  it('is deterministic apart from timings', () => {
-    const again = runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+  it('is deterministic apart from timings', async () => {
+    const again = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
     expect(again.quantize.map((q) => q.mse)).toEqual(report.quantize.map((q) => q.mse));
-    expect(runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, seed: 7 }).quantize[0]?.mse).not.toBe(
-      report.quantize[0]?.mse,
-    );
+    const other = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, seed: 7 });
+    expect(other.quantize[0]?.mse).not.toBe(report.quantize[0]?.mse);
   });
 
   it('prints the tour', () => {
@@ -40,6 +42,15 @@ describe('trit demo', () => {
     expect(text).toMatch(/optimizeScales cuts the reconstruction MSE by \d+\.\d%/);
     expect(text).toContain('tq2_0');
     expect(text).not.toContain(' NO ');
+  });
+
+  it('multiplies on every kernel with bit-identical results and a small activation-rounding error', () => {
+    const names = report.kernels.map((k) => k.kernel);
+    expect(names).toContain('js');
+    if (process.arch === 'x64') expect(names.length).toBe(3);
+    expect(report.kernels.every((k) => k.identical && k.microsPerGemv > 0)).toBe(true);
+    expect(report.gemvRelativeError).toBeGreaterThan(0);
+    expect(report.gemvRelativeError).toBeLessThan(0.02);
   });
 });
 

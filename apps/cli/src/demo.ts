@@ -10,7 +10,8 @@ import {
   type TernaryTensor,
   unpackTernary,
 } from '@trit/ternary';
-import { randomFloats } from '@trit/testkit';
+import { randomFloats, sameFloat32 as sameBits } from '@trit/testkit';
+import { loadKernel } from '@trit/tl1-kernel';
 
 export interface DemoOptions {
   rows?: number;
@@ -57,6 +58,17 @@ export interface DemoReport {
   };
   formats: FormatRow[];
   float32Bytes: number;
+  /** GEMV with the ternary tensor on every kernel that loads here. */
+  kernels: KernelRow[];
+  /** RMS of (y − y_float64) over RMS of y_float64: W1.58A8's int8 activation rounding. */
+  gemvRelativeError: number;
+}
+
+export interface KernelRow {
+  kernel: string;
+  microsPerGemv: number;
+  /** Output bit-identical to the first kernel's. */
+  identical: boolean;
 }
 
 /** Fastest run of fn, in seconds, and its last result: at least `repeats` runs and `minTimeMs` in all. */
@@ -82,7 +94,7 @@ function rms(x: Float32Array): number {
  * The demo tour: quantize a built-in deterministic weight matrix, then pack,
  * unpack, dequantize and store it in every block format, measuring as it goes.
  */
-export function runDemo(options: DemoOptions = {}): DemoReport {
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const rows = options.rows ?? 1024;
   const cols = options.cols ?? 2560;
   const seed = options.seed ?? 2026;
@@ -147,7 +159,37 @@ export function runDemo(options: DemoOptions = {}): DemoReport {
     });
   }
 
+  // 4. Multiply: y = W·x on each kernel, W1.58A8 (x quantized to int8 per token).
+  const x = randomFloats(cols, seed + 1, 'gaussian', 1);
+  const kernels: KernelRow[] = [];
+  let first: Float32Array | undefined;
+  for (const backend of ['native', 'wasm', 'js'] as const) {
+    let kernel: Awaited<ReturnType<typeof loadKernel>>;
+    try {
+      kernel = await loadKernel({ backend, threads: 1 });
+    } catch {
+      continue; // not available here; `trit bench kernel` says why
+    }
+    const matrix = kernel.prepare(tensor);
+    const y = new Float32Array(rows);
+    const run = timed(() => kernel.gemv(matrix, x, y));
+    first ??= Float32Array.from(y);
+    kernels.push({ kernel: kernel.name, microsPerGemv: run.seconds * 1e6, identical: sameBits(first, y) });
+    await kernel.dispose();
+  }
+  const dequantized = tensor.dequantize();
+  let errorSquares = 0;
+  let referenceSquares = 0;
+  for (let r = 0; r < rows; r++) {
+    let exact = 0;
+    for (let j = 0; j < cols; j++) exact += dequantized[r * cols + j] * x[j];
+    errorSquares += ((first?.[r] ?? 0) - exact) ** 2;
+    referenceSquares += exact ** 2;
+  }
+
   return {
+    kernels,
+    gemvRelativeError: Math.sqrt(errorSquares / referenceSquares),
     tensor: { rows, cols, seed, distribution: 'gaussian', std },
     quantize,
     packing: {

@@ -73,5 +73,16 @@ export function formatDemoReport(report: DemoReport): string {
       `  float32 would take ${report.float32Bytes.toLocaleString('en-US')} bytes: tq2_0 is ${(report.float32Bytes / tq2.bytes).toFixed(1)}× smaller.`,
     );
   }
+  out.push('');
+  out.push('4. Multiply: y = W·x, activations quantized to int8 per token (W1.58A8), one thread');
+  out.push(
+    table(
+      ['kernel', 'µs per GEMV', 'same bits as first'],
+      report.kernels.map((k) => [k.kernel, k.microsPerGemv.toFixed(0), check(k.identical)]),
+    ),
+  );
+  out.push(
+    `  relative RMS error against float64 with unquantized activations: ${report.gemvRelativeError.toExponential(2)}`,
+  );
   return out.join('\n');
 }

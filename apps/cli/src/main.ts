@@ -53,7 +53,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   throw new UsageError(`unknown command "${command}"`);
 }
 
-function demo(args: readonly string[]): number {
+async function demo(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
     options: { json: { type: 'boolean', default: false }, seed: { type: 'string' } },
@@ -65,7 +65,7 @@ function demo(args: readonly string[]): number {
     if (!Number.isSafeInteger(seed) || seed < 0)
       throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
   }
-  const report = runDemo({ seed });
+  const report = await runDemo({ seed });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatDemoReport(report));
   return 0;
 }
