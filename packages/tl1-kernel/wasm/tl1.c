@@ -95,88 +95,76 @@ INLINE uint32_t hsum_i32x4(v128_t v) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* ternary: exact integer dot product of one segment, Σ code(i) * q[i]       */
+/* ternary: exact integer sums of one segment                                */
 /* ------------------------------------------------------------------------- */
 
 /*
- * A 32-byte chunk is read as four 8-byte groups s = 0..3, each zero-extended
- * to u16 lanes (v128.load8x8_u): lane i of group s holds the codes of weights
- * 8s+i (bits 1:0), 32+8s+i (bits 3:2), 64+8s+i (bits 5:4) and 96+8s+i
- * (bits 7:6). The 8 matching int8 activations are sign-extended to i16
- * (v128.load8x8_s) and i32x4.dot_i16x8_s (pmaddwd) yields exact int32 sums of
- * product pairs. (SIMD128 has no maddubs; this costs per 8 weights one load-
- * extend, one and/shift, one dot, one add.)
+ * Two kernels (both exact, so both give the contract's acc bit for bit):
+ *  - one token (GEMV): t*q is formed directly in int8 lanes from masks of the
+ *    code bits, pair-summed into int16 (pmaddubsw) and widened to int32 every
+ *    16 chunks. This yields acc = Σ t*q itself, no prefix correction (the
+ *    padding codes are 1, t = 0, so the padded range adds nothing);
+ *  - T = 2 or 4 tokens: the codes are zero-extended to u16 lanes once and
+ *    i32x4.dot_i16x8_s (pmaddwd) multiplies them with each token's sign-
+ *    extended q, giving Σ code*q; acc = dot - (prefix[end] - prefix[start]).
  */
 
-/* One token. Field n is isolated with a mask only, so accumulator n (n < 3)
- * holds 4^n times its true value: every lane is an exact multiple of 4^n and an
- * arithmetic shift divides exactly at the end. The top field needs a shift
- * anyway (no mask left to spare). Per chunk a lane of a2 grows by at most
- * 8 * (2 << 4) * 127 = 32512, so flushing every 8192 chunks keeps all lanes far
- * from overflow. */
-#define TL1_FLUSH_CHUNKS 8192
-
-/* int8 path. y holds the plane's code in bits 7:6 of each byte (other bits
- * are don't-care). nz = (y <s 0x40) <=> code 0 or 2; s = (y >=s 0) <=> code 0
- * or 1. z = (q & nz) ^ s is q (code 2), ~q = -q-1 (code 0) or -1 (code 1), so
- * z = t*q - [code != 2], and Σ t*q = Σ z + #(code != 2). z fits int8. */
-INLINE v128_t tl1_z(v128_t y, v128_t q, v128_t k40, v128_t km1) {
+/* int8 path (one token). y holds the plane's code in bits 7:6 of each byte
+ * (the bits below are don't-care). nz = (y <s 0x40) <=> code 0 or 2 (t != 0);
+ * s = (y >=s 0) <=> code 0 or 1 (t != +1). prod = ((q & nz) ^ s) - s is q
+ * (code 2), -q (code 0) or 0 (code 1): exactly t*q, which fits int8 since
+ * |q| <= 127 (code 3 never appears). The compare constants come in opaque so
+ * clang keeps the two single-instruction compares (it would otherwise rewrite
+ * y > -1 as a byte shift that V8 can only emulate). */
+INLINE v128_t tl1_prod(v128_t y, v128_t q, v128_t k40, v128_t km1) {
   v128_t nz = wasm_i8x16_gt(k40, y);
   v128_t s = wasm_i8x16_gt(y, km1);
   OPAQUE(nz);
   OPAQUE(s);
-  return wasm_v128_xor(wasm_v128_and(q, nz), s);
+  return wasm_i8x16_sub(wasm_v128_xor(wasm_v128_and(q, nz), s), s);
 }
 
-/* #(code == 2) in n bytes of codes (n % 8 == 0): code 3 never appears, so a
- * set high bit of a 2-bit field means code 2. */
-INLINE uint32_t count_code2(const uint8_t *c, int32_t n) {
-  uint32_t cnt = 0;
-#pragma clang loop vectorize(disable) interleave(disable)
-  for (int32_t i = 0; i < n; i += 8) {
-    uint64_t w;
-    __builtin_memcpy(&w, c + i, 8);
-    cnt += (uint32_t)__builtin_popcountll(w & 0xaaaaaaaaaaaaaaaaull);
-  }
-  return cnt;
+/* One chunk: a (i16 lanes) += pair sums of t*q for its 128 weights. Plane n
+ * is moved to bits 7:6 with a 16-bit shift (bits that cross into the next
+ * byte land below bit 6, where they are don't-care). Each i16 lane gains at
+ * most 8 * 2 * 127 = 2032. */
+INLINE v128_t chunk_acc_1(v128_t a, const uint8_t *c, const int8_t *q, v128_t k40, v128_t km1) {
+  v128_t c0 = wasm_v128_load(c), c1 = wasm_v128_load(c + 16);
+#define P(y, off) wasm_i16x8_extadd_pairwise_i8x16(tl1_prod((y), wasm_v128_load(q + (off)), k40, km1))
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c0, 6), 0));
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c1, 6), 16));
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c0, 4), 32));
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c1, 4), 48));
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c0, 2), 64));
+  a = wasm_i16x8_add(a, P(wasm_i16x8_shl(c1, 2), 80));
+  a = wasm_i16x8_add(a, P(c0, 96));
+  a = wasm_i16x8_add(a, P(c1, 112));
+#undef P
+  return a;
 }
 
-/* Σ t*q over nch chunks (the contract's acc directly, no prefix correction).
- * pmaddubsw pair sums of z lie in [-256, 254]; each of the two i16
- * accumulators gains 4 of them per chunk, at most 1024 per lane: widened to
- * int32 every 16 chunks. */
-INLINE uint32_t seg_acc_1(const uint8_t *c, const int8_t *q, int32_t nch, v128_t k40, v128_t km1) {
-  uint32_t fix = 128u * (uint32_t)nch;
+/* Σ t*q of one segment (the contract's acc directly: no prefix correction)
+ * as four int32 lanes. The i16 lanes are widened every 16 chunks
+ * (16 * 2032 = 32512 < 32768) with a pmaddwd against ones. */
+INLINE v128_t seg_vec_1(const uint8_t *c, const int8_t *q, int32_t nch, v128_t k40, v128_t km1, v128_t ones) {
   v128_t tot = wasm_i32x4_const_splat(0);
   while (nch > 0) {
     int32_t n = nch < 16 ? nch : 16;
     nch -= n;
-    v128_t a = wasm_i16x8_const_splat(0), b = a;
+    v128_t a = wasm_i16x8_const_splat(0);
     do {
-      v128_t c0 = wasm_v128_load(c), c1 = wasm_v128_load(c + 16);
-      fix -= count_code2(c, 32);
-#define P(y, off) wasm_i16x8_extadd_pairwise_i8x16(tl1_z((y), wasm_v128_load(q + (off)), k40, km1))
-      v128_t y0 = wasm_i16x8_shl(c0, 6), y1 = wasm_i16x8_shl(c1, 6);
-      a = wasm_i16x8_add(a, P(y0, 0));
-      b = wasm_i16x8_add(b, P(y1, 16));
-      y0 = wasm_i16x8_shl(c0, 4); y1 = wasm_i16x8_shl(c1, 4);
-      a = wasm_i16x8_add(a, P(y0, 32));
-      b = wasm_i16x8_add(b, P(y1, 48));
-      y0 = wasm_i16x8_shl(c0, 2); y1 = wasm_i16x8_shl(c1, 2);
-      a = wasm_i16x8_add(a, P(y0, 64));
-      b = wasm_i16x8_add(b, P(y1, 80));
-      a = wasm_i16x8_add(a, P(c0, 96));
-      b = wasm_i16x8_add(b, P(c1, 112));
-#undef P
+      a = chunk_acc_1(a, c, q, k40, km1);
       c += 32;
       q += 128;
     } while (--n);
-    tot = wasm_i32x4_add(tot, wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(a), wasm_i32x4_extadd_pairwise_i16x8(b)));
+    tot = wasm_i32x4_add(tot, wasm_i32x4_dot_i16x8(a, ones));
   }
-  return hsum_i32x4(tot) + fix;
+  return tot;
 }
 
-/* T tokens sharing the decoded codes: each field is shifted down and masked
+/* T tokens sharing the decoded codes (A 32-byte chunk is read as four 8-byte
+ * groups s, zero-extended to u16 lanes: lane i of group s holds the codes of
+ * weights 8s+i, 32+8s+i, 64+8s+i, 96+8s+i in bits 1:0, 3:2, 5:4, 7:6): each field is shifted down and masked
  * once ((c >> 2n) & 3) and used for all T tokens. Lanes grow by at most
  * 8 * 2 * 127 per chunk (no overflow for any segment below ~1M chunks, and the
  * int32 result is exact modulo 2^32 regardless). T = 4 is the largest group
@@ -218,9 +206,6 @@ TL1_SEG_DOT_T(4)
                            const int32_t *prefix, int32_t qStride, const float *actScales, float *y,     \
                            int32_t rows) {                                                                \
     float sum[T];                                                                                         \
-    v128_t k40 = wasm_i8x16_const_splat(0x40), km1 = wasm_i8x16_const_splat(-1);                         \
-    OPAQUE(k40);                                                                                          \
-    OPAQUE(km1);                                                                                          \
     for (int t = 0; t < T; t++) sum[t] = 0.0f;                                                            \
     for (int32_t k = k0; k < k1; k++) {                                                                   \
       int32_t act = segAct[k], nch = segChunks[k];                                                        \
@@ -239,9 +224,40 @@ TL1_SEG_DOT_T(4)
     for (int t = 0; t < T; t++) y[t * rows] = sum[t] / actScales[t];                                      \
   }
 
-TL1_TERN_ROW(1, dot[0] = seg_acc_1(codes, q + act, nch, k40, km1) + ((uint32_t)prefix[act + 128 * nch] - (uint32_t)prefix[act]))
 TL1_TERN_ROW(2, seg_dot_2(codes, q + act, qStride, nch, dot))
 TL1_TERN_ROW(4, seg_dot_4(codes, q + act, qStride, nch, dot))
+
+/* One row, one token (the GEMV case). Segments are reduced two at a time
+ * with one shuffle tree; the float epilogue still runs segment by segment in
+ * order, exactly as KERNEL.md §3. */
+INLINE void tern_row_1(const uint8_t *codes, const int32_t *segAct, const int32_t *segChunks, const float *scales,
+                       int32_t k0, int32_t k1, const int8_t *q, float actScale, float *y) {
+  v128_t k40 = wasm_i8x16_const_splat(0x40), km1 = wasm_i8x16_const_splat(-1), ones = wasm_i16x8_const_splat(1);
+  OPAQUE(k40);
+  OPAQUE(km1);
+  OPAQUE(ones);
+  float sum = 0.0f;
+  int32_t k = k0;
+  for (; k + 2 <= k1; k += 2) {
+    int32_t n0 = segChunks[k], n1 = segChunks[k + 1];
+    v128_t v0 = seg_vec_1(codes, q + segAct[k], n0, k40, km1, ones);
+    codes += 32 * n0;
+    v128_t v1 = seg_vec_1(codes, q + segAct[k + 1], n1, k40, km1, ones);
+    codes += 32 * n1;
+    v128_t x = wasm_i32x4_add(wasm_i32x4_shuffle(v0, v1, 0, 1, 4, 5), wasm_i32x4_shuffle(v0, v1, 2, 3, 6, 7));
+    x = wasm_i32x4_add(x, wasm_i32x4_shuffle(x, x, 1, 0, 3, 2));
+    float p0 = scales[k] * (float)wasm_i32x4_extract_lane(x, 0);
+    sum = sum + p0;
+    float p1 = scales[k + 1] * (float)wasm_i32x4_extract_lane(x, 2);
+    sum = sum + p1;
+  }
+  if (k < k1) {
+    v128_t v = seg_vec_1(codes, q + segAct[k], segChunks[k], k40, km1, ones);
+    float p = scales[k] * (float)(int32_t)hsum_i32x4(v);
+    sum = sum + p;
+  }
+  *y = sum / actScale;
+}
 
 EXPORT("ternary_gemm")
 void ternary_gemm(const uint8_t *codes, const int32_t *segAct, const int32_t *segChunks, const float *segScale,
@@ -266,20 +282,26 @@ void ternary_gemm(const uint8_t *codes, const int32_t *segAct, const int32_t *se
       k0 = rowSeg[r];
       k1 = rowSeg[r + 1];
     }
-    /* Tokens in groups of 4 (then 2, 1): the row's codes are decoded once per
-     * group and stay in L1 across groups. */
+    /* Tokens in groups of 4 (then 2): the row's codes are decoded once per
+     * group and stay in L1 across groups. A last single token is done below. */
     int32_t t = 0;
     for (; t + 4 <= nTokens; t += 4)
       tern_row_4(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
                  actScales + t, y + t * rows + r, rows);
-    if (t + 2 <= nTokens) {
+    if (t + 2 <= nTokens)
       tern_row_2(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
                  actScales + t, y + t * rows + r, rows);
-      t += 2;
+  }
+  if (nTokens & 1) { /* the last token alone (GEMV): int8 path */
+    int32_t t = nTokens - 1;
+    for (int32_t r = rowBegin; r < rowEnd; r++) {
+      if (uniform > 0)
+        tern_row_1(codes + (uint32_t)r * (uint32_t)rowBytes, segAct, segChunks, segScale + (uint32_t)r * (uint32_t)uniform,
+                   0, uniform, q + t * qStride, actScales[t], y + t * rows + r);
+      else
+        tern_row_1(codes + (uint32_t)rowCode[r], segAct, segChunks, segScale, rowSeg[r], rowSeg[r + 1], q + t * qStride,
+                   actScales[t], y + t * rows + r);
     }
-    if (t < nTokens)
-      tern_row_1(rc, segAct, segChunks, sc, k0, k1, q + t * qStride, prefix + t * (qStride + 1), qStride,
-                 actScales + t, y + t * rows + r, rows);
   }
 }
 
