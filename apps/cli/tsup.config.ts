@@ -1,22 +1,17 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base';
+
+// testkit is private: bundle it so the published CLI has no dangling dependency.
+const bundled = { noExternal: ['@trit/testkit'] };
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    // testkit is private: bundle it so the published CLI has no dangling dependency.
-    noExternal: ['@trit/testkit'],
-  },
+  { ...libraryBuild, ...bundled },
   {
     entry: { cli: 'src/cli.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
-    noExternal: ['@trit/testkit'],
+    ...bundled,
   },
 ]);

@@ -1,16 +1,9 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    shims: true,
-    external: ['node-gyp-build'],
-  },
+  // shims: import.meta.url in the CJS build locates the wasm files and the addon.
+  { ...libraryBuild, shims: true, external: ['node-gyp-build'] },
   {
     // The worker thread script: one self-contained ESM file next to index.js.
     entry: { worker: 'src/worker.ts' },

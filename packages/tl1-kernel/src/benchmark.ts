@@ -75,19 +75,27 @@ export const LLAMA_CPP_REFERENCE_MICROS: Readonly<Record<string, number>> = {
   'q8_0/1/2560x2560': 350,
 };
 
-/** Mean µs per call of fn over at least minMs, after warming up (so the JIT has optimized the JS around the kernel). */
+/**
+ * µs per call of fn: the median over batches (each ≥ 1 ms) collected for at
+ * least minMs, after a warm-up long enough for the JIT to optimize the JS
+ * around the kernel. The median keeps a shared machine's hiccups out.
+ */
 export function timeMicros(fn: () => void, minMs: number): number {
-  const warmEnd = performance.now() + Math.min(100, minMs / 2);
-  for (let i = 0; i < 3 || performance.now() < warmEnd; i++) fn();
-  let calls = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < minMs || calls < 2) {
-    fn();
-    calls++;
-    elapsed = performance.now() - start;
+  const warmEnd = performance.now() + Math.max(50, minMs / 3);
+  let warmCalls = 0;
+  for (; warmCalls < 3 || performance.now() < warmEnd; warmCalls++) fn();
+  const probeStart = performance.now();
+  fn();
+  const batch = Math.max(1, Math.ceil(1 / Math.max(performance.now() - probeStart, 1e-3)));
+  const samples: number[] = [];
+  const end = performance.now() + minMs;
+  while (samples.length < 3 || performance.now() < end) {
+    const start = performance.now();
+    for (let i = 0; i < batch; i++) fn();
+    samples.push(((performance.now() - start) * 1000) / batch);
   }
-  return (elapsed * 1000) / calls;
+  samples.sort((x, y) => x - y);
+  return samples[samples.length >> 1];
 }
 
 function xorshift(seed: number): () => number {
