@@ -76,7 +76,12 @@ export function jsTernaryGemm(
       buildByteTable(q, qBase, Math.floor(qStride / CHUNK_WEIGHTS) - 1, table);
       let rowBytes = 0;
       for (let k = 0; k < uniform; k++) rowBytes += segChunks[k] * CHUNK_BYTES;
+      // Table lookups need 128-aligned segments; word reads need 4-aligned code bytes.
       const aligned = segAct.every((a) => a % CHUNK_WEIGHTS === 0);
+      const words =
+        aligned && codes.byteOffset % 4 === 0
+          ? new Uint32Array(codes.buffer, codes.byteOffset, codes.length >> 2)
+          : null;
       for (let r = rowBegin; r < rowEnd; r++) {
         let offset = r * rowBytes;
         let sum = 0;
@@ -84,11 +89,23 @@ export function jsTernaryGemm(
           const a = segAct[k];
           const chunks = segChunks[k];
           let dot = 0;
-          if (aligned) {
-            const bytes = chunks * CHUNK_BYTES;
+          if (words) {
             // Chunk c of this segment covers table groups (a/128 + c)·32 … +31: group index = a/4 + byte index.
+            // Four code bytes per word read, four independent sums.
             let g = ((a / CHUNK_WEIGHTS) * 32) << 8;
-            for (let i = 0; i < bytes; i++, g += 256) dot += table[g + codes[offset + i]];
+            let d1 = 0;
+            let d2 = 0;
+            let d3 = 0;
+            const first = offset >> 2;
+            const last = first + chunks * (CHUNK_BYTES >> 2);
+            for (let w = first; w < last; w++, g += 1024) {
+              const word = words[w];
+              dot += table[g + (word & 0xff)];
+              d1 += table[g + 256 + ((word >>> 8) & 0xff)];
+              d2 += table[g + 512 + ((word >>> 16) & 0xff)];
+              d3 += table[g + 768 + (word >>> 24)];
+            }
+            dot += d1 + d2 + d3;
           } else {
             dot = directDot(codes, offset, chunks, q, qBase + a);
           }
