@@ -118,3 +118,34 @@ export function referenceDenseGemv(
   }
   return y;
 }
+
+/**
+ * float64 y = W·x for a dense matrix, and the float32 rounding bound of the
+ * 8-lane summation: each lane sums ⌈cols/8⌉ products, then three pairwise
+ * levels, each step off by at most 2^-24 relative, so
+ * |y − y64| ≤ (⌈cols/8⌉ + 4) · 2^-24 · Σ|w·x|.
+ */
+export function float64DenseGemv(
+  type: DenseType,
+  data: Uint8Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  tokenOffset = 0,
+): { y: Float64Array; bound: Float64Array } {
+  const y = new Float64Array(rows);
+  const bound = new Float64Array(rows);
+  const steps = Math.ceil(cols / 8) + 4;
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    let magnitude = 0;
+    for (let j = 0; j < cols; j++) {
+      const product = denseValue(type, data, cols, r, j) * x[tokenOffset + j];
+      sum += product;
+      magnitude += Math.abs(product);
+    }
+    y[r] = sum;
+    bound[r] = steps * 2 ** -24 * magnitude + 1e-45;
+  }
+  return { y, bound };
+}

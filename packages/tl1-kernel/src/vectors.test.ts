@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KernelBackend } from './errors.js';
 import type { TernaryKernel } from './kernel.js';
 import { loadNativeAddon } from './native.js';
-import { float64TernaryGemv } from './reference.js';
+import { float64DenseGemv, float64TernaryGemv } from './reference.js';
 import { loadKernel } from './select.js';
 import { caseActivations, caseDense, caseTernary, vectorCases } from './vectors.js';
 
@@ -100,6 +100,24 @@ describe('ternary results against the float64 reference', () => {
     const y = kernel.gemm(kernel.prepare(input), x, c.nTokens);
     for (let t = 0; t < c.nTokens; t++) {
       const { y: y64, bound } = float64TernaryGemv(contract, x, t * c.cols);
+      for (let r = 0; r < c.rows; r++) {
+        const err = Math.abs(y[t * c.rows + r] - y64[r]);
+        if (!(err <= bound[r])) expect({ t, r, err, bound: bound[r] }).toBeUndefined();
+      }
+    }
+  });
+});
+
+describe('dense results against the float64 reference', () => {
+  const kernel = kernels[0]?.kernel as TernaryKernel;
+  const denseCases = cases.filter((c) => c.kind === 'dense' && c.activations !== 'nan' && c.activations !== 'huge');
+  it.each(denseCases.map((c) => [c.id, c] as const))('%s is within the float32 summation bound', (_id, c) => {
+    if (c.kind !== 'dense') return;
+    const data = caseDense(c);
+    const x = caseActivations(c.activations, c.nTokens, c.cols, c.seed);
+    const y = kernel.gemm(kernel.prepareDense({ type: c.type, data, rows: c.rows, cols: c.cols }), x, c.nTokens);
+    for (let t = 0; t < c.nTokens; t++) {
+      const { y: y64, bound } = float64DenseGemv(c.type, data, c.rows, c.cols, x, t * c.cols);
       for (let r = 0; r < c.rows; r++) {
         const err = Math.abs(y[t * c.rows + r] - y64[r]);
         if (!(err <= bound[r])) expect({ t, r, err, bound: bound[r] }).toBeUndefined();
