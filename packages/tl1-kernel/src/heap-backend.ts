@@ -12,8 +12,24 @@ export type JobRunner = (words: Uint32Array, begin: number, end: number) => void
 export interface RowScheduler {
   readonly threads: number;
   readonly words: Uint32Array;
-  run(rows: number, runOwn: (begin: number, end: number) => void): void;
+  /** Thread row ranges are cut at multiples of `grain` (default 1). */
+  run(rows: number, runOwn: (begin: number, end: number) => void, grain?: number): void;
   dispose(): Promise<void>;
+}
+
+/**
+ * An optional ternary fast path (the wasm pair-lookup kernel): a second copy
+ * of suitable matrices in the heap, plus per-token tables built on the
+ * calling thread before the rows are split (in multiples of `grain`).
+ */
+export interface TernaryFastPath {
+  readonly grain: number;
+  /** Makes the copy for a loaded matrix; returns its heap region, or null if the layout does not qualify. */
+  load(layout: TernaryLayout, m: TernaryAddresses): { at: number; size: number } | null;
+  /** Scratch bytes the tables of one token need. */
+  lutBytes(m: TernaryAddresses, qStride: number): number;
+  /** Builds the tables of the token whose q is at `qAt` into `lutAt`. */
+  buildLut(m: TernaryAddresses, qAt: number, lutAt: number): void;
 }
 
 interface DenseAddressesHandle {
@@ -34,6 +50,7 @@ export function createHeapBackend(
   heap: SharedHeap,
   scheduler: RowScheduler,
   runner: JobRunner,
+  fastPath?: TernaryFastPath,
 ): KernelBackendImpl<TernaryAddresses, DenseAddressesHandle> {
   let scratch = { at: 0, size: 0 };
   const scratchFor = (bytes: number): number => {
@@ -43,7 +60,8 @@ export function createHeapBackend(
     }
     return scratch.at;
   };
-  const run = (rows: number) => scheduler.run(rows, (begin, end) => runner(scheduler.words, begin, end));
+  const run = (rows: number, grain = 1) =>
+    scheduler.run(rows, (begin, end) => runner(scheduler.words, begin, end), grain);
 
   return {
     name,
@@ -63,6 +81,7 @@ export function createHeapBackend(
         rows: l.rows,
         cols: l.cols,
         maxActEnd: l.maxActEnd,
+        tl: 0,
       };
       const regions: [number, number][] = [
         [handle.codes, l.codes.byteLength],
@@ -72,6 +91,17 @@ export function createHeapBackend(
       ];
       if (l.rowSeg && l.rowCode)
         regions.push([handle.rowSeg, l.rowSeg.byteLength], [handle.rowCode, l.rowCode.byteLength]);
+      const tl = fastPath?.load(l, handle);
+      if (tl) {
+        handle.tl = tl.at;
+        regions.push([tl.at, tl.size]);
+        // The pair-lookup copy replaces the chunk codes: give their space back now
+        // rather than holding the matrix twice.
+        regions.shift();
+        heap.release(handle.codes, l.codes.byteLength);
+        handle.codes = 0;
+        handle.codesLength = 0;
+      }
       for (const [at, size] of regions) heap.releaseWith(handle, at, size);
       return handle;
     },
@@ -90,17 +120,50 @@ export function createHeapBackend(
     ternaryGemm(m: TernaryAddresses, batch: TokenBatch, y: Float32Array): void {
       const { q, prefix, actScales, nTokens, qStride } = batch;
       const yBytes = 4 * nTokens * m.rows;
-      const base = scratchFor(q.byteLength + prefix.byteLength + actScales.byteLength + yBytes + 256);
+      const tl = fastPath !== undefined && m.tl !== 0 ? fastPath : undefined;
+      const chunk = tl ? Math.min(nTokens, TL_TOKENS) : 0;
+      const lutStride = tl ? align(tl.lutBytes(m, qStride)) : 0;
+      const prefixBytes = tl ? 0 : prefix.byteLength; // the table path needs no prefix sums
+      const base = scratchFor(q.byteLength + prefixBytes + actScales.byteLength + yBytes + chunk * lutStride + 320);
       const qAt = base;
       const prefixAt = align(qAt + q.byteLength);
-      const scalesAt = align(prefixAt + prefix.byteLength);
+      const scalesAt = align(prefixAt + prefixBytes);
       const yAt = align(scalesAt + actScales.byteLength);
       const memory = heap.buffer;
       new Int8Array(memory, qAt, q.length).set(q);
-      new Int32Array(memory, prefixAt, prefix.length).set(prefix);
+      if (!tl) new Int32Array(memory, prefixAt, prefix.length).set(prefix);
       new Float32Array(memory, scalesAt, nTokens).set(actScales);
-      writeTernaryJob(scheduler.words, m, { q: qAt, prefix: prefixAt, qStride, actScales: scalesAt, nTokens, y: yAt });
-      run(m.rows);
+      if (tl) {
+        // Tokens in chunks: build their tables on this thread, then split the rows.
+        const lutAt = align(yAt + yBytes);
+        for (let t0 = 0; t0 < nTokens; t0 += chunk) {
+          const n = Math.min(chunk, nTokens - t0);
+          for (let t = 0; t < n; t++) tl.buildLut(m, qAt + (t0 + t) * qStride, lutAt + t * lutStride);
+          writeTernaryJob(scheduler.words, m, {
+            q: qAt + t0 * qStride,
+            prefix: 0,
+            qStride,
+            actScales: scalesAt + 4 * t0,
+            nTokens: n,
+            y: yAt + 4 * t0 * m.rows,
+            lut: lutAt,
+            lutStride,
+          });
+          run(m.rows, tl.grain);
+        }
+      } else {
+        writeTernaryJob(scheduler.words, m, {
+          q: qAt,
+          prefix: prefixAt,
+          qStride,
+          actScales: scalesAt,
+          nTokens,
+          y: yAt,
+          lut: 0,
+          lutStride: 0,
+        });
+        run(m.rows);
+      }
       y.set(new Float32Array(heap.buffer, yAt, nTokens * m.rows));
     },
     denseGemm(d: DenseAddressesHandle, x: Float32Array, nTokens: number, y: Float32Array): void {
@@ -125,6 +188,9 @@ export function createHeapBackend(
     dispose: () => scheduler.dispose(),
   };
 }
+
+/** Tokens per table-path job: their tables (16·qStride bytes each) stay in L2. */
+const TL_TOKENS = 4;
 
 function align(at: number): number {
   return Math.ceil(at / 64) * 64;

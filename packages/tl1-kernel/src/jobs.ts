@@ -14,6 +14,8 @@ export const PENDING = 1; // workers still running
 export const FAILED = 2; // set by a worker that threw
 export const KIND = 3;
 export const THREADS = 4;
+/** Row ranges are cut at multiples of this (1 if 0). */
+export const GRAIN = 6;
 export const ARGS = 8;
 
 export const JOB_TERNARY = 1;
@@ -36,6 +38,8 @@ export interface TernaryAddresses {
   rows: number;
   cols: number;
   maxActEnd: number;
+  /** wasm only: address of the 16-row pair-lookup copy (wasm/tl1.c ternary_tl_repack), 0 if none. */
+  tl: number;
 }
 
 export interface BatchAddresses {
@@ -45,6 +49,9 @@ export interface BatchAddresses {
   actScales: number;
   nTokens: number;
   y: number;
+  /** Per-token pair tables (ternary_tl_lut) for the `tl` path, 0 if not used; token t's at lut + t·lutStride. */
+  lut: number;
+  lutStride: number;
 }
 
 const TERNARY_FIELDS = [
@@ -61,8 +68,9 @@ const TERNARY_FIELDS = [
   'rows',
   'cols',
   'maxActEnd',
+  'tl',
 ] as const;
-const BATCH_FIELDS = ['q', 'prefix', 'qStride', 'actScales', 'nTokens', 'y'] as const;
+const BATCH_FIELDS = ['q', 'prefix', 'qStride', 'actScales', 'nTokens', 'y', 'lut', 'lutStride'] as const;
 
 export function writeTernaryJob(words: Uint32Array, m: TernaryAddresses, b: BatchAddresses): void {
   words[KIND] = JOB_TERNARY;
@@ -107,9 +115,14 @@ export function readDenseJob(words: Uint32Array): DenseAddresses {
   return Object.fromEntries(DENSE_FIELDS.map((f, i) => [f, words[ARGS + i]])) as unknown as DenseAddresses;
 }
 
-/** Row range of thread `index` out of `threads`. */
-export function rowRange(rows: number, index: number, threads: number): [number, number] {
-  return [Math.floor((rows * index) / threads), Math.floor((rows * (index + 1)) / threads)];
+/** Row range of thread `index` out of `threads`, cut at multiples of `grain` (except at `rows`). */
+export function rowRange(rows: number, index: number, threads: number, grain = 1): [number, number] {
+  const g = Math.max(1, grain);
+  const units = Math.ceil(rows / g);
+  return [
+    Math.min(rows, Math.floor((units * index) / threads) * g),
+    Math.min(rows, Math.floor((units * (index + 1)) / threads) * g),
+  ];
 }
 
 /** Runs the JS kernel on rows [begin, end) of a job, reading everything from the heap. */

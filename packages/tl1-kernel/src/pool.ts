@@ -1,4 +1,4 @@
-import { CONTROL_WORDS, FAILED, GENERATION, KIND, PENDING, rowRange, THREADS } from './jobs.js';
+import { CONTROL_WORDS, FAILED, GENERATION, GRAIN, KIND, PENDING, rowRange, THREADS } from './jobs.js';
 
 /** What each worker runs: the JS kernels, or the wasm kernels on the shared memory. */
 export interface WorkerSetup {
@@ -54,15 +54,16 @@ export class WorkerPool {
    * Runs the job written into `words` over `rows`: workers take their ranges,
    * `runOwn` does the calling thread's range; returns when all are done.
    */
-  run(rows: number, runOwn: (begin: number, end: number) => void): void {
+  run(rows: number, runOwn: (begin: number, end: number) => void, grain = 1): void {
     const { control, words, threads } = this;
     words[THREADS] = threads;
     words[ROWS_WORD] = rows;
+    words[GRAIN] = grain;
     Atomics.store(control, FAILED, 0);
     Atomics.store(control, PENDING, threads - 1);
     Atomics.add(control, GENERATION, 1);
     Atomics.notify(control, GENERATION);
-    const [begin, end] = rowRange(rows, 0, threads);
+    const [begin, end] = rowRange(rows, 0, threads, grain);
     let ownError: unknown;
     try {
       runOwn(begin, end);

@@ -4,7 +4,7 @@ import { createHeapBackend, singleThread } from './heap-backend.js';
 import { isNode } from './js-backend.js';
 import type { KernelBackendImpl } from './kernel.js';
 import { WorkerPool } from './pool.js';
-import { instantiateWasmKernels, runWasmJob } from './wasm-runtime.js';
+import { instantiateWasmKernels, runWasmJob, wasmTernaryFastPath } from './wasm-runtime.js';
 
 export interface WasmSource {
   /** Where to fetch the .wasm files from in a browser (default: ../wasm/ next to this module). */
@@ -52,8 +52,12 @@ export async function createWasmBackend(
   const scheduler = useThreads
     ? await WorkerPool.create(threads, { mode: 'wasm', memory: heap.memory, wasmModule: module })
     : singleThread();
-  const backend = createHeapBackend('wasm-simd128', heap, scheduler, (words, begin, end) =>
-    runWasmJob(kernels, words, begin, end),
+  const backend = createHeapBackend(
+    'wasm-simd128',
+    heap,
+    scheduler,
+    (words, begin, end) => runWasmJob(kernels, words, begin, end),
+    wasmTernaryFastPath(kernels, heap),
   );
   return backend as KernelBackendImpl<unknown, unknown>;
 }

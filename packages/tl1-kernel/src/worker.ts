@@ -1,7 +1,7 @@
 // A kernel worker thread: waits for a job generation, runs its row range with
 // the JS or wasm kernels on the shared heap, reports completion.
 import { parentPort, workerData } from 'node:worker_threads';
-import { FAILED, GENERATION, KIND, PENDING, rowRange, runJsJob, THREADS } from './jobs.js';
+import { FAILED, GENERATION, GRAIN, KIND, PENDING, rowRange, runJsJob, THREADS } from './jobs.js';
 import { ROWS_WORD, STOP, type WorkerSetup } from './pool.js';
 import { instantiateWasmKernels, runWasmJob } from './wasm-runtime.js';
 
@@ -30,7 +30,7 @@ for (;;) {
   seen = Atomics.load(control, GENERATION);
   if (words[KIND] === STOP) break;
   try {
-    const [begin, end] = rowRange(words[ROWS_WORD], index, words[THREADS]);
+    const [begin, end] = rowRange(words[ROWS_WORD], index, words[THREADS], words[GRAIN]);
     if (begin < end) {
       if (exportsOrUndefined) runWasmJob(exportsOrUndefined, words, begin, end);
       else runJsJob(setup.memory.buffer, words, begin, end);

@@ -496,3 +496,182 @@ void dense_gemm(int32_t type, const uint8_t *data, int32_t rows, int32_t cols, i
       break;
   }
 }
+
+/* ------------------------------------------------------------------------- */
+/* ternary GEMV, pair-lookup (TL) path: lanes = 16 rows                      */
+/* ------------------------------------------------------------------------- */
+
+/*
+ * Uniform mode only. ternary_tl_repack rewrites the codes (and scales) in
+ * groups of 16 rows. For group g, each segment k of the shared pattern is
+ *   16 float32 scales (rows 16g .. 16g+15; padding rows 0.0f), then
+ *   32 * segChunks[k] vectors of 16 bytes: vector j, byte r holds for row
+ *   16g + r the index 3*c(4j) + c(4j+1) in bits 3:0 and 3*c(4j+2) + c(4j+3) in
+ *   bits 7:4 (c = code = t + 1 of that weight of the segment; 0..8, 4 = zero).
+ * Padding rows (rows not a multiple of 16) get index 4 (zero) everywhere.
+ *
+ * ternary_tl_lut builds, per activation pair P (q[2P], q[2P+1]) used by a
+ * segment, 32 bytes at lut + 32P: the low bytes, then the high bytes of the
+ * int16 values v(3*c0 + c1) = (c0 - 1)*q[2P] + (c1 - 1)*q[2P+1] (|v| <= 254).
+ * Lookups (i8x16.swizzle) of both halves, interleaved back into int16 lanes,
+ * give t0*q0 + t1*q1 for 16 rows at once: exact, so acc = Σ t*q directly.
+ * int16 lanes take at most 128 pairs (128 * 254 = 32512) before widening.
+ */
+static int32_t tl_group_bytes(int32_t uniform, const int32_t *segChunks) {
+  int32_t b = 0;
+  for (int32_t k = 0; k < uniform; k++) b += 64 + 512 * segChunks[k];
+  return b;
+}
+
+EXPORT("ternary_tl_bytes")
+int32_t ternary_tl_bytes(int32_t rows, int32_t uniform, const int32_t *segChunks) {
+  return ((rows + 15) >> 4) * tl_group_bytes(uniform, segChunks);
+}
+
+EXPORT("ternary_tl_repack")
+void ternary_tl_repack(const uint8_t *codes, const float *segScale, int32_t rows, int32_t uniform,
+                       const int32_t *segChunks, uint8_t *out) {
+  int32_t rowBytes = 0;
+  for (int32_t k = 0; k < uniform; k++) rowBytes += 32 * segChunks[k];
+  int32_t groups = (rows + 15) >> 4;
+  for (int32_t g = 0; g < groups; g++) {
+    uint8_t *o = out + (uint32_t)g * (uint32_t)tl_group_bytes(uniform, segChunks);
+    int32_t segOff = 0;
+    for (int32_t k = 0; k < uniform; k++) {
+      int32_t nch = segChunks[k];
+      for (int32_t r = 0; r < 16; r++) {
+        int32_t row = 16 * g + r;
+        float s = row < rows ? segScale[(uint32_t)row * (uint32_t)uniform + (uint32_t)k] : 0.0f;
+        __builtin_memcpy(o + 4 * r, &s, 4);
+        const uint8_t *c = codes + (uint32_t)row * (uint32_t)rowBytes + (uint32_t)segOff;
+        for (int32_t j = 0; j < 32 * nch; j++) {
+          uint32_t b = 0x44;
+          if (row < rows) {
+            uint32_t cc[4];
+            for (int e = 0; e < 4; e++) {
+              int32_t i = 4 * j + e;
+              cc[e] = (c[32 * (i >> 7) + (i & 31)] >> (2 * ((i & 127) >> 5))) & 3;
+            }
+            b = (3 * cc[0] + cc[1]) | ((3 * cc[2] + cc[3]) << 4);
+          }
+          o[64 + 16 * j + r] = (uint8_t)b;
+        }
+      }
+      o += 64 + 512 * nch;
+      segOff += 32 * nch;
+    }
+  }
+}
+
+EXPORT("ternary_tl_lut")
+void ternary_tl_lut(const int8_t *q, int32_t uniform, const int32_t *segAct, const int32_t *segChunks, uint8_t *lut) {
+  const v128_t w0a = wasm_i16x8_make(-1, -1, -1, 0, 0, 0, 1, 1), w0b = wasm_i16x8_make(1, 0, 0, 0, 0, 0, 0, 0);
+  const v128_t w1a = wasm_i16x8_make(-1, 0, 1, -1, 0, 1, -1, 0), w1b = wasm_i16x8_make(1, 0, 0, 0, 0, 0, 0, 0);
+  for (int32_t k = 0; k < uniform; k++) {
+    int32_t p0 = segAct[k] >> 1, p1 = p0 + 64 * segChunks[k];
+    for (int32_t p = p0; p < p1; p++) {
+      v128_t a0 = wasm_i16x8_splat(q[2 * p]), a1 = wasm_i16x8_splat(q[2 * p + 1]);
+      v128_t ea = wasm_i16x8_add(wasm_i16x8_mul(w0a, a0), wasm_i16x8_mul(w1a, a1));
+      v128_t eb = wasm_i16x8_add(wasm_i16x8_mul(w0b, a0), wasm_i16x8_mul(w1b, a1));
+      wasm_v128_store(lut + 32 * p,
+                      wasm_i8x16_shuffle(ea, eb, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+      wasm_v128_store(lut + 32 * p + 16,
+                      wasm_i8x16_shuffle(ea, eb, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+    }
+  }
+}
+
+/* Σ t*q of one segment for NG groups of 16 rows (group i at c + i*gb), as
+ * four i32x4 per group (rows 0-3, 4-7, 8-11, 12-15). Per index vector (two
+ * pairs): the low nibbles look up pair p, the high nibbles pair p + 1; the
+ * low- and high-byte lookups interleave into int16 lanes (rows 0-7, 8-15). */
+#define TL_SEG_N(NG)                                                                                   \
+  INLINE void tl_seg_##NG(const uint8_t *c, uint32_t gb, const uint8_t *lut, int32_t nch, v128_t *acc) { \
+    const v128_t m = wasm_i8x16_const_splat(0x0f);                                                   \
+    for (int i = 0; i < 4 * NG; i++) acc[i] = wasm_i32x4_const_splat(0);                             \
+    int32_t nv = 32 * nch;                                                                           \
+    while (nv > 0) {                                                                                 \
+      int32_t n = nv < 64 ? nv : 64;                                                                 \
+      nv -= n;                                                                                       \
+      v128_t lo[NG], hi[NG];                                                                         \
+      for (int i = 0; i < NG; i++) lo[i] = hi[i] = wasm_i16x8_const_splat(0);                        \
+      do {                                                                                           \
+        v128_t v[NG];                                                                                \
+        for (int i = 0; i < NG; i++) v[i] = wasm_v128_load(c + i * gb);                              \
+        for (int h = 0; h < 2; h++) {                                                                \
+          v128_t tl_ = wasm_v128_load(lut + 32 * h), th_ = wasm_v128_load(lut + 32 * h + 16);        \
+          for (int i = 0; i < NG; i++) {                                                             \
+            v128_t x = wasm_v128_and(h ? wasm_u16x8_shr(v[i], 4) : v[i], m);                         \
+            v128_t bl_ = wasm_i8x16_swizzle(tl_, x), bh_ = wasm_i8x16_swizzle(th_, x);               \
+            lo[i] = wasm_i16x8_add(lo[i], wasm_i8x16_shuffle(bl_, bh_, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)); \
+            hi[i] = wasm_i16x8_add(hi[i], wasm_i8x16_shuffle(bl_, bh_, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)); \
+          }                                                                                          \
+        }                                                                                            \
+        c += 16;                                                                                     \
+        lut += 64;                                                                                   \
+      } while (--n);                                                                                 \
+      for (int i = 0; i < NG; i++) {                                                                 \
+        acc[4 * i + 0] = wasm_i32x4_add(acc[4 * i + 0], wasm_i32x4_extend_low_i16x8(lo[i]));         \
+        acc[4 * i + 1] = wasm_i32x4_add(acc[4 * i + 1], wasm_i32x4_extend_high_i16x8(lo[i]));        \
+        acc[4 * i + 2] = wasm_i32x4_add(acc[4 * i + 2], wasm_i32x4_extend_low_i16x8(hi[i]));         \
+        acc[4 * i + 3] = wasm_i32x4_add(acc[4 * i + 3], wasm_i32x4_extend_high_i16x8(hi[i]));        \
+      }                                                                                              \
+    }                                                                                                \
+  }
+
+TL_SEG_N(1) /* NG = 2..4 (shared table loads) measured no faster in V8 */
+
+/* Rows [16g, 16g + 16) ∩ [rowBegin, rowEnd) of y from the four f32x4 sums. */
+INLINE void tl_store(float *y, int32_t g, int32_t rowBegin, int32_t rowEnd, const v128_t *sum, v128_t div) {
+  int32_t r0 = 16 * g;
+  if (r0 >= rowBegin && r0 + 16 <= rowEnd) {
+    for (int i = 0; i < 4; i++) wasm_v128_store(y + r0 + 4 * i, wasm_f32x4_div(sum[i], div));
+  } else {
+    for (int i = 0; i < 4; i++) {
+      v128_t d = wasm_f32x4_div(sum[i], div);
+      int32_t r = r0 + 4 * i;
+      if (r >= rowBegin && r < rowEnd) y[r] = wasm_f32x4_extract_lane(d, 0);
+      if (r + 1 >= rowBegin && r + 1 < rowEnd) y[r + 1] = wasm_f32x4_extract_lane(d, 1);
+      if (r + 2 >= rowBegin && r + 2 < rowEnd) y[r + 2] = wasm_f32x4_extract_lane(d, 2);
+      if (r + 3 >= rowBegin && r + 3 < rowEnd) y[r + 3] = wasm_f32x4_extract_lane(d, 3);
+    }
+  }
+}
+
+INLINE void tl_gemv(const uint8_t *tl, int32_t uniform, const int32_t *segAct, const int32_t *segChunks,
+                    int32_t rowBegin, int32_t rowEnd, const uint8_t *lut, float actScale, float *y) {
+  uint32_t gb = (uint32_t)tl_group_bytes(uniform, segChunks);
+  v128_t div = wasm_f32x4_splat(actScale);
+  int32_t g = rowBegin >> 4, gEnd = (rowEnd + 15) >> 4;
+  if (rowBegin >= rowEnd) return;
+  /* KERNEL.md's per-row order, lane by lane: sum = sum + scale * (float)acc
+   * per segment, ascending (f32x4 mul, then add: never fused), then / actScale. */
+  for (; g < gEnd; g++) {
+    const uint8_t *o = tl + (uint32_t)g * gb;
+    v128_t sum[4];
+    for (int i = 0; i < 4; i++) sum[i] = wasm_f32x4_const_splat(0.0f);
+    for (int32_t k = 0; k < uniform; k++) {
+      int32_t nch = segChunks[k];
+      v128_t acc[4];
+      tl_seg_1(o + 64, gb, lut + 16 * segAct[k], nch, acc);
+      for (int i = 0; i < 4; i++) {
+        v128_t prod = wasm_f32x4_mul(wasm_v128_load(o + 16 * i), wasm_f32x4_convert_i32x4(acc[i]));
+        sum[i] = wasm_f32x4_add(sum[i], prod);
+      }
+      o += 64 + 512 * nch;
+    }
+    tl_store(y, g, rowBegin, rowEnd, sum, div);
+  }
+}
+
+/* Rows [rowBegin, rowEnd) for nTokens tokens: token t uses the tables at
+ * lut + t*lutStride (ternary_tl_lut of its q), actScales[t], and writes
+ * y[t*rows + r]. Writes only those y elements. */
+EXPORT("ternary_tl_gemm")
+void ternary_tl_gemm(const uint8_t *tl, int32_t uniform, const int32_t *segAct, const int32_t *segChunks,
+                     int32_t rowBegin, int32_t rowEnd, int32_t rows, const uint8_t *lut, int32_t lutStride,
+                     const float *actScales, int32_t nTokens, float *y) {
+  for (int32_t t = 0; t < nTokens; t++)
+    tl_gemv(tl, uniform, segAct, segChunks, rowBegin, rowEnd, lut + (uint32_t)t * (uint32_t)lutStride, actScales[t],
+            y + (uint32_t)t * (uint32_t)rows);
+}
