@@ -55,18 +55,43 @@ export interface TokenBatch {
   actScales: Float32Array;
 }
 
-/** Quantizes nTokens rows of X (nTokens × cols) with per-token scales and prefix sums. */
-export function quantizeTokens(X: Float32Array, nTokens: number, cols: number, qStride: number): TokenBatch {
+/** Buffers a caller keeps between calls so quantizing tokens allocates nothing in steady state. */
+export interface TokenScratch {
+  q: Int8Array;
+  prefix: Int32Array;
+  actScales: Float32Array;
+}
+
+/**
+ * Quantizes nTokens rows of X (nTokens × cols) with per-token scales and prefix
+ * sums, into `scratch` when it is large enough (views of it are returned).
+ */
+export function quantizeTokens(
+  X: Float32Array,
+  nTokens: number,
+  cols: number,
+  qStride: number,
+  scratch?: TokenScratch,
+): TokenBatch {
   if (X.length < nTokens * cols) {
     throw new KernelShapeError(`activations (${nTokens} tokens × ${cols})`, nTokens * cols, X.length);
   }
-  const q = new Int8Array(nTokens * qStride);
-  const prefix = new Int32Array(nTokens * (qStride + 1));
-  const actScales = new Float32Array(nTokens);
+  const qLength = nTokens * qStride;
+  const prefixLength = nTokens * (qStride + 1);
+  const q = scratch && scratch.q.length >= qLength ? scratch.q.subarray(0, qLength) : new Int8Array(qLength);
+  const prefix =
+    scratch && scratch.prefix.length >= prefixLength
+      ? scratch.prefix.subarray(0, prefixLength)
+      : new Int32Array(prefixLength);
+  const actScales =
+    scratch && scratch.actScales.length >= nTokens ? scratch.actScales.subarray(0, nTokens) : new Float32Array(nTokens);
   for (let t = 0; t < nTokens; t++) {
-    actScales[t] = quantizeInto(X, t * cols, cols, q, t * qStride);
     const qBase = t * qStride;
+    actScales[t] = quantizeInto(X, t * cols, cols, q, qBase);
+    // Reused buffers may hold an earlier, wider token: the padding must read as zero.
+    q.fill(0, qBase + cols, qBase + qStride);
     const pBase = t * (qStride + 1);
+    prefix[pBase] = 0;
     let running = 0;
     for (let j = 0; j < qStride; j++) {
       running += q[qBase + j];

@@ -67,6 +67,13 @@ export function jsTernaryGemm(
   const tableLength = (qStride / CHUNK_WEIGHTS) * 32 * 256;
   if (tableScratch.length < tableLength) tableScratch = new Int16Array(tableLength);
   const table = tableScratch;
+  // Uniform mode: the shared row pattern, its byte length, and whether the table path applies.
+  let rowBytes = 0;
+  for (let k = 0; k < uniform; k++) rowBytes += segChunks[k] * CHUNK_BYTES;
+  // Table lookups need 128-aligned segments; word reads need 4-aligned code bytes.
+  const aligned = segAct.every((a) => a % CHUNK_WEIGHTS === 0);
+  const words =
+    aligned && codes.byteOffset % 4 === 0 ? new Uint32Array(codes.buffer, codes.byteOffset, codes.length >> 2) : null;
 
   for (let t = 0; t < nTokens; t++) {
     const qBase = t * qStride;
@@ -74,14 +81,6 @@ export function jsTernaryGemm(
     const actScale = actScales[t];
     if (uniform > 0) {
       buildByteTable(q, qBase, Math.floor(qStride / CHUNK_WEIGHTS) - 1, table);
-      let rowBytes = 0;
-      for (let k = 0; k < uniform; k++) rowBytes += segChunks[k] * CHUNK_BYTES;
-      // Table lookups need 128-aligned segments; word reads need 4-aligned code bytes.
-      const aligned = segAct.every((a) => a % CHUNK_WEIGHTS === 0);
-      const words =
-        aligned && codes.byteOffset % 4 === 0
-          ? new Uint32Array(codes.buffer, codes.byteOffset, codes.length >> 2)
-          : null;
       for (let r = rowBegin; r < rowEnd; r++) {
         let offset = r * rowBytes;
         let sum = 0;

@@ -1,5 +1,5 @@
 import { TernaryTensor } from '@trit/ternary';
-import { quantizeTokens, type TokenBatch } from './activations.js';
+import { quantizeTokens, type TokenBatch, type TokenScratch } from './activations.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
 import { KernelShapeError } from './errors.js';
 import {
@@ -71,6 +71,9 @@ export function qStrideFor(layout: TernaryLayout): number {
 }
 
 export class Kernel<TH, DH> implements TernaryKernel {
+  /** Quantized-activation buffers reused across calls (grown on demand). */
+  private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
+
   constructor(private readonly backend: KernelBackendImpl<TH, DH>) {}
 
   get name(): string {
@@ -126,7 +129,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
       throw new KernelShapeError(`gemm: Y length (${nTokens} tokens × ${m.rows} rows)`, nTokens * m.rows, out.length);
     }
     if (m.kind === 'ternary') {
-      const batch = quantizeTokens(X, nTokens, m.cols, m.qStride);
+      const batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
       this.backend.ternaryGemm(m.handle as TH, batch, out);
     } else {
       this.backend.denseGemm(m.handle as DH, X, nTokens, out);
@@ -136,6 +139,18 @@ export class Kernel<TH, DH> implements TernaryKernel {
 
   dispose(): Promise<void> {
     return this.backend.dispose();
+  }
+
+  private growScratch(nTokens: number, qStride: number): TokenScratch {
+    const s = this.scratch;
+    if (s.q.length < nTokens * qStride || s.prefix.length < nTokens * (qStride + 1) || s.actScales.length < nTokens) {
+      this.scratch = {
+        q: new Int8Array(nTokens * qStride),
+        prefix: new Int32Array(nTokens * (qStride + 1)),
+        actScales: new Float32Array(nTokens),
+      };
+    }
+    return this.scratch;
   }
 
   private own(matrix: PreparedMatrix): PreparedTernary | PreparedDense {

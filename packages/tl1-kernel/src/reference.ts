@@ -1,4 +1,4 @@
-import { getTernaryFormat, halfBitsToFloat } from '@trit/ternary';
+import { halfBitsToFloat } from '@trit/ternary';
 import { quantizeInto } from './activations.js';
 import type { DenseType } from './dense.js';
 
@@ -15,19 +15,6 @@ export interface ContractTernary {
   values: Int8Array;
   scales: Float32Array;
   blockSize: number;
-}
-
-/** Contract view of a GGUF-style ternary tensor. */
-export function contractFromFormat(format: string, data: Uint8Array, rows: number, cols: number): ContractTernary {
-  const spec = getTernaryFormat(format);
-  const { codes, scales } = spec.decode(data, rows * cols);
-  return {
-    rows,
-    cols,
-    values: codes,
-    scales,
-    blockSize: spec.scaleScope === 'block' ? spec.blockElements : rows * cols,
-  };
 }
 
 /** KERNEL.md §1 + §3 for one token, element by element. */
