@@ -1,0 +1,73 @@
+export {
+  discoverTensors,
+  type TensorDiscoveryReport,
+  type TensorEntry,
+  type TensorGroup,
+  type TensorGroupName,
+  tensorGroupOf,
+} from './discover.js';
+export {
+  ByteWriter,
+  type EncodeMetadataOptions,
+  encodeMetadataValue,
+  type GgufMetadataInput,
+  serializeHeader,
+} from './encode.js';
+export {
+  GgufAbortError,
+  GgufError,
+  type GgufErrorDetails,
+  GgufMetadataError,
+  GgufUnsupportedError,
+  GgufWriteError,
+} from './errors.js';
+export {
+  compareUtf8,
+  type ExportBitnetOptions,
+  type ExportTensor,
+  type ExportTensorData,
+  type ExportTernaryFormat,
+  exportBitnetModel,
+  f32ToF16Bytes,
+  serializeBitnetT158,
+} from './export.js';
+export {
+  BitnetCppType,
+  describeUnknownType,
+  type FromFloat,
+  findGgmlType,
+  GGML_TYPE_COUNT,
+  GgmlType,
+  type GgmlTypeInfo,
+  type GgufDialect,
+  ggmlTypeByName,
+  ggmlTypes,
+  RuvllmType,
+  type ToFloat,
+} from './ggml-types.js';
+export { type KnownKeyType, knownKeyType } from './known-keys.js';
+export { GgufMetadata } from './metadata.js';
+export { GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_MAX_STRING_OR_ARRAY } from './parse.js';
+export {
+  alignUp,
+  detectDialect,
+  GGUF_DEFAULT_ALIGNMENT,
+  GgufFile,
+  type GgufTensorInfo,
+  numpyShape,
+  type ReadGgufOptions,
+  readGguf,
+  rowMajorShape,
+} from './reader.js';
+export type { GgufSource } from './source.js';
+export { type GgufIssue, type GgufValidation, type ValidateGgufOptions, validateGguf } from './validate.js';
+export {
+  type GgufArrayElements,
+  type GgufArrayValue,
+  type GgufMetadataValue,
+  type GgufScalarValue,
+  GgufValue,
+  GgufValueType,
+  valueTypeName,
+} from './value-types.js';
+export { type GgufWriteProgress, GgufWriter, type GgufWriterOptions, type GgufWriterTensor } from './writer.js';

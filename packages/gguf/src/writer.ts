@@ -1,0 +1,453 @@
+import type { FileHandle } from 'node:fs/promises';
+import { type EncodeMetadataOptions, encodeMetadataValue, type GgufMetadataInput, serializeHeader } from './encode.js';
+import { GgufAbortError, GgufError, GgufWriteError } from './errors.js';
+import {
+  describeUnknownType,
+  findGgmlType,
+  type GgmlTypeInfo,
+  type GgufDialect,
+  ggmlTypeByName,
+} from './ggml-types.js';
+import { GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES } from './parse.js';
+import { alignUp, GGUF_DEFAULT_ALIGNMENT } from './reader.js';
+import { utf8Length } from './utf8.js';
+import { type GgufMetadataValue, GgufValueType } from './value-types.js';
+
+export interface GgufWriterOptions {
+  /** Data alignment; a power of two. `general.alignment` is written when it is not 32. */
+  alignment?: number;
+  /** 3 (default) or 2; the layouts are identical. */
+  version?: 2 | 3;
+  /** Aborting deletes the temporary file; the destination is never touched. */
+  signal?: AbortSignal;
+  /** Which table type ids are looked up in; `ggml` unless writing a bitnet.cpp or RuvLLM file on purpose. */
+  dialect?: GgufDialect;
+  /** llama.cpp rejects arrays of arrays, so they are refused unless this is set. */
+  allowNestedArrays?: boolean;
+  /** Called after each write with the bytes written so far and the final size. */
+  onProgress?: (progress: GgufWriteProgress) => void;
+}
+
+export interface GgufWriteProgress {
+  bytesWritten: number;
+  totalBytes: number;
+  /** The tensor being written, if any. */
+  tensor?: string;
+  tensorsDone: number;
+  tensorCount: number;
+}
+
+export interface GgufWriterTensor {
+  name: string;
+  type: number;
+  typeInfo: GgmlTypeInfo;
+  /** ggml order. */
+  shape: readonly number[];
+  offset: number;
+  byteSize: number;
+}
+
+type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+const WRITE_BUFFER_BYTES = 4 << 20;
+
+/**
+ * Streams a GGUF to disk: metadata and tensor infos first, then each tensor's
+ * data as it is produced, so a model never has to fit in memory. Output goes
+ * to a temporary file beside `path`, which is fsynced and renamed into place
+ * by finish(); any failure or abort removes it.
+ *
+ *   const w = await GgufWriter.create('model.gguf');
+ *   w.setMetadata('general.architecture', 'llama');
+ *   w.addTensor('output_norm.weight', GgmlType.F32, [4096]);
+ *   await w.writeTensorData('output_norm.weight', bytes);
+ *   await w.finish();
+ */
+export class GgufWriter {
+  private readonly metadata = new Map<string, GgufMetadataValue>();
+  private readonly tensors: GgufWriterTensor[] = [];
+  private readonly names = new Set<string>();
+  private readonly alignment: number;
+  private readonly version: number;
+  private readonly dialect: GgufDialect;
+  private state: 'declaring' | 'writing' | 'finished' | 'failed' = 'declaring';
+  private nextTensor = 0;
+  private dataBytes = 0;
+  private bytesWritten = 0;
+  private totalBytes = 0;
+  private pending = new Uint8Array(WRITE_BUFFER_BYTES);
+  private pendingLength = 0;
+  private readonly onAbort = () => {
+    void this.abort();
+  };
+
+  private constructor(
+    /** The destination path. */
+    readonly path: string,
+    private readonly tempPath: string,
+    private handle: FileHandle | undefined,
+    private readonly options: GgufWriterOptions,
+  ) {
+    this.alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+    this.version = options.version ?? 3;
+    this.dialect = options.dialect ?? 'ggml';
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
+  static async create(path: string, options: GgufWriterOptions = {}): Promise<GgufWriter> {
+    const alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+    if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
+      throw new GgufWriteError('alignment must be a power of two', {
+        source: path,
+        expected: 'a power of two',
+        found: `${alignment}`,
+      });
+    }
+    if (options.version !== undefined && options.version !== 2 && options.version !== 3) {
+      throw new GgufWriteError('unsupported GGUF version', {
+        source: path,
+        expected: '2 or 3',
+        found: `${options.version}`,
+      });
+    }
+    if (options.signal?.aborted) throw new GgufAbortError('aborted before writing', { source: path });
+    const { open } = await import('node:fs/promises');
+    const { dirname, basename, join } = await import('node:path');
+    const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    const tempPath = join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
+    let handle: FileHandle;
+    try {
+      handle = await open(tempPath, 'wx');
+    } catch (error) {
+      throw new GgufWriteError(
+        `cannot create the output file (${(error as NodeJS.ErrnoException).code ?? error})`,
+        { source: path },
+        { cause: error },
+      );
+    }
+    const writer = new GgufWriter(path, tempPath, handle, options);
+    if (alignment !== GGUF_DEFAULT_ALIGNMENT)
+      writer.metadata.set('general.alignment', { type: GgufValueType.UINT32, value: alignment });
+    return writer;
+  }
+
+  private where(extra: { tensor?: string; key?: string } = {}) {
+    return { source: this.path, ...extra };
+  }
+
+  private requireDeclaring(what: string): void {
+    if (this.state !== 'declaring') {
+      throw new GgufWriteError(
+        `${what} after tensor data has started (metadata and tensor infos come first)`,
+        this.where(),
+      );
+    }
+  }
+
+  private architecture(): string | undefined {
+    const arch = this.metadata.get('general.architecture');
+    return arch?.type === GgufValueType.STRING ? arch.value : undefined;
+  }
+
+  /**
+   * Sets a metadata key. Well-known llama.cpp keys get the exact type it
+   * demands (u32 for `[arch].*` counts, f32 for epsilons …); set
+   * `general.architecture` first so `[arch].*` keys are recognised.
+   */
+  setMetadata(key: string, value: GgufMetadataInput): this {
+    this.requireDeclaring('metadata was set');
+    if (key.length === 0) throw new GgufWriteError('metadata key is empty', this.where());
+    if (utf8Length(key) > 65535)
+      throw new GgufWriteError('metadata key is too long', {
+        ...this.where({ key: key.slice(0, 40) }),
+        expected: 'at most 65535 bytes',
+      });
+    if (this.metadata.has(key) && !(key === 'general.alignment')) {
+      throw new GgufWriteError('duplicate metadata key', this.where({ key }));
+    }
+    const options: EncodeMetadataOptions = {
+      architecture: key === 'general.architecture' ? undefined : this.architecture(),
+      allowNestedArrays: this.options.allowNestedArrays,
+      source: this.path,
+    };
+    const encoded = encodeMetadataValue(key, value, options);
+    if (key === 'general.alignment' && encoded.value !== this.alignment) {
+      throw new GgufWriteError('general.alignment disagrees with the writer alignment option', {
+        ...this.where({ key }),
+        expected: `${this.alignment}`,
+        found: `${encoded.value}`,
+      });
+    }
+    this.metadata.set(key, encoded);
+    return this;
+  }
+
+  /** Sets many keys, in iteration order. */
+  setMetadataEntries(entries: Iterable<[string, GgufMetadataInput]> | Record<string, GgufMetadataInput>): this {
+    const list =
+      Symbol.iterator in entries ? [...(entries as Iterable<[string, GgufMetadataInput]>)] : Object.entries(entries);
+    // The architecture decides how `[arch].*` keys are typed, so it goes first.
+    list.sort((a, b) => Number(b[0] === 'general.architecture') - Number(a[0] === 'general.architecture'));
+    for (const [key, value] of list) this.setMetadata(key, value);
+    return this;
+  }
+
+  /**
+   * Declares a tensor. `shape` is in ggml order (`ne[0]`, the contiguous axis,
+   * first), i.e. the reverse of NumPy order. Data must then be written in
+   * declaration order.
+   */
+  addTensor(name: string, type: number | string, shape: readonly number[]): GgufWriterTensor {
+    this.requireDeclaring('a tensor was added');
+    const where = this.where({ tensor: name });
+    const nameBytes = utf8Length(name);
+    if (nameBytes === 0 || nameBytes > GGUF_MAX_NAME_BYTES) {
+      throw new GgufWriteError('tensor name length is out of range', {
+        ...where,
+        expected: `1–${GGUF_MAX_NAME_BYTES} bytes`,
+        found: `${nameBytes} bytes`,
+      });
+    }
+    if (this.names.has(name)) throw new GgufWriteError('duplicate tensor name', where);
+    const typeInfo = typeof type === 'string' ? ggmlTypeByName(type, this.dialect) : findGgmlType(type, this.dialect);
+    if (!typeInfo) {
+      throw new GgufWriteError(
+        typeof type === 'string'
+          ? `unknown type name "${type}"`
+          : `unknown tensor type: ${describeUnknownType(type, this.dialect)}`,
+        where,
+      );
+    }
+    if (typeInfo.opaque) throw new GgufWriteError(`${typeInfo.name} has no portable layout to write`, where);
+    if (shape.length === 0 || shape.length > GGUF_MAX_DIMS) {
+      throw new GgufWriteError('tensor must have 1–4 dimensions', {
+        ...where,
+        expected: `1–${GGUF_MAX_DIMS}`,
+        found: `${shape.length}`,
+      });
+    }
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new GgufWriteError('tensor dimensions must be non-negative integers', {
+        ...where,
+        found: `[${shape.join(', ')}]`,
+      });
+    }
+    if (!typeInfo.flatBlocks && shape[0] % typeInfo.blockSize !== 0) {
+      throw new GgufWriteError(`row length is not a whole number of ${typeInfo.name} blocks`, {
+        ...where,
+        expected: `ne[0] divisible by ${typeInfo.blockSize}`,
+        found: `ne[0] = ${shape[0]}`,
+      });
+    }
+    const byteSize = typeInfo.byteSize(shape);
+    if (!Number.isSafeInteger(byteSize))
+      throw new GgufWriteError('tensor is too large', { ...where, found: shape.join('×') });
+    const tensor: GgufWriterTensor = {
+      name,
+      type: typeInfo.id,
+      typeInfo,
+      shape: [...shape],
+      offset: this.dataBytes,
+      byteSize,
+    };
+    this.dataBytes += alignUp(byteSize, this.alignment);
+    this.tensors.push(tensor);
+    this.names.add(name);
+    return tensor;
+  }
+
+  /** Declared tensors, in file order. */
+  get declaredTensors(): readonly GgufWriterTensor[] {
+    return this.tensors;
+  }
+
+  /** Writes the header: implied by the first writeTensorData or by finish(). */
+  async writeHeader(): Promise<void> {
+    if (this.state !== 'declaring') return;
+    this.checkAborted();
+    if (!this.metadata.has('general.architecture')) {
+      this.fail(
+        new GgufWriteError(
+          'general.architecture is required (llama.cpp refuses files without it)',
+          this.where({ key: 'general.architecture' }),
+        ),
+      );
+    }
+    const header = serializeHeader(
+      this.version,
+      this.metadata,
+      this.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.offset })),
+    );
+    const headerBytes = alignUp(header.length, this.alignment);
+    this.totalBytes = headerBytes + this.dataBytes;
+    this.state = 'writing';
+    await this.append(header);
+    await this.append(new Uint8Array(headerBytes - header.length));
+  }
+
+  /** Writes the next tensor's data, whole or as chunks; the total must equal its byte size. */
+  async writeTensorData(name: string, data: TensorChunks): Promise<void> {
+    await this.writeHeader();
+    this.ensureWriting();
+    const tensor = this.tensors[this.nextTensor];
+    if (!tensor || tensor.name !== name) {
+      this.fail(
+        new GgufWriteError(
+          tensor ? `tensor data out of order: "${tensor.name}" comes next` : 'all declared tensors are already written',
+          this.where({ tensor: name }),
+        ),
+      );
+    }
+    let written = 0;
+    const take = async (chunk: Uint8Array) => {
+      this.checkAborted();
+      if (written + chunk.length > tensor.byteSize) {
+        this.fail(
+          new GgufWriteError('tensor data is longer than its type and shape allow', {
+            ...this.where({ tensor: name }),
+            expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
+            found: `at least ${written + chunk.length}`,
+          }),
+        );
+      }
+      written += chunk.length;
+      await this.append(chunk, name);
+    };
+    try {
+      if (data instanceof Uint8Array) await take(data);
+      else if (Symbol.asyncIterator in data) for await (const chunk of data) await take(chunk);
+      else for (const chunk of data) await take(chunk);
+    } catch (error) {
+      this.fail(error);
+    }
+    if (written !== tensor.byteSize) {
+      this.fail(
+        new GgufWriteError('tensor data is shorter than its type and shape need', {
+          ...this.where({ tensor: name }),
+          expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
+          found: `${written}`,
+        }),
+      );
+    }
+    await this.append(new Uint8Array(alignUp(written, this.alignment) - written), name);
+    this.nextTensor++;
+  }
+
+  /** Flushes, fsyncs and renames the file into place. */
+  async finish(): Promise<{ path: string; byteLength: number }> {
+    await this.writeHeader();
+    this.ensureWriting();
+    if (this.nextTensor !== this.tensors.length) {
+      this.fail(
+        new GgufWriteError(
+          `${this.tensors.length - this.nextTensor} declared tensors have no data (next: "${this.tensors[this.nextTensor].name}")`,
+          this.where(),
+        ),
+      );
+    }
+    try {
+      await this.flush();
+      const handle = this.handle as FileHandle;
+      await handle.sync();
+      await handle.close();
+      this.handle = undefined;
+      this.checkAborted();
+      const { rename, open } = await import('node:fs/promises');
+      const { dirname } = await import('node:path');
+      await rename(this.tempPath, this.path);
+      // Persist the rename itself; not every platform allows fsync on a directory.
+      try {
+        const dir = await open(dirname(this.path), 'r');
+        await dir.sync().finally(() => dir.close());
+      } catch {}
+    } catch (error) {
+      this.fail(error);
+    }
+    this.state = 'finished';
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    return { path: this.path, byteLength: this.totalBytes };
+  }
+
+  /** Stops and deletes the temporary file. Safe to call at any time, more than once. */
+  async abort(): Promise<void> {
+    if (this.state === 'finished' || this.state === 'failed') return;
+    this.state = 'failed';
+    await this.cleanUp();
+  }
+
+  private async cleanUp(): Promise<void> {
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
+    const { rm } = await import('node:fs/promises');
+    await rm(this.tempPath, { force: true }).catch(() => {});
+  }
+
+  private checkAborted(): void {
+    if (this.options.signal?.aborted) {
+      throw new GgufAbortError('writing was aborted; no file was written', this.where());
+    }
+  }
+
+  private ensureWriting(): void {
+    if (this.state === 'failed')
+      throw new GgufWriteError('the writer has failed or was aborted; no file was written', this.where());
+    if (this.state === 'finished') throw new GgufWriteError('the file is already finished', this.where());
+  }
+
+  /** Cleans up, then rethrows (as a GgufError) so no partial file survives any failure. */
+  private fail(error: unknown): never {
+    if (this.state !== 'finished' && this.state !== 'failed') {
+      this.state = 'failed';
+      void this.cleanUp();
+    }
+    if (this.options.signal?.aborted && !(error instanceof GgufAbortError)) {
+      throw new GgufAbortError('writing was aborted; no file was written', this.where(), { cause: error });
+    }
+    if (error instanceof GgufError) throw error;
+    throw new GgufWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), { cause: error });
+  }
+
+  private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
+    if (bytes.length === 0) return;
+    if (this.pendingLength + bytes.length <= this.pending.length) {
+      this.pending.set(bytes, this.pendingLength);
+      this.pendingLength += bytes.length;
+    } else {
+      await this.flush();
+      if (bytes.length >= this.pending.length) await this.writeOut(bytes);
+      else {
+        this.pending.set(bytes, 0);
+        this.pendingLength = bytes.length;
+      }
+    }
+    this.bytesWritten += bytes.length;
+    this.options.onProgress?.({
+      bytesWritten: this.bytesWritten,
+      totalBytes: this.totalBytes,
+      tensor,
+      tensorsDone: this.nextTensor,
+      tensorCount: this.tensors.length,
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingLength === 0) return;
+    const length = this.pendingLength;
+    this.pendingLength = 0;
+    await this.writeOut(this.pending.subarray(0, length));
+  }
+
+  private async writeOut(bytes: Uint8Array): Promise<void> {
+    this.checkAborted();
+    const handle = this.handle;
+    if (!handle) throw new GgufWriteError('the output file is closed', this.where());
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+      done += bytesWritten;
+    }
+  }
+}
