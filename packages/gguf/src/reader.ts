@@ -197,11 +197,13 @@ async function readHeader(bytes: ByteSource, maxHeaderBytes: number): Promise<Ra
   for (;;) {
     const prefix = await bytes.read(0, loaded);
     try {
-      return parseHeader(prefix, bytes.size, bytes.name);
+      const header = parseHeader(prefix, bytes.size, bytes.name);
+      if (header.infosEnd > maxHeaderBytes) throw new NeedMoreBytes(header.infosEnd);
+      return header;
     } catch (error) {
       if (!(error instanceof NeedMoreBytes)) throw error;
       const next = Math.min(bytes.size, Math.max(loaded * 2, error.until + FIRST_READ_BYTES));
-      if (next > maxHeaderBytes) {
+      if (error.until > maxHeaderBytes) {
         throw new GgufError('header is larger than the reader allows (raise maxHeaderBytes to read it)', {
           source: bytes.name,
           offset: error.until,

@@ -265,34 +265,38 @@ export class GgufWriter {
   /** Writes the header: implied by the first writeTensorData or by finish(). */
   async writeHeader(): Promise<void> {
     if (this.state !== 'declaring') return;
-    this.checkAborted();
     if (!this.metadata.has('general.architecture')) {
-      this.fail(
+      throw await this.failure(
         new GgufWriteError(
           'general.architecture is required (llama.cpp refuses files without it)',
           this.where({ key: 'general.architecture' }),
         ),
       );
     }
-    const header = serializeHeader(
-      this.version,
-      this.metadata,
-      this.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.offset })),
-    );
-    const headerBytes = alignUp(header.length, this.alignment);
-    this.totalBytes = headerBytes + this.dataBytes;
-    this.state = 'writing';
-    await this.append(header);
-    await this.append(new Uint8Array(headerBytes - header.length));
+    try {
+      this.checkAborted();
+      const header = serializeHeader(
+        this.version,
+        this.metadata,
+        this.tensors.map((t) => ({ name: t.name, shape: t.shape, type: t.type, offset: t.offset })),
+      );
+      const headerBytes = alignUp(header.length, this.alignment);
+      this.totalBytes = headerBytes + this.dataBytes;
+      this.state = 'writing';
+      await this.append(header);
+      await this.append(new Uint8Array(headerBytes - header.length));
+    } catch (error) {
+      throw await this.failure(error);
+    }
   }
 
   /** Writes the next tensor's data, whole or as chunks; the total must equal its byte size. */
   async writeTensorData(name: string, data: TensorChunks): Promise<void> {
     await this.writeHeader();
-    this.ensureWriting();
+    await this.ensureWriting();
     const tensor = this.tensors[this.nextTensor];
     if (!tensor || tensor.name !== name) {
-      this.fail(
+      throw await this.failure(
         new GgufWriteError(
           tensor ? `tensor data out of order: "${tensor.name}" comes next` : 'all declared tensors are already written',
           this.where({ tensor: name }),
@@ -303,7 +307,7 @@ export class GgufWriter {
     const take = async (chunk: Uint8Array) => {
       this.checkAborted();
       if (written + chunk.length > tensor.byteSize) {
-        this.fail(
+        throw await this.failure(
           new GgufWriteError('tensor data is longer than its type and shape allow', {
             ...this.where({ tensor: name }),
             expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
@@ -319,10 +323,10 @@ export class GgufWriter {
       else if (Symbol.asyncIterator in data) for await (const chunk of data) await take(chunk);
       else for (const chunk of data) await take(chunk);
     } catch (error) {
-      this.fail(error);
+      throw await this.failure(error);
     }
     if (written !== tensor.byteSize) {
-      this.fail(
+      throw await this.failure(
         new GgufWriteError('tensor data is shorter than its type and shape need', {
           ...this.where({ tensor: name }),
           expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
@@ -337,9 +341,9 @@ export class GgufWriter {
   /** Flushes, fsyncs and renames the file into place. */
   async finish(): Promise<{ path: string; byteLength: number }> {
     await this.writeHeader();
-    this.ensureWriting();
+    await this.ensureWriting();
     if (this.nextTensor !== this.tensors.length) {
-      this.fail(
+      throw await this.failure(
         new GgufWriteError(
           `${this.tensors.length - this.nextTensor} declared tensors have no data (next: "${this.tensors[this.nextTensor].name}")`,
           this.where(),
@@ -362,7 +366,7 @@ export class GgufWriter {
         await dir.sync().finally(() => dir.close());
       } catch {}
     } catch (error) {
-      this.fail(error);
+      throw await this.failure(error);
     }
     this.state = 'finished';
     this.options.signal?.removeEventListener('abort', this.onAbort);
@@ -371,12 +375,20 @@ export class GgufWriter {
 
   /** Stops and deletes the temporary file. Safe to call at any time, more than once. */
   async abort(): Promise<void> {
-    if (this.state === 'finished' || this.state === 'failed') return;
+    if (this.state === 'finished') return;
     this.state = 'failed';
     await this.cleanUp();
   }
 
-  private async cleanUp(): Promise<void> {
+  private cleaning?: Promise<void>;
+
+  /** Closes and deletes the temp file, once; later callers wait for the same promise. */
+  private cleanUp(): Promise<void> {
+    this.cleaning ??= this.removeTemp();
+    return this.cleaning;
+  }
+
+  private async removeTemp(): Promise<void> {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     const handle = this.handle;
     this.handle = undefined;
@@ -391,23 +403,29 @@ export class GgufWriter {
     }
   }
 
-  private ensureWriting(): void {
-    if (this.state === 'failed')
-      throw new GgufWriteError('the writer has failed or was aborted; no file was written', this.where());
+  private async ensureWriting(): Promise<void> {
+    if (this.options.signal?.aborted) {
+      throw await this.failure(new GgufAbortError('writing was aborted; no file was written', this.where()));
+    }
+    if (this.state === 'failed') {
+      throw await this.failure(
+        new GgufWriteError('the writer has failed or was aborted; no file was written', this.where()),
+      );
+    }
     if (this.state === 'finished') throw new GgufWriteError('the file is already finished', this.where());
   }
 
-  /** Cleans up, then rethrows (as a GgufError) so no partial file survives any failure. */
-  private fail(error: unknown): never {
-    if (this.state !== 'finished' && this.state !== 'failed') {
+  /** Cleans up, then returns the error to throw (as a GgufError), so no partial file survives any failure. */
+  private async failure(error: unknown): Promise<GgufError> {
+    if (this.state !== 'finished') {
       this.state = 'failed';
-      void this.cleanUp();
+      await this.cleanUp();
     }
     if (this.options.signal?.aborted && !(error instanceof GgufAbortError)) {
-      throw new GgufAbortError('writing was aborted; no file was written', this.where(), { cause: error });
+      return new GgufAbortError('writing was aborted; no file was written', this.where(), { cause: error });
     }
-    if (error instanceof GgufError) throw error;
-    throw new GgufWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), { cause: error });
+    if (error instanceof GgufError) return error;
+    return new GgufWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), { cause: error });
   }
 
   private async append(bytes: Uint8Array, tensor?: string): Promise<void> {

@@ -1,0 +1,218 @@
+/**
+ * Byte-level BPE (`tokenizer.ggml.model = "gpt2"`), as llama.cpp's
+ * llm_tokenizer_bpe_session: pre-tokenize, map each UTF-8 byte of a pre-token
+ * to GPT-2's byte-level code point, merge adjacent pairs by lowest merge rank,
+ * look the symbols up in the vocabulary.
+ *
+ * Everything runs on integer ids. A merge whose halves or result are not
+ * vocabulary tokens still takes part, with an "extended" id above the
+ * vocabulary, because llama.cpp merges by string and only looks symbols up at
+ * the end; an extended symbol left at the end falls back to its single-byte
+ * characters, as llama.cpp does.
+ */
+import { BYTE_TO_CODE_POINT, bytesToByteLevel } from './byte-map.js';
+import { TokenizerMetadataError } from './errors.js';
+import type { IdBuffer } from './id-buffer.js';
+import { MergeEngine } from './merge.js';
+import { PairTable } from './pair-table.js';
+import { Boundaries, type Splitter } from './pre-tokenizers.js';
+import type { Vocabulary } from './vocabulary.js';
+
+export type Merge = string | readonly [string, string];
+
+/** Bounded pre-token → ids cache: two generations, the older dropped when the newer fills. */
+class WordCache {
+  private current = new Map<string, number | Uint32Array>();
+  private previous = new Map<string, number | Uint32Array>();
+
+  constructor(private readonly generationSize: number) {}
+
+  get(word: string): number | Uint32Array | undefined {
+    const hit = this.current.get(word);
+    if (hit !== undefined) return hit;
+    const old = this.previous.get(word);
+    if (old !== undefined) this.set(word, old);
+    return old;
+  }
+
+  set(word: string, ids: number | Uint32Array): void {
+    if (this.current.size >= this.generationSize) {
+      this.previous = this.current;
+      this.current = new Map();
+    }
+    this.current.set(word, ids);
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
+
+export interface ByteLevelOptions {
+  merges: readonly Merge[];
+  splitter: Splitter;
+  ignoreMerges: boolean;
+  /** Cache entries kept at most (default 16384). */
+  cacheSize?: number;
+}
+
+export class ByteLevelBpe {
+  private readonly engine: MergeEngine;
+  /** Byte → id of its byte-level character (vocabulary or extended), -1 if it has neither. */
+  private readonly byteSymbol = new Int32Array(256);
+  /** Texts of extended ids (id - vocabulary size). */
+  private readonly extendedTexts: string[] = [];
+  private readonly extendedFallback: (Uint32Array | undefined)[] = [];
+  private readonly cache: WordCache;
+  private readonly boundaries = new Boundaries();
+  private bytes = new Uint8Array(256);
+  private readonly splitter: Splitter;
+  private readonly ignoreMerges: boolean;
+  readonly mergeCount: number;
+
+  constructor(
+    private readonly vocab: Vocabulary,
+    options: ByteLevelOptions,
+  ) {
+    this.splitter = options.splitter;
+    this.ignoreMerges = options.ignoreMerges;
+    this.cache = new WordCache(Math.max(1, Math.floor((options.cacheSize ?? 16384) / 2)));
+    const merges = options.merges;
+    this.mergeCount = merges.length;
+    const pairs = new PairTable(merges.length);
+    const priority = new Int32Array(merges.length);
+    const result = new Int32Array(merges.length);
+    const extendedIds = new Map<string, number>();
+    const idOf = (text: string): number => {
+      const id = vocab.ids.get(text) ?? extendedIds.get(text);
+      if (id !== undefined) return id;
+      const extended = vocab.size + this.extendedTexts.length;
+      this.extendedTexts.push(text);
+      extendedIds.set(text, extended);
+      return extended;
+    };
+    for (let rank = 0; rank < merges.length; rank++) {
+      const merge = merges[rank];
+      let left: string;
+      let right: string;
+      if (typeof merge === 'string') {
+        // llama.cpp splits at the first space after position 0; a merge without one is ignored.
+        const space = merge.indexOf(' ', 1);
+        if (space < 0) continue;
+        left = merge.slice(0, space);
+        right = merge.slice(space + 1);
+      } else if (Array.isArray(merge) && merge.length === 2) {
+        [left, right] = merge;
+      } else {
+        throw new TokenizerMetadataError(`tokenizer.ggml.merges[${rank}]`, '"left right" or [left, right]', String(merge));
+      }
+      priority[rank] = rank;
+      result[rank] = idOf(left + right);
+      pairs.add(idOf(left), idOf(right), rank);
+    }
+    for (let b = 0; b < 256; b++) {
+      const char = String.fromCharCode(BYTE_TO_CODE_POINT[b]);
+      this.byteSymbol[b] = vocab.ids.get(char) ?? extendedIds.get(char) ?? -1;
+    }
+    this.engine = new MergeEngine({ pairs, priority, result });
+  }
+
+  /** Appends the ids of text[start, end). */
+  encode(text: string, start: number, end: number, out: IdBuffer): void {
+    const bounds = this.boundaries;
+    bounds.count = 0;
+    this.splitter(text, start, end, bounds);
+    const ends = bounds.ends;
+    const cache = this.cache;
+    let wordStart = start;
+    for (let i = 0; i < bounds.count; i++) {
+      const wordEnd = ends[i];
+      const word = text.slice(wordStart, wordEnd);
+      wordStart = wordEnd;
+      let ids = cache.get(word);
+      if (ids === undefined) {
+        ids = this.encodeWord(word);
+        cache.set(word, ids);
+      }
+      if (typeof ids === 'number') out.push(ids);
+      else out.pushAll(ids);
+    }
+  }
+
+  /** BPE of one pre-token; a single id is returned as a number. */
+  encodeWord(word: string): number | Uint32Array {
+    const n = this.toUtf8(word);
+    const bytes = this.bytes;
+    if (this.ignoreMerges) {
+      const whole = this.vocab.ids.get(bytesToByteLevel(bytes, 0, n));
+      if (whole !== undefined) return whole;
+    }
+    const symbols = this.engine.reserve(n);
+    const byteSymbol = this.byteSymbol;
+    for (let i = 0; i < n; i++) symbols[i] = byteSymbol[bytes[i]];
+    const count = this.engine.merge(n);
+    const vocabSize = this.vocab.size;
+    let simple = true;
+    for (let i = 0; i < count; i++) {
+      const id = symbols[i];
+      if (id < 0 || id >= vocabSize) simple = false;
+    }
+    if (simple) return count === 1 ? symbols[0] : new Uint32Array(symbols.subarray(0, count));
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = symbols[i];
+      if (id >= vocabSize) for (const fallback of this.fallback(id)) ids.push(fallback);
+      else if (id >= 0) ids.push(id);
+    }
+    return ids.length === 1 ? ids[0] : Uint32Array.from(ids);
+  }
+
+  /**
+   * llama.cpp looks each byte of a non-vocabulary symbol's UTF-8 text up as a
+   * one-byte token: only ASCII byte-level characters can match.
+   */
+  private fallback(id: number): Uint32Array {
+    const index = id - this.vocab.size;
+    let ids = this.extendedFallback[index];
+    if (ids === undefined) {
+      const found: number[] = [];
+      for (const char of this.extendedTexts[index]) {
+        const single = char.charCodeAt(0) < 0x80 ? this.vocab.ids.get(char) : undefined;
+        if (single !== undefined) found.push(single);
+      }
+      ids = Uint32Array.from(found);
+      this.extendedFallback[index] = ids;
+    }
+    return ids;
+  }
+
+  /** UTF-8 of a well-formed string into this.bytes; returns the byte count. */
+  private toUtf8(word: string): number {
+    if (this.bytes.length < word.length * 3) this.bytes = new Uint8Array(word.length * 3 + 16);
+    const bytes = this.bytes;
+    let n = 0;
+    for (let i = 0; i < word.length; i++) {
+      const c = word.charCodeAt(i);
+      if (c < 0x80) bytes[n++] = c;
+      else if (c < 0x800) {
+        bytes[n++] = 0xc0 | (c >> 6);
+        bytes[n++] = 0x80 | (c & 0x3f);
+      } else if (c >= 0xd800 && c < 0xdc00) {
+        const cp = ((c - 0xd800) << 10) + (word.charCodeAt(++i) - 0xdc00) + 0x10000;
+        bytes[n++] = 0xf0 | (cp >> 18);
+        bytes[n++] = 0x80 | ((cp >> 12) & 0x3f);
+        bytes[n++] = 0x80 | ((cp >> 6) & 0x3f);
+        bytes[n++] = 0x80 | (cp & 0x3f);
+      } else {
+        bytes[n++] = 0xe0 | (c >> 12);
+        bytes[n++] = 0x80 | ((c >> 6) & 0x3f);
+        bytes[n++] = 0x80 | (c & 0x3f);
+      }
+    }
+    return n;
+  }
+
+  get cacheEntries(): number {
+    return this.cache.size;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Hugging Face tokenizer.json (model.type "BPE") → GGUF tokenizer metadata,
+ * and a tokenizer built from it. Two families are recognised:
+ * - byte-level BPE: pre_tokenizer ByteLevel (GPT-2 pattern → pre "gpt-2"), or
+ *   Sequence[Split(Llama-3 pattern), ByteLevel(use_regex: false)] → "llama-bpe";
+ * - SentencePiece-style BPE: byte_fallback with "▁" for spaces (Llama-2) →
+ *   model "llama", with scores derived from the merge ranks.
+ * Anything else is an UnsupportedTokenizerError / UnknownPreTokenizerError
+ * rather than a tokenizer that silently splits differently.
+ */
+import { TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
+import { GGUF_TOKENIZER_KEYS, tokenizerFromGguf } from './gguf.js';
+import { TokenType } from './token-types.js';
+import type { BpeTokenizer } from './tokenizer.js';
+
+/** The parts of tokenizer.json we read. */
+export interface HfTokenizerJson {
+  model: {
+    type: string;
+    vocab: Record<string, number>;
+    merges: (string | [string, string])[];
+    byte_fallback?: boolean;
+    ignore_merges?: boolean;
+    unk_token?: string | null;
+  };
+  added_tokens?: { id: number; content: string; special?: boolean }[];
+  normalizer?: HfComponent | null;
+  pre_tokenizer?: HfComponent | null;
+  post_processor?: HfComponent | null;
+}
+
+interface HfComponent {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** Values from tokenizer_config.json, when available; they win over what tokenizer.json implies. */
+export interface HfTokenizerConfig {
+  bos_token?: string | { content: string } | null;
+  eos_token?: string | { content: string } | null;
+  unk_token?: string | { content: string } | null;
+  pad_token?: string | { content: string } | null;
+  add_bos_token?: boolean;
+  add_eos_token?: boolean;
+}
+
+/** GGUF tokenizer metadata as plain values, keyed by GGUF key. */
+export type GgufTokenizerMetadata = Record<string, string | string[] | Int32Array | Float32Array | number | boolean>;
+
+const LLAMA3_PATTERNS = [
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+];
+const SPACE_MARK = '\u2581';
+
+function parse(json: HfTokenizerJson | string): HfTokenizerJson {
+  const value = typeof json === 'string' ? (JSON.parse(json) as HfTokenizerJson) : json;
+  if (value === null || typeof value !== 'object' || value.model === null || typeof value.model !== 'object') {
+    throw new TokenizerMetadataError('tokenizer.json', 'an object with a "model"', typeof value);
+  }
+  return value;
+}
+
+function components(component: HfComponent | null | undefined): HfComponent[] {
+  if (!component) return [];
+  if (component.type === 'Sequence') {
+    const list = (component.pretokenizers ?? component.normalizers ?? component.processors) as HfComponent[] | undefined;
+    return (list ?? []).flatMap((c) => components(c));
+  }
+  return [component];
+}
+
+function tokenText(value: string | { content: string } | null | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.content;
+}
+
+/** The pre-tokenizer name of a byte-level tokenizer.json, or an UnknownPreTokenizerError. */
+function byteLevelPre(json: HfTokenizerJson): string {
+  const parts = components(json.pre_tokenizer);
+  const byteLevel = parts.find((c) => c.type === 'ByteLevel');
+  const splits = parts.filter((c) => c.type === 'Split');
+  if (parts.length === 1 && byteLevel && byteLevel.use_regex !== false && byteLevel.add_prefix_space !== true) {
+    return 'gpt-2';
+  }
+  if (parts.length === 2 && splits.length === 1 && byteLevel && byteLevel.use_regex === false) {
+    const pattern = (splits[0].pattern as { Regex?: string } | undefined)?.Regex;
+    if (pattern !== undefined && LLAMA3_PATTERNS.includes(pattern) && splits[0].behavior === 'Isolated') {
+      return 'llama-bpe';
+    }
+    throw new UnknownPreTokenizerError(`Split(${JSON.stringify(pattern)})`, ['gpt-2 (ByteLevel)', 'llama-bpe']);
+  }
+  throw new UnknownPreTokenizerError(
+    parts.map((c) => c.type).join('+') || 'none',
+    ['gpt-2 (ByteLevel)', 'llama-bpe (Split + ByteLevel)'],
+  );
+}
+
+/** Whether the SentencePiece-style tokenizer puts "▁" before the text. */
+function spacePrefix(json: HfTokenizerJson): boolean {
+  for (const c of components(json.normalizer)) if (c.type === 'Prepend' && c.prepend === SPACE_MARK) return true;
+  for (const c of components(json.pre_tokenizer)) {
+    if (c.type === 'Metaspace') return c.add_prefix_space === true || (c.prepend_scheme ?? 'always') !== 'never';
+  }
+  return false;
+}
+
+/**
+ * Converts tokenizer.json to the `tokenizer.ggml.*` keys the quantize CLI
+ * writes into a GGUF (what llama.cpp's convert_hf_to_gguf.py would write).
+ */
+export function ggufTokenizerMetadataFromHf(
+  tokenizerJson: HfTokenizerJson | string,
+  config: HfTokenizerConfig = {},
+): GgufTokenizerMetadata {
+  const json = parse(tokenizerJson);
+  const { model } = json;
+  if (model.type !== 'BPE') throw new UnsupportedTokenizerError(String(model.type), ['BPE'], 'tokenizer.json model.type');
+  const isByteLevel = components(json.pre_tokenizer).some((c) => c.type === 'ByteLevel');
+  if (!isByteLevel && model.byte_fallback !== true) {
+    throw new UnsupportedTokenizerError(
+      'BPE',
+      ['byte-level BPE (ByteLevel pre-tokenizer)', 'SentencePiece-style BPE (byte_fallback)'],
+      'neither a ByteLevel pre-tokenizer nor byte_fallback',
+    );
+  }
+  const K = GGUF_TOKENIZER_KEYS;
+  const added = json.added_tokens ?? [];
+
+  let size = 0;
+  for (const id of Object.values(model.vocab)) size = Math.max(size, id + 1);
+  for (const token of added) size = Math.max(size, token.id + 1);
+  const tokens: string[] = new Array(size);
+  const types = new Int32Array(size);
+  for (const [text, id] of Object.entries(model.vocab)) {
+    tokens[id] = text;
+    types[id] = TokenType.Normal;
+  }
+  if (!isByteLevel) {
+    for (let id = 0; id < size; id++) if (tokens[id] !== undefined && /^<0x[0-9A-Fa-f]{2}>$/.test(tokens[id])) types[id] = TokenType.Byte;
+  }
+  for (const token of added) {
+    tokens[token.id] = token.content;
+    types[token.id] = token.special ? TokenType.Control : TokenType.UserDefined;
+  }
+  const unkText = tokenText(config.unk_token) ?? model.unk_token ?? undefined;
+  const idOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const id = tokens.indexOf(text);
+    return id >= 0 ? id : undefined;
+  };
+  const unk = idOf(unkText);
+  if (unk !== undefined && types[unk] === TokenType.Control) types[unk] = TokenType.Unknown;
+  // Ids with no token, as convert_hf_to_gguf.py fills them.
+  for (let id = 0; id < size; id++) {
+    if (tokens[id] === undefined) {
+      tokens[id] = `[PAD${id}]`;
+      types[id] = TokenType.Unused;
+    }
+  }
+
+  const merges = model.merges.map((merge, i) => {
+    if (typeof merge === 'string') return merge;
+    if (Array.isArray(merge) && merge.length === 2) return `${merge[0]} ${merge[1]}`;
+    throw new TokenizerMetadataError(`model.merges[${i}]`, '"left right" or [left, right]', JSON.stringify(merge));
+  });
+
+  const out: GgufTokenizerMetadata = {};
+  out[K.model] = isByteLevel ? 'gpt2' : 'llama';
+  if (isByteLevel) out[K.pre] = byteLevelPre(json);
+  out[K.tokens] = tokens;
+  out[K.tokenType] = types;
+  if (isByteLevel) {
+    out[K.merges] = merges;
+  } else {
+    out[K.scores] = scoresFromMerges(tokens, merges);
+    out[K.addSpacePrefix] = spacePrefix(json);
+  }
+
+  // BOS / EOS: tokenizer_config.json when given, else the post-processor template.
+  const template = components(json.post_processor).find((c) => c.type === 'TemplateProcessing');
+  const single = (template?.single ?? []) as { SpecialToken?: { id: string } }[];
+  const leading = single[0]?.SpecialToken?.id;
+  const trailing = single.length > 1 ? single[single.length - 1]?.SpecialToken?.id : undefined;
+  const bos = idOf(tokenText(config.bos_token) ?? leading);
+  const eos = idOf(tokenText(config.eos_token) ?? trailing);
+  if (bos !== undefined) out[K.bosTokenId] = bos;
+  if (eos !== undefined) out[K.eosTokenId] = eos;
+  if (unk !== undefined) out[K.unknownTokenId] = unk;
+  const pad = idOf(tokenText(config.pad_token));
+  if (pad !== undefined) out[K.paddingTokenId] = pad;
+  const addBos = config.add_bos_token ?? (template ? leading !== undefined : undefined);
+  const addEos = config.add_eos_token ?? (template ? trailing !== undefined : undefined);
+  if (addBos !== undefined) out[K.addBosToken] = addBos;
+  if (addEos !== undefined) out[K.addEosToken] = addEos;
+  return out;
+}
+
+/**
+ * SentencePiece scores from merge ranks: a token made by merge r scores -r,
+ * so a lower rank merges first; tokens no merge makes (characters, bytes,
+ * special tokens) score 0, as SentencePiece gives its byte and control pieces.
+ */
+function scoresFromMerges(tokens: readonly string[], merges: readonly string[]): Float32Array {
+  const ids = new Map(tokens.map((t, i) => [t, i]));
+  const scores = new Float32Array(tokens.length);
+  const scored = new Uint8Array(tokens.length);
+  merges.forEach((merge, rank) => {
+    const space = merge.indexOf(' ', 1);
+    if (space < 0) return;
+    const id = ids.get(merge.slice(0, space) + merge.slice(space + 1));
+    if (id === undefined || scored[id]) return;
+    scored[id] = 1;
+    scores[id] = -rank - 1;
+  });
+  return scores;
+}
+
+/** A tokenizer from a Hugging Face tokenizer.json (BPE models). */
+export function tokenizerFromHf(
+  tokenizerJson: HfTokenizerJson | string,
+  config: HfTokenizerConfig = {},
+): BpeTokenizer {
+  return tokenizerFromGguf(ggufTokenizerMetadataFromHf(tokenizerJson, config));
+}

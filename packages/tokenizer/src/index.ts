@@ -1,0 +1,32 @@
+export type { Merge } from './byte-level-bpe.js';
+export { TokenIdError, TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
+export {
+  GGUF_TOKENIZER_KEYS,
+  type GgufLike,
+  type GgufMetadata,
+  type TokenizerFromGgufOptions,
+  tokenizerFromGguf,
+} from './gguf.js';
+export { PRE_TOKENIZERS, type PreTokenizerSpec } from './pre-tokenizer-registry.js';
+export {
+  type BitNetSpecialTokens,
+  defaultSpecialTokens,
+  type SpecialTokens,
+  type TokenizerModel,
+} from './special-tokens.js';
+export { TokenType } from './token-types.js';
+export {
+  BpeTokenizer,
+  type BpeTokenizerOptions,
+  type DecodeOptions,
+  type EncodeOptions,
+  type StreamingDecoder,
+  type Tokenizer,
+} from './tokenizer.js';
+export {
+  type GgufTokenizerMetadata,
+  ggufTokenizerMetadataFromHf,
+  type HfTokenizerConfig,
+  type HfTokenizerJson,
+  tokenizerFromHf,
+} from './hf.js';

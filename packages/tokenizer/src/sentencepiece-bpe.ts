@@ -1,0 +1,164 @@
+/**
+ * SentencePiece BPE (`tokenizer.ggml.model = "llama"`), as llama.cpp's
+ * llm_tokenizer_spm_session: the whole text fragment, spaces written as "▁"
+ * (U+2581) and with a leading "▁" when add_space_prefix is set, starts as one
+ * symbol per code point; the adjacent pair whose concatenation is a vocabulary
+ * token with the highest score merges first (ties: leftmost), until no pair is
+ * a token. A symbol that is not a token is emitted as byte-fallback tokens
+ * `<0xXX>` of its UTF-8 bytes.
+ *
+ * llama.cpp's `resegment` also undoes merges recursively for symbols that are
+ * not in the vocabulary. A merge only happens when the concatenation is a
+ * vocabulary token, so every merged symbol is a token and only single code
+ * points can miss: resegmenting reduces to the byte fallback, which is what we
+ * implement.
+ */
+import type { IdBuffer } from './id-buffer.js';
+import { MergeEngine } from './merge.js';
+import { PairTable } from './pair-table.js';
+import type { Vocabulary } from './vocabulary.js';
+
+const SPACE_MARK = 0x2581;
+
+export class SentencePieceBpe {
+  private readonly engine: MergeEngine;
+  /** BMP code point → symbol id: vocabulary id, a virtual id (≥ vocab size), or -1. */
+  private readonly bmpSymbol = new Int32Array(0x10000).fill(-1);
+  private readonly astralSymbol = new Map<number, number>();
+  /** Code points of virtual ids (id - vocab size): single characters that only occur inside tokens. */
+  private readonly virtualCodePoints: number[] = [];
+  /** Byte → `<0xXX>` token (or the one-byte token), -1 when the vocabulary has neither. */
+  readonly byteTokens = new Int32Array(256).fill(-1);
+  private codePoints = new Int32Array(64);
+
+  constructor(
+    private readonly vocab: Vocabulary,
+    scores: ArrayLike<number> | undefined,
+    private readonly unk: number | null,
+  ) {
+    const size = vocab.size;
+    // Priority = rank of the score among distinct scores, highest first.
+    const scoreOf = (id: number): number => (scores ? Number(scores[id]) : 0);
+    const distinct = [...new Set(Array.from({ length: size }, (_, id) => scoreOf(id)))].sort((a, b) => b - a);
+    const rankOf = new Map(distinct.map((score, rank) => [score, rank]));
+
+    for (let id = 0; id < size; id++) {
+      const text = vocab.tokens[id];
+      const cp = text.codePointAt(0) as number;
+      if (text.length === (cp > 0xffff ? 2 : 1)) this.setSymbol(cp, id);
+    }
+    const virtualId = (cp: number): number => {
+      const existing = this.symbolOf(cp);
+      if (existing >= 0) return existing;
+      const id = size + this.virtualCodePoints.length;
+      this.virtualCodePoints.push(cp);
+      this.setSymbol(cp, id);
+      return id;
+    };
+    // Every split of every multi-character token into two tokens (or single characters) is a merge.
+    const pairs = new PairTable(size * 4);
+    const priority: number[] = [];
+    const result: number[] = [];
+    for (let id = 0; id < size; id++) {
+      const text = vocab.tokens[id];
+      if (text.length < 2) continue;
+      const tokenPriority = rankOf.get(scoreOf(id)) as number;
+      for (let k = 1; k < text.length; k++) {
+        const unit = text.charCodeAt(k);
+        if (unit >= 0xdc00 && unit < 0xe000) continue;
+        const left = this.pieceId(text.slice(0, k), virtualId);
+        const right = this.pieceId(text.slice(k), virtualId);
+        if (left < 0 || right < 0) continue;
+        if (pairs.add(left, right, priority.length)) {
+          priority.push(tokenPriority);
+          result.push(id);
+        }
+      }
+    }
+    this.engine = new MergeEngine({ pairs, priority: Int32Array.from(priority), result: Int32Array.from(result) });
+
+    const hex = '0123456789ABCDEF';
+    for (let b = 0; b < 256; b++) {
+      const id = vocab.ids.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? vocab.ids.get(String.fromCharCode(b)) : undefined);
+      if (id !== undefined) this.byteTokens[b] = id;
+    }
+  }
+
+  private setSymbol(cp: number, id: number): void {
+    if (cp < 0x10000) this.bmpSymbol[cp] = id;
+    else this.astralSymbol.set(cp, id);
+  }
+
+  private symbolOf(cp: number): number {
+    return cp < 0x10000 ? this.bmpSymbol[cp] : (this.astralSymbol.get(cp) ?? -1);
+  }
+
+  /** Id a piece has as a symbol: a token, or a virtual id for a single code point; -1 otherwise. */
+  private pieceId(piece: string, virtualId: (cp: number) => number): number {
+    const id = this.vocab.ids.get(piece);
+    if (id !== undefined) return id;
+    const cp = piece.codePointAt(0) as number;
+    return piece.length === (cp > 0xffff ? 2 : 1) ? virtualId(cp) : -1;
+  }
+
+  /** Appends the ids of text[start, end); `spacePrefix` prepends "▁". */
+  encode(text: string, start: number, end: number, spacePrefix: boolean, out: IdBuffer): void {
+    const capacity = end - start + 1;
+    const symbols = this.engine.reserve(capacity);
+    if (this.codePoints.length < capacity) this.codePoints = new Int32Array(this.engine.symbols.length);
+    const codePoints = this.codePoints;
+    let n = 0;
+    if (spacePrefix) {
+      codePoints[n] = SPACE_MARK;
+      symbols[n++] = this.bmpSymbol[SPACE_MARK];
+    }
+    for (let i = start; i < end; i++) {
+      let cp = text.charCodeAt(i);
+      if (cp === 0x20) cp = SPACE_MARK;
+      else if (cp >= 0xd800 && cp < 0xdc00 && i + 1 < end) {
+        const low = text.charCodeAt(i + 1);
+        if (low >= 0xdc00 && low < 0xe000) {
+          cp = ((cp - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+          i++;
+        }
+      }
+      codePoints[n] = cp;
+      // A symbol that is no token keeps its position's code point for the byte fallback, as -2 - n.
+      const id = cp < 0x10000 ? this.bmpSymbol[cp] : (this.astralSymbol.get(cp) ?? -1);
+      symbols[n] = id >= 0 ? id : -2 - n;
+      n++;
+    }
+    const count = this.engine.merge(n);
+    const vocabSize = this.vocab.size;
+    for (let i = 0; i < count; i++) {
+      const id = symbols[i];
+      if (id >= 0 && id < vocabSize) out.push(id);
+      else if (id >= vocabSize) this.pushBytes(this.virtualCodePoints[id - vocabSize], out);
+      else this.pushBytes(codePoints[-2 - id], out);
+    }
+  }
+
+  private pushBytes(cp: number, out: IdBuffer): void {
+    if (cp < 0x80) this.pushByte(cp, out);
+    else if (cp < 0x800) {
+      this.pushByte(0xc0 | (cp >> 6), out);
+      this.pushByte(0x80 | (cp & 0x3f), out);
+    } else if (cp < 0x10000) {
+      this.pushByte(0xe0 | (cp >> 12), out);
+      this.pushByte(0x80 | ((cp >> 6) & 0x3f), out);
+      this.pushByte(0x80 | (cp & 0x3f), out);
+    } else {
+      this.pushByte(0xf0 | (cp >> 18), out);
+      this.pushByte(0x80 | ((cp >> 12) & 0x3f), out);
+      this.pushByte(0x80 | ((cp >> 6) & 0x3f), out);
+      this.pushByte(0x80 | (cp & 0x3f), out);
+    }
+  }
+
+  private pushByte(byte: number, out: IdBuffer): void {
+    const id = this.byteTokens[byte];
+    // llama.cpp aborts when a byte has no token; the unknown token is the gentler answer.
+    if (id >= 0) out.push(id);
+    else if (this.unk !== null) out.push(this.unk);
+  }
+}
