@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import { runDemo } from './demo.js';
 import { formatDemoReport } from './format-report.js';
+import { formatInspectReport, formatValidateReport, inspectFile, validateFile } from './inspect.js';
 
 export const VERSION: string = packageJson.version;
 
@@ -9,6 +10,11 @@ const USAGE = `Usage: trit <command> [options]
 
 Commands:
   demo [--json] [--seed N]   quantize, pack and store a built-in tensor, with errors and throughput
+  inspect <file.gguf> [--json] list metadata and tensors by group (embedding/output, norms,
+                             attention, FFN/experts), with types, shapes, sizes, bits/weight
+  validate <file.gguf> [--json] [--check-data]
+                             check a GGUF the way llama.cpp loads it; exit 0 if valid, 1 if not;
+                             --check-data also scans every tensor for non-finite values and scales
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
@@ -50,6 +56,8 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   }
   if (command === 'demo') return demo(rest);
   if (command === 'bench') return bench(rest);
+  if (command === 'inspect') return inspect(rest);
+  if (command === 'validate') return validate(rest);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -68,6 +76,44 @@ async function demo(args: readonly string[]): Promise<number> {
   const report = await runDemo({ seed });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatDemoReport(report));
   return 0;
+}
+
+function singleFile(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one file, got ${positionals.length}`);
+  return positionals[0] as string;
+}
+
+async function inspect(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const { file, report } = await inspectFile(singleFile('inspect', positionals));
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatInspectReport(file, report));
+  return 0;
+}
+
+async function validate(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { json: { type: 'boolean', default: false }, 'check-data': { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const path = singleFile('validate', positionals);
+  const tty = process.stderr.isTTY && !values.json;
+  const report = await validateFile(path, {
+    checkTensorData: values['check-data'],
+    onProgress: tty
+      ? (done, total) =>
+          process.stderr.write(`\r\x1b[Kchecking tensor data: ${((100 * done) / Math.max(total, 1)).toFixed(0)}%`)
+      : undefined,
+  });
+  if (tty && values['check-data']) process.stderr.write('\r\x1b[K');
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatValidateReport(report));
+  return report.ok ? 0 : 1;
 }
 
 async function bench(args: readonly string[]): Promise<number> {

@@ -1,5 +1,5 @@
 import { GgufError } from './errors.js';
-import { decodeUtf8 } from './utf8.js';
+import { utf8DecoderFor } from './utf8.js';
 import {
   type GgufArrayElements,
   type GgufArrayValue,
@@ -64,6 +64,7 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, source: string)
 class HeaderParser {
   private pos = 0;
   private readonly view: DataView;
+  private readonly decode: (start: number, end: number) => string;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -71,6 +72,7 @@ class HeaderParser {
     private readonly source: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.decode = utf8DecoderFor(bytes);
   }
 
   private fail(
@@ -145,7 +147,7 @@ class HeaderParser {
       });
     }
     this.ensure(length, what);
-    const text = decodeUtf8(this.bytes, this.pos, this.pos + length);
+    const text = this.decode(this.pos, this.pos + length);
     this.pos += length;
     return text;
   }

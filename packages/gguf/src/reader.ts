@@ -36,7 +36,8 @@ export interface ReadGgufOptions {
   maxHeaderBytes?: number;
 }
 
-const FIRST_READ_BYTES = 1 << 20;
+// Most headers (a Llama-3 vocabulary is ~9 MB) fit in the first read, so they are parsed once.
+const FIRST_READ_BYTES = 16 << 20;
 const DEFAULT_MAX_HEADER_BYTES = 512 * 1024 * 1024;
 
 /** The producer a file's metadata points to. */

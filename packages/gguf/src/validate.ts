@@ -72,8 +72,10 @@ export async function validateGguf(source: GgufSource, options: ValidateGgufOpti
     });
   }
   const architecture = arch?.type === GgufValueType.STRING ? arch.value : undefined;
+  // RuvLLM files never loaded in llama.cpp; its metadata rules are advice there, not errors.
+  const llamaRules = file.dialect === 'ruvllm' ? warnings : errors;
   if (file.tensors.some((t) => t.typeInfo.quantized) && !file.metadata.has('general.quantization_version')) {
-    errors.push({
+    llamaRules.push({
       code: 'missing-quantization-version',
       message: `${src}: quantized tensors need general.quantization_version (u32 2)`,
       key: 'general.quantization_version',

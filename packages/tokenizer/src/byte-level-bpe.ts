@@ -17,36 +17,9 @@ import { MergeEngine } from './merge.js';
 import { PairTable } from './pair-table.js';
 import { Boundaries, type Splitter } from './pre-tokenizers.js';
 import type { Vocabulary } from './vocabulary.js';
+import { WordCache } from './word-cache.js';
 
 export type Merge = string | readonly [string, string];
-
-/** Bounded pre-token → ids cache: two generations, the older dropped when the newer fills. */
-class WordCache {
-  private current = new Map<string, number | Uint32Array>();
-  private previous = new Map<string, number | Uint32Array>();
-
-  constructor(private readonly generationSize: number) {}
-
-  get(word: string): number | Uint32Array | undefined {
-    const hit = this.current.get(word);
-    if (hit !== undefined) return hit;
-    const old = this.previous.get(word);
-    if (old !== undefined) this.set(word, old);
-    return old;
-  }
-
-  set(word: string, ids: number | Uint32Array): void {
-    if (this.current.size >= this.generationSize) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
-    this.current.set(word, ids);
-  }
-
-  get size(): number {
-    return this.current.size + this.previous.size;
-  }
-}
 
 export interface ByteLevelOptions {
   merges: readonly Merge[];
@@ -76,7 +49,7 @@ export class ByteLevelBpe {
   ) {
     this.splitter = options.splitter;
     this.ignoreMerges = options.ignoreMerges;
-    this.cache = new WordCache(Math.max(1, Math.floor((options.cacheSize ?? 16384) / 2)));
+    this.cache = new WordCache(Math.max(1, options.cacheSize ?? 16384));
     const merges = options.merges;
     this.mergeCount = merges.length;
     const pairs = new PairTable(merges.length);
@@ -104,7 +77,11 @@ export class ByteLevelBpe {
       } else if (Array.isArray(merge) && merge.length === 2) {
         [left, right] = merge;
       } else {
-        throw new TokenizerMetadataError(`tokenizer.ggml.merges[${rank}]`, '"left right" or [left, right]', String(merge));
+        throw new TokenizerMetadataError(
+          `tokenizer.ggml.merges[${rank}]`,
+          '"left right" or [left, right]',
+          String(merge),
+        );
       }
       priority[rank] = rank;
       result[rank] = idOf(left + right);
@@ -127,44 +104,46 @@ export class ByteLevelBpe {
     let wordStart = start;
     for (let i = 0; i < bounds.count; i++) {
       const wordEnd = ends[i];
-      const word = text.slice(wordStart, wordEnd);
-      wordStart = wordEnd;
-      let ids = cache.get(word);
-      if (ids === undefined) {
-        ids = this.encodeWord(word);
-        cache.set(word, ids);
+      const hash = WordCache.hash(text, wordStart, wordEnd);
+      let slot = cache.find(text, wordStart, wordEnd, hash);
+      if (slot < 0) {
+        const word = text.slice(wordStart, wordEnd);
+        const count = this.encodeWord(word);
+        slot = cache.insert(-1 - slot, word, hash, this.result, count);
       }
-      if (typeof ids === 'number') out.push(ids);
-      else out.pushAll(ids);
+      cache.copyTo(slot, out);
+      wordStart = wordEnd;
     }
   }
 
-  /** BPE of one pre-token; a single id is returned as a number. */
-  encodeWord(word: string): number | Uint32Array {
+  /** Ids of the last encodeWord. */
+  private result = new Int32Array(64);
+
+  /** BPE of one pre-token into this.result; returns the id count. */
+  encodeWord(word: string): number {
     const n = this.toUtf8(word);
     const bytes = this.bytes;
     if (this.ignoreMerges) {
       const whole = this.vocab.ids.get(bytesToByteLevel(bytes, 0, n));
-      if (whole !== undefined) return whole;
+      if (whole !== undefined) {
+        this.result[0] = whole;
+        return 1;
+      }
     }
     const symbols = this.engine.reserve(n);
     const byteSymbol = this.byteSymbol;
     for (let i = 0; i < n; i++) symbols[i] = byteSymbol[bytes[i]];
     const count = this.engine.merge(n);
+    if (this.result.length < n) this.result = new Int32Array(this.engine.symbols.length);
+    const result = this.result;
     const vocabSize = this.vocab.size;
-    let simple = true;
+    let k = 0;
     for (let i = 0; i < count; i++) {
       const id = symbols[i];
-      if (id < 0 || id >= vocabSize) simple = false;
+      if (id >= 0 && id < vocabSize) result[k++] = id;
+      else if (id >= vocabSize) for (const fallback of this.fallback(id)) result[k++] = fallback;
     }
-    if (simple) return count === 1 ? symbols[0] : new Uint32Array(symbols.subarray(0, count));
-    const ids: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const id = symbols[i];
-      if (id >= vocabSize) for (const fallback of this.fallback(id)) ids.push(fallback);
-      else if (id >= 0) ids.push(id);
-    }
-    return ids.length === 1 ? ids[0] : Uint32Array.from(ids);
+    return k;
   }
 
   /**

@@ -64,7 +64,9 @@ function parse(json: HfTokenizerJson | string): HfTokenizerJson {
 function components(component: HfComponent | null | undefined): HfComponent[] {
   if (!component) return [];
   if (component.type === 'Sequence') {
-    const list = (component.pretokenizers ?? component.normalizers ?? component.processors) as HfComponent[] | undefined;
+    const list = (component.pretokenizers ?? component.normalizers ?? component.processors) as
+      | HfComponent[]
+      | undefined;
     return (list ?? []).flatMap((c) => components(c));
   }
   return [component];
@@ -90,10 +92,10 @@ function byteLevelPre(json: HfTokenizerJson): string {
     }
     throw new UnknownPreTokenizerError(`Split(${JSON.stringify(pattern)})`, ['gpt-2 (ByteLevel)', 'llama-bpe']);
   }
-  throw new UnknownPreTokenizerError(
-    parts.map((c) => c.type).join('+') || 'none',
-    ['gpt-2 (ByteLevel)', 'llama-bpe (Split + ByteLevel)'],
-  );
+  throw new UnknownPreTokenizerError(parts.map((c) => c.type).join('+') || 'none', [
+    'gpt-2 (ByteLevel)',
+    'llama-bpe (Split + ByteLevel)',
+  ]);
 }
 
 /** Whether the SentencePiece-style tokenizer puts "▁" before the text. */
@@ -115,7 +117,8 @@ export function ggufTokenizerMetadataFromHf(
 ): GgufTokenizerMetadata {
   const json = parse(tokenizerJson);
   const { model } = json;
-  if (model.type !== 'BPE') throw new UnsupportedTokenizerError(String(model.type), ['BPE'], 'tokenizer.json model.type');
+  if (model.type !== 'BPE')
+    throw new UnsupportedTokenizerError(String(model.type), ['BPE'], 'tokenizer.json model.type');
   const isByteLevel = components(json.pre_tokenizer).some((c) => c.type === 'ByteLevel');
   if (!isByteLevel && model.byte_fallback !== true) {
     throw new UnsupportedTokenizerError(
@@ -137,7 +140,8 @@ export function ggufTokenizerMetadataFromHf(
     types[id] = TokenType.Normal;
   }
   if (!isByteLevel) {
-    for (let id = 0; id < size; id++) if (tokens[id] !== undefined && /^<0x[0-9A-Fa-f]{2}>$/.test(tokens[id])) types[id] = TokenType.Byte;
+    for (let id = 0; id < size; id++)
+      if (tokens[id] !== undefined && /^<0x[0-9A-Fa-f]{2}>$/.test(tokens[id])) types[id] = TokenType.Byte;
   }
   for (const token of added) {
     tokens[token.id] = token.content;
@@ -217,9 +221,6 @@ function scoresFromMerges(tokens: readonly string[], merges: readonly string[]):
 }
 
 /** A tokenizer from a Hugging Face tokenizer.json (BPE models). */
-export function tokenizerFromHf(
-  tokenizerJson: HfTokenizerJson | string,
-  config: HfTokenizerConfig = {},
-): BpeTokenizer {
+export function tokenizerFromHf(tokenizerJson: HfTokenizerJson | string, config: HfTokenizerConfig = {}): BpeTokenizer {
   return tokenizerFromGguf(ggufTokenizerMetadataFromHf(tokenizerJson, config));
 }

@@ -7,6 +7,13 @@ export {
   type TokenizerFromGgufOptions,
   tokenizerFromGguf,
 } from './gguf.js';
+export {
+  type GgufTokenizerMetadata,
+  ggufTokenizerMetadataFromHf,
+  type HfTokenizerConfig,
+  type HfTokenizerJson,
+  tokenizerFromHf,
+} from './hf.js';
 export { PRE_TOKENIZERS, type PreTokenizerSpec } from './pre-tokenizer-registry.js';
 export {
   type BitNetSpecialTokens,
@@ -23,10 +30,3 @@ export {
   type StreamingDecoder,
   type Tokenizer,
 } from './tokenizer.js';
-export {
-  type GgufTokenizerMetadata,
-  ggufTokenizerMetadataFromHf,
-  type HfTokenizerConfig,
-  type HfTokenizerJson,
-  tokenizerFromHf,
-} from './hf.js';

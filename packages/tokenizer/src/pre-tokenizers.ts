@@ -44,7 +44,10 @@ function loadTables(): void {
 /** Class bits of the code point at i, plus ASTRAL when it takes two code units. */
 function classAt(text: string, i: number): number {
   const c = text.charCodeAt(i);
-  if (c < 0x80) return asciiClass[c];
+  return c < 0x80 ? asciiClass[c] : classAtNonAscii(text, i, c);
+}
+
+function classAtNonAscii(text: string, i: number, c: number): number {
   if (c >= 0xd800 && c < 0xdc00) {
     const d = text.charCodeAt(i + 1);
     if (d >= 0xdc00 && d < 0xe000) {

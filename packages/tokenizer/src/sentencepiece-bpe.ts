@@ -79,7 +79,9 @@ export class SentencePieceBpe {
 
     const hex = '0123456789ABCDEF';
     for (let b = 0; b < 256; b++) {
-      const id = vocab.ids.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? vocab.ids.get(String.fromCharCode(b)) : undefined);
+      const id =
+        vocab.ids.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ??
+        (b < 0x80 ? vocab.ids.get(String.fromCharCode(b)) : undefined);
       if (id !== undefined) this.byteTokens[b] = id;
     }
   }

@@ -2,13 +2,19 @@
  * BpeTokenizer: byte-level BPE (GPT-2, Llama-3) and SentencePiece BPE (Llama-2)
  * with llama.cpp's behaviour for special tokens, BOS/EOS and defaults.
  */
-import { CODE_POINT_TO_BYTE } from './byte-map.js';
+
 import { ByteLevelBpe, type Merge } from './byte-level-bpe.js';
+import { CODE_POINT_TO_BYTE } from './byte-map.js';
 import { TokenIdError, TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
 import { IdBuffer } from './id-buffer.js';
 import { PRE_TOKENIZERS } from './pre-tokenizer-registry.js';
 import { SentencePieceBpe } from './sentencepiece-bpe.js';
-import { defaultSpecialTokens, type SpecialTokens, SpecialTokenSplitter, type TokenizerModel } from './special-tokens.js';
+import {
+  defaultSpecialTokens,
+  SpecialTokenSplitter,
+  type SpecialTokens,
+  type TokenizerModel,
+} from './special-tokens.js';
 import { TokenType } from './token-types.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -154,6 +160,8 @@ export class BpeTokenizer implements Tokenizer {
   private readonly pieceBytes: Uint8Array;
   private readonly tokenFlags: Uint8Array;
   private readonly textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** Reused between encode calls; each call returns an exact-size copy. */
+  private readonly output = new IdBuffer(1024);
 
   /** RuvLLM's constructor name. Applies llama.cpp's defaults for everything not given. */
   static fromVocab(options: BpeTokenizerOptions): BpeTokenizer {
@@ -202,10 +210,18 @@ export class BpeTokenizer implements Tokenizer {
     this.specialTokens = special;
     this.endOfGeneration = this.findEndOfGeneration(special);
     if (this.addBos && special.bos === null) {
-      throw new TokenizerMetadataError('tokenizer.ggml.bos_token_id', 'a token id, since add_bos_token is true', 'none');
+      throw new TokenizerMetadataError(
+        'tokenizer.ggml.bos_token_id',
+        'a token id, since add_bos_token is true',
+        'none',
+      );
     }
     if (this.addEos && special.eos === null) {
-      throw new TokenizerMetadataError('tokenizer.ggml.eos_token_id', 'a token id, since add_eos_token is true', 'none');
+      throw new TokenizerMetadataError(
+        'tokenizer.ggml.eos_token_id',
+        'a token id, since add_eos_token is true',
+        'none',
+      );
     }
     this.warnings = warnings;
 
@@ -237,7 +253,8 @@ export class BpeTokenizer implements Tokenizer {
     const addSpecial = options.addSpecial ?? true;
     const parseSpecial = options.parseSpecial ?? false;
     text = wellFormed(text);
-    const out = new IdBuffer((text.length >> 2) + 16);
+    const out = this.output;
+    out.length = 0;
     if (addSpecial && this.addBos) out.push(this.specialTokens.bos as number);
     const { starts, ends } = this.special.partition(text, parseSpecial);
     let afterSpecial = true;
@@ -249,7 +266,8 @@ export class BpeTokenizer implements Tokenizer {
         continue;
       }
       if (this.byteLevel) this.byteLevel.encode(text, start, ends[f], out);
-      else (this.sentencePiece as SentencePieceBpe).encode(text, start, ends[f], this.addSpacePrefix && afterSpecial, out);
+      else
+        (this.sentencePiece as SentencePieceBpe).encode(text, start, ends[f], this.addSpacePrefix && afterSpecial, out);
       afterSpecial = false;
     }
     if (addSpecial && this.addEos) out.push(this.specialTokens.eos as number);

@@ -27,7 +27,11 @@ export class Vocabulary {
       this.types[id] = Number.isInteger(type) && type >= 0 && type <= 6 ? type : TokenType.Undefined;
       const previous = this.ids.get(text);
       if (previous !== undefined) {
-        throw new TokenizerMetadataError('tokenizer.ggml.tokens', 'unique tokens', `"${text}" at ids ${previous} and ${id}`);
+        throw new TokenizerMetadataError(
+          'tokenizer.ggml.tokens',
+          'unique tokens',
+          `"${text}" at ids ${previous} and ${id}`,
+        );
       }
       this.ids.set(text, id);
     }
