@@ -215,3 +215,33 @@ describe('interop with @huggingface/gguf', () => {
     });
   });
 });
+
+describe('large files', () => {
+  it('parses a 4 GiB file without reading its data, and reads one tensor at its offset', async () => {
+    const { open } = await import('node:fs/promises');
+    const { RawGguf } = await import('./test-support.js');
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'big.gguf');
+      const big = 2 ** 30; // F32 elements: 4 GiB of data, left as a hole in a sparse file
+      const header = new RawGguf()
+        .header(2, 2, 1)
+        .kvString('general.architecture', 'llama')
+        .tensorInfo('huge', [big], GgmlType.F32, 0)
+        .tensorInfo('tail', [8], GgmlType.F32, big * 4)
+        .padTo(32);
+      const dataOffset = header.length;
+      const handle = await open(path, 'w');
+      await handle.write(header.bytes(), 0, header.length, 0);
+      const tail = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]);
+      await handle.write(new Uint8Array(tail.buffer), 0, 32, dataOffset + big * 4);
+      await handle.close();
+      const before = process.memoryUsage().rss;
+      const file = await readGguf(path);
+      expect(file.version).toBe(2);
+      expect(file.byteLength).toBe(dataOffset + big * 4 + 32);
+      expect(file.tensor('huge').byteSize).toBe(big * 4);
+      expect(await file.dequantizeTensor('tail')).toEqual(tail);
+      expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    });
+  });
+});
