@@ -3,6 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { runDemo } from './demo.js';
 import { formatDemoReport } from './format-report.js';
 import { formatInspectReport, formatValidateReport, inspectFile, validateFile } from './inspect.js';
+import { formatTokenizeReport, loadTokenizer, tokenize } from './tokenize.js';
 
 export const VERSION: string = packageJson.version;
 
@@ -15,6 +16,9 @@ Commands:
   validate <file.gguf> [--json] [--check-data]
                              check a GGUF the way llama.cpp loads it; exit 0 if valid, 1 if not;
                              --check-data also scans every tensor for non-finite values and scales
+  tokenize <model.gguf | tokenizer.json> [--text T | --file F] [--json] [--no-special] [--parse-special]
+                             print the token ids and pieces of a text (default: standard input);
+                             --no-special leaves out BOS/EOS, --parse-special matches "<|…|>" text
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
@@ -58,6 +62,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   if (command === 'bench') return bench(rest);
   if (command === 'inspect') return inspect(rest);
   if (command === 'validate') return validate(rest);
+  if (command === 'tokenize') return tokenizeCommand(rest);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -114,6 +119,43 @@ async function validate(args: readonly string[]): Promise<number> {
   if (tty && values['check-data']) process.stderr.write('\r\x1b[K');
   console.log(values.json ? JSON.stringify(report, null, 2) : formatValidateReport(report));
   return report.ok ? 0 : 1;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function tokenizeCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      json: { type: 'boolean', default: false },
+      text: { type: 'string' },
+      file: { type: 'string' },
+      'no-special': { type: 'boolean', default: false },
+      'parse-special': { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const source = singleFile('tokenize', positionals);
+  if (values.text !== undefined && values.file !== undefined) throw new UsageError('give --text or --file, not both');
+  const { readFile } = await import('node:fs/promises');
+  const text =
+    values.text ??
+    (values.file !== undefined
+      ? await readFile(values.file, 'utf8')
+      : process.stdin.isTTY
+        ? (() => {
+            throw new UsageError('tokenize needs --text, --file, or text on standard input');
+          })()
+        : await readStdin());
+  const tokenizer = await loadTokenizer(source);
+  const report = tokenize(tokenizer, source, text, { addSpecial: !values['no-special'], parseSpecial: values['parse-special'] });
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatTokenizeReport(report));
+  return 0;
 }
 
 async function bench(args: readonly string[]): Promise<number> {

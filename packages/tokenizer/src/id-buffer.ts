@@ -31,6 +31,9 @@ export class IdBuffer {
 
   /** The ids, trimmed to length (a copy, so the buffer's slack is not kept alive). */
   result(): Uint32Array {
-    return this.data.slice(0, this.length);
+    // new + set is a memcpy; TypedArray.prototype.slice is several times slower in V8.
+    const out = new Uint32Array(this.length);
+    out.set(this.data.subarray(0, this.length));
+    return out;
   }
 }

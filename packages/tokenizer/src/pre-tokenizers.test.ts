@@ -22,7 +22,8 @@ const LLAMA3_JS =
 // Hugging Face's original Llama-3 form: (?i:'s|…) case-folds with Unicode rules. JavaScript has no
 // scoped (?i:), so the whole pattern gets the i flag; that also case-folds the classes (U+0345
 // folds to a letter), so the comparison below keeps to letters, digits, whitespace and ASCII.
-const LLAMA3_HF = /'s|'t|'re|'ve|'m|'ll|'d|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/giu;
+const LLAMA3_HF =
+  /'s|'t|'re|'ve|'m|'ll|'d|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/giu;
 
 /** Matches and the unmatched gaps between them, as llama.cpp's unicode_regex_split_stl keeps both. */
 function regexSplit(regex: RegExp, text: string): string[] {
@@ -51,7 +52,16 @@ const split = (splitter: Splitter, text: string) => splitToStrings(splitter, tex
 describe('GPT-2 splitter', () => {
   it('splits known examples', () => {
     expect(split(splitGpt2, "Hello world! I'M here, don't")).toEqual([
-      'Hello', ' world', '!', ' I', "'", 'M', ' here', ',', ' don', "'t",
+      'Hello',
+      ' world',
+      '!',
+      ' I',
+      "'",
+      'M',
+      ' here',
+      ',',
+      ' don',
+      "'t",
     ]);
     expect(split(splitGpt2, 'x = 12345;   \n\ty  ')).toEqual(['x', ' =', ' 12345', ';', '   \n', '\t', 'y', '  ']);
     expect(split(splitGpt2, '')).toEqual([]);
@@ -89,7 +99,16 @@ describe('GPT-2 splitter', () => {
 describe('Llama-3 splitter', () => {
   it('splits known examples', () => {
     expect(split(splitLlama3, "I'M THEY'LL don't 1234567")).toEqual([
-      'I', "'M", ' THEY', "'LL", ' don', "'t", ' ', '123', '456', '7',
+      'I',
+      "'M",
+      ' THEY',
+      "'LL",
+      ' don',
+      "'t",
+      ' ',
+      '123',
+      '456',
+      '7',
     ]);
     expect(split(splitLlama3, 'a\r\n\r\n  b  \n')).toEqual(['a', '\r\n\r\n', ' ', ' b', '  \n']);
     expect(split(splitLlama3, '(x)!!\n\ny')).toEqual(['(x', ')!!\n\n', 'y']);

@@ -86,9 +86,9 @@ export class SpecialTokenSplitter {
     for (const entry of entries) {
       const unit = entry.text.charCodeAt(0);
       this.firstUnits[unit] = 1;
-      let list = this.byFirstUnit.get(unit);
-      if (!list) this.byFirstUnit.set(unit, (list = []));
-      list.push(entry);
+      const list = this.byFirstUnit.get(unit);
+      if (list) list.push(entry);
+      else this.byFirstUnit.set(unit, [entry]);
     }
     this.hasAlways = entries.some((e) => e.always);
   }

@@ -143,3 +143,42 @@ export function mixedCorpus(targetBytes: number, seed = 1): string {
   }
   return parts.join('');
 }
+
+/** Hand-picked strings for the parity tests, one per tricky case. */
+export const PARITY_STRINGS: readonly string[] = [
+  'Hello world! This is a test of the tokenizer.',
+  "I'M here, don't worry; THEY'LL come. We've, you'd, she's, it'S, I'Ll, WE'RE, they'Ve, I'd.",
+  "'s 't 're 've 'm 'll 'd 'S 'T 'RE 'VE 'M 'LL 'D 'x '",
+  'function add(a, b) {\n  return a + b; // sum\n}\n\nconst x = add(1, 2);\r\n',
+  'if (x >= 10 && y != null) { arr[i++] = `$' + '{name}_$' + '{id}`; }',
+  '    grabbed',
+  'trailing spaces   \nand tabs\t\t\tand\r\nCRLF\r\n\r\n  \n',
+  '   ',
+  '\n',
+  '\n\n\n',
+  ' \n',
+  '\t',
+  'a  b   c    d',
+  '1 12 123 1234 12345 123456 1234567 3.14159265358979 1e10 0x1F -42',
+  '9876543210987654321098765432109876543210',
+  '中文分词器的速度非常快，我们测试了很多不同的句子。',
+  '日本語のテキストとカタカナ、ひらがな。',
+  'العربية لغة جميلة',
+  'हिन्दी भाषा में लिखा गया वाक्य',
+  'Русский текст, Ελληνικά, 한국어',
+  '👨‍👩‍👧‍👦 family, 👍🏽 thumbs, 🏳️‍🌈 flag, 🇺🇸🇩🇪 flags, 🦙 llama',
+  'e\u0301 a\u0308 n\u0303 Z\u0351\u0352\u0353 combining',
+  'café naïve résumé Ångström',
+  'lone \ud800 high and \udc00 low surrogates, \udbff\ud800 reversed',
+  'special <|begin_of_text|> and <|eot_id|> and <|endoftext|> inside',
+  '<s> and </s> and <unk> as text',
+  '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>',
+  'nbsp\u00a0here, ideographic\u3000space, line\u2028separator',
+  'zero\u200bwidth\u200djoiner\ufeffbom',
+  '¿Qué? ¡Sí! «quotes» “curly” ‘single’ — dash … ellipsis',
+  'ᵃ ⁿ ½ ² ③ Ⅻ ١٢٣ ۴ 𝟘 𝑨𝑩',
+  '\u0000\u0001\u007f control chars',
+  '▁ leading mark ▁▁ and ▁x',
+  'x',
+  'The llama (/ˈlɑːmə/; 🦙Spanish pronunciation: [ˈʎama]) (Lama glama) is a domesticated South American camelid.',
+];

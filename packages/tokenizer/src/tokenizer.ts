@@ -26,7 +26,12 @@ export interface EncodeOptions {
 }
 
 export interface DecodeOptions {
-  /** Leave out control and unknown tokens (llama.cpp's `special = false`). Default false. */
+  /**
+   * Leave out control and unknown tokens (BOS, EOS, `<|eot_id|>` …), as
+   * RuvLLM's decode does and llama.cpp's token_to_piece with special = false.
+   * Default true; pass false to render them as their text. User-defined
+   * tokens are always rendered.
+   */
   skipSpecial?: boolean;
   /**
    * SentencePiece only: drop the space that add_space_prefix put at the start
@@ -276,7 +281,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** Text of token ids; invalid UTF-8 becomes U+FFFD. */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
-    const skipSpecial = options.skipSpecial ?? false;
+    const skipSpecial = options.skipSpecial ?? true;
     const strip = this.addSpacePrefix && (options.stripSpacePrefix ?? true);
     const { pieceOffsets, pieceBytes, tokenFlags } = this;
     const n = ids.length;
@@ -308,7 +313,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** An incremental decoder with the same options and result as decode. */
   createDecoder(options: DecodeOptions = {}): StreamingDecoder {
-    const skipSpecial = options.skipSpecial ?? false;
+    const skipSpecial = options.skipSpecial ?? true;
     const strip = this.addSpacePrefix && (options.stripSpacePrefix ?? true);
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     let fragmentStart = true;
@@ -347,7 +352,7 @@ export class BpeTokenizer implements Tokenizer {
     return this.vocab.ids.get(piece);
   }
 
-  /** The bytes a token decodes to (with skipSpecial off and no space stripping). */
+  /** The bytes a token decodes to (special tokens as their text, no space stripping). */
   tokenToBytes(id: number): Uint8Array {
     this.checkId(id);
     return this.pieceBytes.slice(this.pieceOffsets[id], this.pieceOffsets[id + 1]);

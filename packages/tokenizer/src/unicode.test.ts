@@ -10,16 +10,16 @@ describe('code point classes', () => {
     for (let cp = 0; cp < 0x110000; cp++) {
       const cls = codePointClass(cp);
       const s = String.fromCodePoint(cp);
-      if ((cls & LETTER) !== 0 !== letter.test(s)) wrong.push(`L U+${cp.toString(16)}`);
-      if ((cls & NUMBER) !== 0 !== number.test(s)) wrong.push(`N U+${cp.toString(16)}`);
-      if ((cls & PUNCTUATION) !== 0 !== punctuation.test(s)) wrong.push(`P U+${cp.toString(16)}`);
+      if (((cls & LETTER) !== 0) !== letter.test(s)) wrong.push(`L U+${cp.toString(16)}`);
+      if (((cls & NUMBER) !== 0) !== number.test(s)) wrong.push(`N U+${cp.toString(16)}`);
+      if (((cls & PUNCTUATION) !== 0) !== punctuation.test(s)) wrong.push(`P U+${cp.toString(16)}`);
     }
     expect(wrong.slice(0, 10)).toEqual([]);
   });
 
   it('use White_Space, which differs from JavaScript \\s exactly in U+0085 and U+FEFF', () => {
-    const ours = [];
-    const js = [];
+    const ours: number[] = [];
+    const js: number[] = [];
     for (let cp = 0; cp < 0x110000; cp++) {
       if (codePointClass(cp) & WHITESPACE) ours.push(cp);
       if (/^\s$/u.test(String.fromCodePoint(cp))) js.push(cp);

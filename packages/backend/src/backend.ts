@@ -1,0 +1,660 @@
+import {
+  type GgmlTypeInfo,
+  type GgufFile,
+  type GgufTensorInfo,
+  readGguf,
+  rowMajorShape,
+  type TensorDiscoveryReport,
+} from '@trit/gguf';
+import { type LoadKernelOptions, loadKernel, type PreparedMatrix, type TernaryKernel } from '@trit/tl1-kernel';
+import { type BpeTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
+import { type ModelConfig, readModelConfig } from './config.js';
+import { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
+import {
+  type Activation,
+  applyRope,
+  gatedActivation,
+  type Rope,
+  rmsNorm,
+  ropeTables,
+  roundActivationsFor,
+  softmax,
+} from './math.js';
+import {
+  assertLoadable,
+  checkModel,
+  DENSE_TYPES,
+  discoverModelTensors,
+  type ModelValidation,
+  validateModel,
+  vocabSizeOf,
+} from './model.js';
+import { Sampler, type SamplingOptions } from './sampling.js';
+
+export interface BitNetBackendOptions {
+  /** A kernel to use (shared between models); otherwise one is loaded with `backend` and `threads`. */
+  kernel?: TernaryKernel;
+  backend?: LoadKernelOptions['backend'];
+  threads?: number;
+  /** KV cache positions; default min(context_length, 4096). Going past it is a ContextOverflowError. */
+  contextSize?: number;
+  /** Tokens per prefill batch (GEMM); default 64. */
+  batchSize?: number;
+  /** Override the FFN activation (the file's `bitnet.hidden_activation`, else SiLU as llama.cpp). */
+  activation?: Activation;
+  /** Called after each tensor is prepared. */
+  onProgress?: (loaded: number, total: number, tensor: string) => void;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most. Default 128. */
+  maxTokens?: number;
+  /** Stop strings (not included in the output) or token ids. EOS/EOT always stop. */
+  stop?: readonly (string | number)[];
+  /** Tokenize a string prompt with BOS/EOS as the model asks. Default true. */
+  addSpecial?: boolean;
+  /** Keep the KV cache from earlier calls and continue after it. Default false (the cache is reset). */
+  continueCache?: boolean;
+  signal?: AbortSignal;
+}
+
+/** RuvLLM's GenerationStats, with prefill and decode timed separately. */
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  totalTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  elapsedMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  /** `stop`, `eos`, `max-tokens`, `context` or `aborted`. */
+  finishReason: 'stop' | 'eos' | 'max-tokens' | 'context' | 'aborted';
+}
+
+export interface GeneratedToken {
+  id: number;
+  /** The text this token completes (UTF-8 characters are never split across tokens). */
+  text: string;
+}
+
+/** A prepared projection and the GGUF type its activations are rounded for (see roundActivationsFor). */
+interface Projection {
+  matrix: PreparedMatrix;
+  type: string;
+}
+
+interface Layer {
+  attnNorm: Float32Array;
+  ffnNorm: Float32Array;
+  attnSubNorm?: Float32Array;
+  ffnSubNorm?: Float32Array;
+  wq: Projection;
+  wk: Projection;
+  wv: Projection;
+  wo: Projection;
+  wGate: Projection;
+  wUp: Projection;
+  wDown: Projection;
+  /** bitnet's optional per-projection output scales (1 when absent). */
+  scale: { q: number; k: number; v: number; o: number; gate: number; up: number; down: number };
+  keys: Float32Array;
+  values: Float32Array;
+}
+
+/** Buffers for a batch of T tokens: views of the batch-sized buffers, cached per T. */
+interface Scratch {
+  x: Float32Array;
+  xb: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  att: Float32Array;
+  o: Float32Array;
+  gate: Float32Array;
+  up: Float32Array;
+  down: Float32Array;
+  /** Activations rounded for a dense weight type; as long as the widest projection input. */
+  rounded: Float32Array;
+}
+
+const EMPTY_STATS: GenerationStats = {
+  promptTokens: 0,
+  generatedTokens: 0,
+  totalTokens: 0,
+  prefillMs: 0,
+  decodeMs: 0,
+  elapsedMs: 0,
+  prefillTokensPerSecond: 0,
+  decodeTokensPerSecond: 0,
+  finishReason: 'max-tokens',
+};
+
+/**
+ * Runs llama and BitNet b1.58 GGUF models: ternary projections on the
+ * ternary kernel, dense ones (F32/F16/BF16/Q8_0) on its dense GEMV, an f32
+ * KV cache of `contextSize` positions, and scratch buffers allocated once.
+ */
+export class BitNetBackend {
+  /** Tokens in the KV cache; the next token goes at this position. */
+  private length = 0;
+  private readonly layers: Layer[];
+  private readonly views = new Map<number, Scratch>();
+  private readonly full: Scratch;
+  private readonly logitsOne: Float32Array;
+  private readonly scores: Float32Array;
+  private readonly rope: Rope;
+  private readonly tokensInCache: Int32Array;
+  private disposed = false;
+  /** Statistics of the last generate() call. */
+  lastStats: GenerationStats = { ...EMPTY_STATS };
+
+  private constructor(
+    readonly file: GgufFile,
+    readonly config: ModelConfig,
+    readonly kernel: TernaryKernel,
+    private readonly ownsKernel: boolean,
+    readonly contextSize: number,
+    readonly batchSize: number,
+    private readonly embedding: { bytes: Uint8Array; info: GgmlTypeInfo; rowBytes: number },
+    private readonly outputNorm: Float32Array,
+    private readonly output: Projection,
+    layers: Omit<Layer, 'keys' | 'values'>[],
+    /** Undefined when the file carries no tokenizer. */
+    readonly tokenizer: BpeTokenizer | undefined,
+  ) {
+    const kvDim = config.headCountKv * config.headDim;
+    this.layers = layers.map((l) => ({
+      ...l,
+      keys: new Float32Array(contextSize * kvDim),
+      values: new Float32Array(contextSize * kvDim),
+    }));
+    this.full = this.allocate(batchSize);
+    this.logitsOne = new Float32Array(config.vocabSize);
+    this.scores = new Float32Array(contextSize);
+    this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
+    this.tokensInCache = new Int32Array(contextSize);
+  }
+
+  /** Loads a GGUF model: checks every tensor first, so an unsupported file fails here, not at token 50. */
+  static async load(path: string, options: BitNetBackendOptions = {}): Promise<BitNetBackend> {
+    const file = await readGguf(path);
+    const config = readModelConfig(file, { activation: options.activation });
+    config.vocabSize = vocabSizeOf(file);
+    assertLoadable(file, checkModel(file, config));
+    const contextSize = options.contextSize ?? Math.min(config.contextLength, 4096);
+    if (!Number.isSafeInteger(contextSize) || contextSize < 1)
+      throw new BackendUsageError(`contextSize must be a positive integer, got ${contextSize}`);
+    const batchSize = options.batchSize ?? 64;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new BackendUsageError(`batchSize must be a positive integer, got ${batchSize}`);
+
+    let tokenizer: BpeTokenizer | undefined;
+    if (file.metadata.has('tokenizer.ggml.model')) {
+      try {
+        tokenizer = tokenizerFromGguf(Object.fromEntries(file.metadata));
+      } catch (error) {
+        throw new ModelLoadError(file.source, `tokenizer: ${(error as Error).message}`);
+      }
+    }
+
+    const kernel = options.kernel ?? (await loadKernel({ backend: options.backend, threads: options.threads }));
+    try {
+      const total = file.tensors.length;
+      let loaded = 0;
+      const progress = (name: string) => options.onProgress?.(++loaded, total, name);
+      const vector = async (name: string): Promise<Float32Array> => {
+        const values = await file.dequantizeTensor(name);
+        progress(name);
+        return values;
+      };
+      const matrix = async (name: string): Promise<Projection> => {
+        const info = file.tensor(name);
+        const prepared = prepareMatrix(kernel, file, info, await file.readTensorData(name));
+        progress(name);
+        return { matrix: prepared, type: info.typeName };
+      };
+      const scale = async (name: string): Promise<number> => (file.hasTensor(name) ? (await vector(name))[0] : 1);
+
+      const embeddingInfo = file.tensor('token_embd.weight');
+      const embeddingBytes = await file.readTensorData(embeddingInfo);
+      progress(embeddingInfo.name);
+      const output =
+        config.family === 'llama' && file.hasTensor('output.weight')
+          ? await matrix('output.weight')
+          : { matrix: prepareMatrix(kernel, file, embeddingInfo, embeddingBytes), type: embeddingInfo.typeName };
+      const outputNorm = await vector('output_norm.weight');
+      const layers: Omit<Layer, 'keys' | 'values'>[] = [];
+      for (let i = 0; i < config.blockCount; i++) {
+        const b = `blk.${i}.`;
+        const bitnet = config.family === 'bitnet';
+        layers.push({
+          attnNorm: await vector(`${b}attn_norm.weight`),
+          ffnNorm: await vector(`${b}ffn_norm.weight`),
+          attnSubNorm: bitnet ? await vector(`${b}attn_sub_norm.weight`) : undefined,
+          ffnSubNorm: bitnet ? await vector(`${b}ffn_sub_norm.weight`) : undefined,
+          wq: await matrix(`${b}attn_q.weight`),
+          wk: await matrix(`${b}attn_k.weight`),
+          wv: await matrix(`${b}attn_v.weight`),
+          wo: await matrix(`${b}attn_output.weight`),
+          wGate: await matrix(`${b}ffn_gate.weight`),
+          wUp: await matrix(`${b}ffn_up.weight`),
+          wDown: await matrix(`${b}ffn_down.weight`),
+          scale: {
+            q: await scale(`${b}attn_q.scale`),
+            k: await scale(`${b}attn_k.scale`),
+            v: await scale(`${b}attn_v.scale`),
+            o: await scale(`${b}attn_output.scale`),
+            gate: await scale(`${b}ffn_gate.scale`),
+            up: await scale(`${b}ffn_up.scale`),
+            down: await scale(`${b}ffn_down.scale`),
+          },
+        });
+      }
+      const rowBytes = embeddingInfo.typeInfo.byteSize([config.embeddingLength]);
+      return new BitNetBackend(
+        file,
+        config,
+        kernel,
+        !options.kernel,
+        contextSize,
+        batchSize,
+        { bytes: embeddingBytes, info: embeddingInfo.typeInfo, rowBytes },
+        outputNorm,
+        output,
+        layers,
+        tokenizer,
+      );
+    } catch (error) {
+      if (!options.kernel) await kernel.dispose();
+      if (error instanceof ModelLoadError || error instanceof BackendUsageError) throw error;
+      throw new ModelLoadError(file.source, (error as Error).message);
+    }
+  }
+
+  /** RuvLLM's static discover_tensors: groups, sizes, bits per weight, warnings. */
+  static discoverTensors(path: string): Promise<TensorDiscoveryReport> {
+    return discoverModelTensors(path);
+  }
+
+  /** RuvLLM's static validate_model: checks every tensor the architecture needs, without loading weights. */
+  static validateModel(path: string): Promise<ModelValidation> {
+    return validateModel(path);
+  }
+
+  /** Tokens currently in the KV cache. */
+  get position(): number {
+    return this.length;
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  resetCache(): void {
+    this.length = 0;
+  }
+
+  /** Releases the kernel if this backend loaded it. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.ownsKernel) await this.kernel.dispose();
+  }
+
+  /**
+   * Prefills `tokens` after what is in the cache, batched through GEMM.
+   * Returns the logits after the last token, or with `all`, after every
+   * token (tokens × vocab).
+   */
+  evaluate(tokens: ArrayLike<number>, options: { logits?: 'last' | 'all' } = {}): Float32Array {
+    if (tokens.length === 0) throw new BackendUsageError('evaluate needs at least one token');
+    this.checkTokens(tokens);
+    if (this.length + tokens.length > this.contextSize)
+      throw new ContextOverflowError(this.contextSize, this.length + tokens.length - 1);
+    const all = options.logits === 'all';
+    const out = all ? new Float32Array(tokens.length * this.config.vocabSize) : this.logitsOne;
+    for (let start = 0; start < tokens.length; start += this.batchSize) {
+      const count = Math.min(this.batchSize, tokens.length - start);
+      const last = start + count === tokens.length;
+      const logits = all
+        ? out.subarray(start * this.config.vocabSize, (start + count) * this.config.vocabSize)
+        : last
+          ? out
+          : undefined;
+      this.forward(tokens, start, count, logits, all ? 'all' : 'last');
+    }
+    return out;
+  }
+
+  /**
+   * One token at `position` (at most the current length: an earlier position
+   * rewinds the cache). The returned logits are a buffer the next call reuses.
+   */
+  forwardToken(token: number, position: number = this.length): Float32Array {
+    if (!Number.isInteger(position) || position < 0 || position > this.length) {
+      throw new BackendUsageError(`position ${position} is not in 0…${this.length} (the tokens in the cache)`);
+    }
+    if (position >= this.contextSize) throw new ContextOverflowError(this.contextSize, position);
+    this.checkTokens([token]);
+    this.length = position;
+    this.forward([token], 0, 1, this.logitsOne, 'last');
+    return this.logitsOne;
+  }
+
+  /** Streams generated tokens; `prompt` is text (needs the file's tokenizer) or token ids. */
+  async *generate(
+    prompt: string | ArrayLike<number>,
+    options: GenerateOptions = {},
+  ): AsyncGenerator<GeneratedToken, GenerationStats, void> {
+    const started = performance.now();
+    const tokenizer = this.tokenizer;
+    const ids =
+      typeof prompt === 'string'
+        ? this.requireTokenizer().encode(prompt, { addSpecial: options.addSpecial ?? true })
+        : Array.from(prompt);
+    const maxTokens = options.maxTokens ?? 128;
+    if (!Number.isSafeInteger(maxTokens) || maxTokens < 0)
+      throw new BackendUsageError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    if (!options.continueCache) this.resetCache();
+    if (ids.length === 0 && this.length === 0)
+      throw new BackendUsageError('the prompt is empty and the cache holds nothing to continue from');
+    const sampler = new Sampler(this.config.vocabSize, options);
+    const stopIds = new Set<number>();
+    const stopStrings: string[] = [];
+    for (const s of options.stop ?? []) typeof s === 'number' ? stopIds.add(s) : s.length > 0 && stopStrings.push(s);
+    const special = tokenizer?.specialTokens;
+    for (const id of [special?.eos, special?.eot, special?.eom]) if (id !== undefined && id !== null) stopIds.add(id);
+
+    const stats: GenerationStats = { ...EMPTY_STATS, promptTokens: ids.length };
+    const history: number[] = [...ids];
+    const prefillStart = performance.now();
+    let logits = ids.length > 0 ? this.evaluate(ids) : this.logitsOne;
+    stats.prefillMs = performance.now() - prefillStart;
+    const decoder = tokenizer?.createDecoder();
+    let pending = '';
+    const decodeStart = performance.now();
+    let finish: GenerationStats['finishReason'] = 'max-tokens';
+    try {
+      for (let n = 0; n < maxTokens; n++) {
+        if (options.signal?.aborted) {
+          finish = 'aborted';
+          break;
+        }
+        const id = sampler.sample(logits, history);
+        if (stopIds.has(id)) {
+          finish = stopIds.has(id) && options.stop?.includes(id) ? 'stop' : 'eos';
+          break;
+        }
+        history.push(id);
+        stats.generatedTokens++;
+        let text = decoder ? decoder.push(id) : '';
+        if (stopStrings.length > 0) {
+          pending += text;
+          const hit = stopStrings.map((s) => pending.indexOf(s)).filter((i) => i >= 0);
+          if (hit.length > 0) {
+            const cut = Math.min(...hit);
+            if (cut > 0) yield { id, text: pending.slice(0, cut) };
+            finish = 'stop';
+            break;
+          }
+          // Hold back what could still be the start of a stop string.
+          const hold = Math.max(0, ...stopStrings.map((s) => overlap(pending, s)));
+          text = pending.slice(0, pending.length - hold);
+          pending = pending.slice(pending.length - hold);
+        }
+        yield { id, text };
+        if (this.length >= this.contextSize) {
+          finish = 'context';
+          break;
+        }
+        logits = this.forwardToken(id);
+      }
+    } finally {
+      stats.decodeMs = performance.now() - decodeStart;
+      stats.elapsedMs = performance.now() - started;
+      stats.totalTokens = stats.promptTokens + stats.generatedTokens;
+      stats.prefillTokensPerSecond = stats.prefillMs > 0 ? (stats.promptTokens * 1000) / stats.prefillMs : 0;
+      stats.decodeTokensPerSecond = stats.decodeMs > 0 ? (stats.generatedTokens * 1000) / stats.decodeMs : 0;
+      stats.finishReason = finish;
+      this.lastStats = stats;
+    }
+    const tail = (decoder?.flush() ?? '') + (finish === 'stop' ? '' : pending);
+    if (tail.length > 0 && finish !== 'stop') yield { id: -1, text: tail };
+    return stats;
+  }
+
+  /** Mean of the final (output-normed) hidden states over the text's tokens; the cache is reset. */
+  getEmbeddings(text: string | ArrayLike<number>): Float32Array {
+    const ids = typeof text === 'string' ? this.requireTokenizer().encode(text) : Array.from(text);
+    if (ids.length === 0) throw new BackendUsageError('getEmbeddings needs at least one token');
+    this.resetCache();
+    const E = this.config.embeddingLength;
+    const sum = new Float64Array(E);
+    for (let start = 0; start < ids.length; start += this.batchSize) {
+      const count = Math.min(this.batchSize, ids.length - start);
+      if (this.length + count > this.contextSize)
+        throw new ContextOverflowError(this.contextSize, this.length + count - 1);
+      this.checkTokens(ids.slice(start, start + count));
+      const s = this.forward(ids, start, count, undefined, 'none');
+      for (let t = 0; t < count; t++) {
+        rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, this.config.rmsEpsilon);
+        for (let i = 0; i < E; i++) sum[i] += s.xb[t * E + i];
+      }
+    }
+    this.resetCache();
+    return Float32Array.from(sum, (v) => v / ids.length);
+  }
+
+  private requireTokenizer(): BpeTokenizer {
+    if (!this.tokenizer)
+      throw new BackendUsageError(`${this.file.source} has no tokenizer metadata: pass token ids instead of text`);
+    return this.tokenizer;
+  }
+
+  private checkTokens(tokens: ArrayLike<number>): void {
+    for (let i = 0; i < tokens.length; i++) {
+      const id = tokens[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new BackendUsageError(
+          `token id ${id} (at index ${i}) is outside the vocabulary of ${this.config.vocabSize}`,
+        );
+      }
+    }
+  }
+
+  private allocate(T: number): Scratch {
+    const c = this.config;
+    const qDim = c.headCount * c.headDim;
+    const kvDim = c.headCountKv * c.headDim;
+    return {
+      x: new Float32Array(T * c.embeddingLength),
+      xb: new Float32Array(T * c.embeddingLength),
+      q: new Float32Array(T * qDim),
+      k: new Float32Array(T * kvDim),
+      v: new Float32Array(T * kvDim),
+      att: new Float32Array(T * qDim),
+      o: new Float32Array(T * c.embeddingLength),
+      gate: new Float32Array(T * c.feedForwardLength),
+      up: new Float32Array(T * c.feedForwardLength),
+      down: new Float32Array(T * c.embeddingLength),
+      rounded: new Float32Array(T * Math.max(c.embeddingLength, qDim, c.feedForwardLength)),
+    };
+  }
+
+  /** Exact-length views of the batch buffers for T tokens (the kernels check lengths), made once per T. */
+  private scratch(T: number): Scratch {
+    let s = this.views.get(T);
+    if (!s) {
+      const f = this.full;
+      const view = (a: Float32Array) => a.subarray(0, (a.length / this.batchSize) * T);
+      s = {
+        x: view(f.x),
+        xb: view(f.xb),
+        q: view(f.q),
+        k: view(f.k),
+        v: view(f.v),
+        att: view(f.att),
+        o: view(f.o),
+        gate: view(f.gate),
+        up: view(f.up),
+        down: view(f.down),
+        rounded: view(f.rounded),
+      };
+      this.views.set(T, s);
+    }
+    return s;
+  }
+
+  /** Y = X·Wᵀ for T tokens, with X rounded as llama.cpp rounds it for W's type. */
+  private project(p: Projection, X: Float32Array, T: number, Y: Float32Array, s: Scratch): void {
+    const input = roundActivationsFor(p.type, X, s.rounded.subarray(0, X.length));
+    this.kernel.gemm(p.matrix, input, T, Y);
+  }
+
+  private embed(token: number, out: Float32Array, at: number): void {
+    const { bytes, info, rowBytes } = this.embedding;
+    const row = (info.toFloat as NonNullable<GgmlTypeInfo['toFloat']>)(
+      bytes.subarray(token * rowBytes, (token + 1) * rowBytes),
+      this.config.embeddingLength,
+    );
+    out.set(row, at);
+  }
+
+  /** Runs T = count tokens from tokens[start] at positions length…length+T−1 through every layer. */
+  private forward(
+    tokens: ArrayLike<number>,
+    start: number,
+    T: number,
+    logits: Float32Array | undefined,
+    want: 'last' | 'all' | 'none',
+  ): Scratch {
+    const c = this.config;
+    const E = c.embeddingLength;
+    const F = c.feedForwardLength;
+    const hd = c.headDim;
+    const qDim = c.headCount * hd;
+    const kvDim = c.headCountKv * hd;
+    const group = c.headCount / c.headCountKv;
+    const eps = c.rmsEpsilon;
+    const s = this.scratch(T);
+    const pos0 = this.length;
+    const attentionScale = 1 / Math.sqrt(hd);
+
+    for (let t = 0; t < T; t++) {
+      const token = tokens[start + t];
+      this.embed(token, s.x, t * E);
+      this.tokensInCache[pos0 + t] = token;
+    }
+
+    for (const layer of this.layers) {
+      for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.attnNorm, E, eps);
+      this.project(layer.wq, s.xb, T, s.q, s);
+      this.project(layer.wk, s.xb, T, s.k, s);
+      this.project(layer.wv, s.xb, T, s.v, s);
+      scaleInPlace(s.q, layer.scale.q);
+      scaleInPlace(s.k, layer.scale.k);
+      scaleInPlace(s.v, layer.scale.v);
+      for (let t = 0; t < T; t++) {
+        const pos = pos0 + t;
+        applyRope(this.rope, s.q, t * qDim, c.headCount, hd, pos);
+        applyRope(this.rope, s.k, t * kvDim, c.headCountKv, hd, pos);
+        layer.keys.set(s.k.subarray(t * kvDim, (t + 1) * kvDim), pos * kvDim);
+        layer.values.set(s.v.subarray(t * kvDim, (t + 1) * kvDim), pos * kvDim);
+      }
+      // Causal attention: token t sees positions 0…pos0+t.
+      const scores = this.scores;
+      for (let t = 0; t < T; t++) {
+        const span = pos0 + t + 1;
+        for (let h = 0; h < c.headCount; h++) {
+          const qAt = t * qDim + h * hd;
+          const kvAt = Math.floor(h / group) * hd;
+          for (let p = 0; p < span; p++) {
+            const kAt = p * kvDim + kvAt;
+            let dot = 0;
+            for (let i = 0; i < hd; i++) dot += s.q[qAt + i] * layer.keys[kAt + i];
+            scores[p] = dot * attentionScale;
+          }
+          softmax(scores, span);
+          const outAt = t * qDim + h * hd;
+          s.att.fill(0, outAt, outAt + hd);
+          for (let p = 0; p < span; p++) {
+            const w = scores[p];
+            const vAt = p * kvDim + kvAt;
+            for (let i = 0; i < hd; i++) s.att[outAt + i] += w * layer.values[vAt + i];
+          }
+        }
+        if (layer.attnSubNorm) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
+      }
+      this.project(layer.wo, s.att, T, s.o, s);
+      addScaled(s.x, s.o, layer.scale.o);
+
+      for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.ffnNorm, E, eps);
+      this.project(layer.wGate, s.xb, T, s.gate, s);
+      this.project(layer.wUp, s.xb, T, s.up, s);
+      scaleInPlace(s.gate, layer.scale.gate);
+      scaleInPlace(s.up, layer.scale.up);
+      gatedActivation(s.gate, s.up, T * F, c.activation);
+      if (layer.ffnSubNorm) for (let t = 0; t < T; t++) rmsNorm(s.gate, t * F, s.gate, t * F, layer.ffnSubNorm, F, eps);
+      this.project(layer.wDown, s.gate, T, s.down, s);
+      addScaled(s.x, s.down, layer.scale.down);
+    }
+    this.length = pos0 + T;
+
+    if (logits && want !== 'none') {
+      if (want === 'all') {
+        for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, eps);
+        this.project(this.output, s.xb, T, logits, s);
+      } else {
+        const last = this.scratch(1);
+        rmsNorm(last.xb, 0, s.x, (T - 1) * E, this.outputNorm, E, eps);
+        this.project(this.output, last.xb, 1, logits, last);
+      }
+    }
+    return s;
+  }
+}
+
+function scaleInPlace(x: Float32Array, scale: number): void {
+  if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
+}
+
+function addScaled(x: Float32Array, y: Float32Array, scale: number): void {
+  if (scale === 1) for (let i = 0; i < x.length; i++) x[i] += y[i];
+  else for (let i = 0; i < x.length; i++) x[i] += y[i] * scale;
+}
+
+/** Longest suffix of `text` that is a proper prefix of `stop`. */
+function overlap(text: string, stop: string): number {
+  for (let n = Math.min(text.length, stop.length - 1); n > 0; n--) if (text.endsWith(stop.slice(0, n))) return n;
+  return 0;
+}
+
+/** Ternary tensors go to the ternary kernel, F32/F16/BF16/Q8_0 to its dense path. */
+function prepareMatrix(
+  kernel: TernaryKernel,
+  file: GgufFile,
+  tensor: GgufTensorInfo,
+  data: Uint8Array,
+): PreparedMatrix {
+  const [rows, cols] = rowMajorShape(tensor);
+  try {
+    const format = tensor.typeInfo.ternaryFormat;
+    if (format) return kernel.prepare({ format, data, rows, cols });
+    if (DENSE_TYPES.has(tensor.typeName)) {
+      return kernel.prepareDense({
+        type: tensor.typeName.toLowerCase() as 'f32' | 'f16' | 'bf16' | 'q8_0',
+        data,
+        rows,
+        cols,
+      });
+    }
+  } catch (error) {
+    throw new ModelLoadError(
+      file.source,
+      `cannot prepare ${tensor.typeName} ${rows}×${cols}: ${(error as Error).message}`,
+      tensor.name,
+    );
+  }
+  throw new ModelLoadError(file.source, `type ${tensor.typeName} is not supported for projections`, tensor.name);
+}

@@ -1,0 +1,160 @@
+/** The float32 building blocks of the forward pass; every loop writes into caller-owned buffers. */
+
+/** out = x / sqrt(mean(x²) + eps) · weight, over n elements at the given offsets. */
+export function rmsNorm(
+  out: Float32Array,
+  outAt: number,
+  x: Float32Array,
+  xAt: number,
+  weight: Float32Array,
+  n: number,
+  eps: number,
+): void {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xAt + i];
+    sum += v * v;
+  }
+  const scale = 1 / Math.sqrt(sum / n + eps);
+  for (let i = 0; i < n; i++) out[outAt + i] = x[xAt + i] * scale * weight[i];
+}
+
+/** Rotary position embedding of one head vector in place. */
+export interface Rope {
+  /** `normal`: pairs (2i, 2i+1), as llama; `neox`: pairs (i, i + n/2), as bitnet and qwen2. */
+  mode: 'normal' | 'neox';
+  /** Dimensions rotated, from the start of each head (`rope.dimension_count`). */
+  dims: number;
+  /** cos/sin of θ_i·pos for each position and pair: [pos][i]. */
+  cos: Float32Array;
+  sin: Float32Array;
+}
+
+/** Tables for positions < contextSize: θ_i = base^(−2i/dims). */
+export function ropeTables(dims: number, base: number, contextSize: number, mode: Rope['mode']): Rope {
+  const half = dims / 2;
+  const cos = new Float32Array(contextSize * half);
+  const sin = new Float32Array(contextSize * half);
+  for (let i = 0; i < half; i++) {
+    const theta = base ** ((-2 * i) / dims);
+    for (let pos = 0; pos < contextSize; pos++) {
+      const angle = pos * theta;
+      cos[pos * half + i] = Math.cos(angle);
+      sin[pos * half + i] = Math.sin(angle);
+    }
+  }
+  return { mode, dims, cos, sin };
+}
+
+/** Rotates `heads` head vectors of `headDim` starting at x[at] for position `pos`. */
+export function applyRope(rope: Rope, x: Float32Array, at: number, heads: number, headDim: number, pos: number): void {
+  const half = rope.dims / 2;
+  const base = pos * half;
+  for (let h = 0; h < heads; h++) {
+    const o = at + h * headDim;
+    for (let i = 0; i < half; i++) {
+      const c = rope.cos[base + i];
+      const s = rope.sin[base + i];
+      const a = rope.mode === 'normal' ? o + 2 * i : o + i;
+      const b = rope.mode === 'normal' ? a + 1 : a + half;
+      const x0 = x[a];
+      const x1 = x[b];
+      x[a] = x0 * c - x1 * s;
+      x[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
+/** In-place softmax of x[0…n). */
+export function softmax(x: Float32Array, n: number): void {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.exp(x[i] - max);
+    x[i] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let i = 0; i < n; i++) x[i] *= inv;
+}
+
+export type Activation = 'silu' | 'relu2' | 'gelu';
+
+/** gate ← act(gate) · up, elementwise over n. */
+export function gatedActivation(gate: Float32Array, up: Float32Array, n: number, activation: Activation): void {
+  if (activation === 'silu') {
+    for (let i = 0; i < n; i++) {
+      const g = gate[i];
+      gate[i] = (g / (1 + Math.exp(-g))) * up[i];
+    }
+  } else if (activation === 'relu2') {
+    for (let i = 0; i < n; i++) {
+      const g = gate[i] > 0 ? gate[i] : 0;
+      gate[i] = g * g * up[i];
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const g = gate[i];
+      gate[i] = 0.5 * g * (1 + Math.tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * up[i];
+    }
+  }
+}
+
+const f16Scratch = new Float32Array(1);
+const halfRound: (v: number) => number =
+  (Math as unknown as { f16round?: (v: number) => number }).f16round ?? ((v: number) => roundHalfFallback(v));
+
+/** Nearest fp16 value (ties to even), for engines without Math.f16round. */
+function roundHalfFallback(v: number): number {
+  f16Scratch[0] = v;
+  const a = Math.abs(f16Scratch[0]);
+  if (!Number.isFinite(a) || a === 0) return f16Scratch[0];
+  if (a >= 65520) return Math.sign(v) * Number.POSITIVE_INFINITY;
+  const exponent = Math.max(Math.floor(Math.log2(a)), -14);
+  const step = 2 ** (exponent - 10);
+  const q = a / step;
+  let r = Math.round(q);
+  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 && r % 2 === 1) r -= 1;
+  return Math.sign(v) * r * step;
+}
+
+const bf16Bits = new Uint32Array(1);
+const bf16Float = new Float32Array(bf16Bits.buffer);
+
+/**
+ * Rounds activations to the grid llama.cpp's CPU matmul converts them to for
+ * a weight type (its vec_dot_type): F16 → fp16, BF16 → bf16, Q8_0 → Q8_0
+ * blocks of 32 (d = absmax/127 stored as fp16). F32 and ternary weights leave
+ * them alone (the ternary kernel quantizes per token itself). Matching this
+ * makes our logits follow llama.cpp's, not just the exact math.
+ */
+export function roundActivationsFor(type: string, src: Float32Array, dst: Float32Array): Float32Array {
+  const n = src.length;
+  if (type === 'F16') {
+    for (let i = 0; i < n; i++) dst[i] = halfRound(src[i]);
+  } else if (type === 'BF16') {
+    for (let i = 0; i < n; i++) {
+      bf16Float[0] = src[i];
+      const u = bf16Bits[0];
+      bf16Bits[0] = (u & 0x7fffffff) > 0x7f800000 ? u | 0x400000 : ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+      dst[i] = bf16Float[0];
+    }
+  } else if (type === 'Q8_0') {
+    for (let b = 0; b < n; b += 32) {
+      const end = Math.min(b + 32, n);
+      let amax = 0;
+      for (let i = b; i < end; i++) amax = Math.max(amax, Math.abs(src[i]));
+      const d = Math.fround(amax / 127);
+      const id = d === 0 ? 0 : Math.fround(1 / d);
+      const dh = halfRound(d);
+      for (let i = b; i < end; i++) {
+        const x = Math.fround(src[i] * id);
+        dst[i] = Math.fround(Math.sign(x) * Math.round(Math.abs(x)) * dh);
+      }
+    }
+  } else {
+    return src;
+  }
+  return dst;
+}

@@ -1,0 +1,157 @@
+import { discoverTensors, type GgufFile, type GgufTensorInfo, readGguf, type TensorDiscoveryReport } from '@trit/gguf';
+import { type ModelConfig, readModelConfig } from './config.js';
+import { ModelLoadError } from './errors.js';
+
+/** Types a projection may have: ternary ones run on the ternary kernel, the rest on its dense GEMV. */
+export const DENSE_TYPES = new Set(['F32', 'F16', 'BF16', 'Q8_0']);
+export const TERNARY_TYPES = new Set(['TQ1_0', 'TQ2_0', 'I2_S', 'BITNET_T158']);
+
+export type TensorRole = 'embedding' | 'matrix' | 'vector' | 'scale';
+
+export interface TensorSpec {
+  name: string;
+  /** ggml order; trailing 1s are ignored when comparing. */
+  shape: number[];
+  role: TensorRole;
+  optional?: boolean;
+}
+
+/** Every tensor the architecture reads, with the shape llama.cpp would demand. */
+export function tensorSpecs(config: ModelConfig, vocabSize: number): TensorSpec[] {
+  const E = config.embeddingLength;
+  const F = config.feedForwardLength;
+  const qDim = config.headCount * config.headDim;
+  const kvDim = config.headCountKv * config.headDim;
+  const specs: TensorSpec[] = [
+    { name: 'token_embd.weight', shape: [E, vocabSize], role: 'embedding' },
+    { name: 'output_norm.weight', shape: [E], role: 'vector' },
+  ];
+  // llama.cpp's bitnet graph always reuses token_embd as the output head.
+  if (config.family === 'llama')
+    specs.push({ name: 'output.weight', shape: [E, vocabSize], role: 'matrix', optional: true });
+  for (let i = 0; i < config.blockCount; i++) {
+    const b = `blk.${i}.`;
+    const matrices: [string, number[]][] = [
+      ['attn_q', [E, qDim]],
+      ['attn_k', [E, kvDim]],
+      ['attn_v', [E, kvDim]],
+      ['attn_output', [qDim, E]],
+      ['ffn_gate', [E, F]],
+      ['ffn_up', [E, F]],
+      ['ffn_down', [F, E]],
+    ];
+    specs.push({ name: `${b}attn_norm.weight`, shape: [E], role: 'vector' });
+    specs.push({ name: `${b}ffn_norm.weight`, shape: [E], role: 'vector' });
+    for (const [name, shape] of matrices) specs.push({ name: `${b}${name}.weight`, shape, role: 'matrix' });
+    if (config.family === 'bitnet') {
+      specs.push({ name: `${b}attn_sub_norm.weight`, shape: [qDim], role: 'vector' });
+      specs.push({ name: `${b}ffn_sub_norm.weight`, shape: [F], role: 'vector' });
+      for (const [name] of matrices)
+        specs.push({ name: `${b}${name}.scale`, shape: [1], role: 'scale', optional: true });
+    }
+  }
+  return specs;
+}
+
+const trimmed = (shape: readonly number[]) => {
+  const out = [...shape];
+  while (out.length > 1 && out[out.length - 1] === 1) out.pop();
+  return out;
+};
+
+/** Why a present tensor cannot be used as `spec`, or undefined when it can. */
+export function tensorProblem(tensor: GgufTensorInfo, spec: TensorSpec): string | undefined {
+  const want = trimmed(spec.shape);
+  const have = trimmed(tensor.shape);
+  if (want.join(',') !== have.join(','))
+    return `has shape [${have.join(', ')}], the architecture needs [${want.join(', ')}]`;
+  const type = tensor.typeName;
+  switch (spec.role) {
+    case 'matrix':
+      if (!DENSE_TYPES.has(type) && !TERNARY_TYPES.has(type)) {
+        return `has type ${type}; projections must be ${[...TERNARY_TYPES, ...DENSE_TYPES].join(', ')}`;
+      }
+      return undefined;
+    case 'embedding':
+      if (!tensor.typeInfo.toFloat) return `has type ${type}, which cannot be read as embedding rows`;
+      if (!DENSE_TYPES.has(type) && !TERNARY_TYPES.has(type))
+        return `has type ${type}; the tied output head needs a kernel type`;
+      return undefined;
+    default:
+      if (!['F32', 'F16', 'BF16'].includes(type)) return `has type ${type}; norms and scales must be F32, F16 or BF16`;
+      return undefined;
+  }
+}
+
+/** RuvLLM's ModelValidation. */
+export interface ModelValidation {
+  canLoad: boolean;
+  configSummary: string;
+  /** Required or optional tensors present and usable. */
+  found: string[];
+  /** Required tensors absent. */
+  missing: string[];
+  /** Present tensors with the wrong shape or type, and hyper-parameter problems. */
+  problems: string[];
+  /** Tensors in the file that the architecture does not read (llama.cpp refuses such files). */
+  unused: string[];
+}
+
+export function vocabSizeOf(file: GgufFile): number {
+  const embedding = file.hasTensor('token_embd.weight') ? file.tensor('token_embd.weight') : undefined;
+  return embedding?.shape[1] ?? 0;
+}
+
+/** Checks every tensor the architecture needs: presence, shape and type. */
+export function checkModel(file: GgufFile, config: ModelConfig): ModelValidation {
+  const vocabSize = vocabSizeOf(file);
+  const found: string[] = [];
+  const missing: string[] = [];
+  const problems: string[] = [];
+  const used = new Set<string>();
+  for (const spec of tensorSpecs(config, vocabSize)) {
+    if (!file.hasTensor(spec.name)) {
+      if (!spec.optional) missing.push(spec.name);
+      continue;
+    }
+    used.add(spec.name);
+    const problem = tensorProblem(file.tensor(spec.name), spec);
+    if (problem) problems.push(`${spec.name} ${problem}`);
+    else found.push(spec.name);
+  }
+  const unused = file.tensors.filter((t) => !used.has(t.name)).map((t) => t.name);
+  const configSummary = `${config.architecture}: ${config.blockCount} layers, hidden ${config.embeddingLength}, ffn ${config.feedForwardLength}, ${config.headCount} heads (${config.headCountKv} KV) of ${config.headDim}, vocab ${vocabSize}, context ${config.contextLength}, RoPE ${config.ropeMode} θ ${config.ropeFreqBase}, ${config.activation}`;
+  return { canLoad: missing.length === 0 && problems.length === 0, configSummary, found, missing, problems, unused };
+}
+
+/** Loads the header only and checks the model; never throws for a bad model (problems are listed). */
+export async function validateModel(path: string): Promise<ModelValidation> {
+  const file = await readGguf(path);
+  let config: ModelConfig;
+  try {
+    config = readModelConfig(file);
+  } catch (error) {
+    return {
+      canLoad: false,
+      configSummary: '',
+      found: [],
+      missing: [],
+      problems: [(error as Error).message],
+      unused: [],
+    };
+  }
+  return checkModel(file, config);
+}
+
+export async function discoverModelTensors(path: string): Promise<TensorDiscoveryReport> {
+  return discoverTensors(await readGguf(path));
+}
+
+export function assertLoadable(file: GgufFile, validation: ModelValidation): void {
+  if (validation.canLoad) return;
+  const reasons = [...validation.missing.map((n) => `missing ${n}`), ...validation.problems];
+  throw new ModelLoadError(
+    file.source,
+    `cannot load: ${reasons.slice(0, 8).join('; ')}${reasons.length > 8 ? `; and ${reasons.length - 8} more` : ''}`,
+  );
+}

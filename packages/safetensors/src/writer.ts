@@ -1,0 +1,432 @@
+import type { FileHandle } from 'node:fs/promises';
+import { syncDirectoryOf, temporaryPathFor } from './atomic.js';
+import { findDtype, type SafetensorsDtype, tensorByteSize } from './dtypes.js';
+import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError } from './errors.js';
+import { float32ToBfloat16Bytes, float32ToBytes, float32ToFloat16Bytes } from './floats.js';
+import { encodeHeader, METADATA_KEY, SAFETENSORS_MAX_HEADER_BYTES } from './header.js';
+
+export interface SafetensorsWriterOptions {
+  /** The `__metadata__` map (string → string), written first in the header. */
+  metadata?: Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
+  /** Aborting deletes the temporary file; the destination is never touched. */
+  signal?: AbortSignal;
+  /** Called after each buffered write with the bytes written so far and the final size. */
+  onProgress?: (progress: SafetensorsWriteProgress) => void;
+}
+
+export interface SafetensorsWriteProgress {
+  bytesWritten: number;
+  /** Known once the header is written (all tensors declared); 0 before. */
+  totalBytes: number;
+  /** The tensor being written, if any. */
+  tensor?: string;
+  tensorsDone: number;
+  tensorCount: number;
+}
+
+export interface SafetensorsWriterTensor {
+  readonly name: string;
+  readonly dtype: SafetensorsDtype;
+  /** Row-major, slowest first. */
+  readonly shape: readonly number[];
+  readonly dataOffsets: readonly [begin: number, end: number];
+  readonly byteSize: number;
+}
+
+/** Bytes for one tensor: whole, or as chunks from a sync or async iterable. */
+export type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+const WRITE_BUFFER_BYTES = 4 << 20;
+
+// A lone surrogate would be written as a \uD8xx escape that the reference reader refuses.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Streams a safetensors file to disk: declare every tensor (name, dtype,
+ * shape), then write each tensor's bytes in declaration order, whole or in
+ * chunks, so a model never has to fit in memory. Data offsets follow
+ * declaration order. Output goes to a temporary file beside `path`, which
+ * finish() fsyncs and renames into place; an error, abort() or the
+ * AbortSignal removes it, so `path` holds either its old content or the
+ * complete new file.
+ *
+ *   const w = await SafetensorsWriter.create('model.safetensors', { metadata: { format: 'pt' } });
+ *   w.addTensor('model.norm.weight', 'BF16', [2048]);
+ *   await w.writeTensorFloat32('model.norm.weight', weights);
+ *   await w.finish();
+ */
+export class SafetensorsWriter {
+  private readonly metadata = new Map<string, string>();
+  private readonly tensors: SafetensorsWriterTensor[] = [];
+  private readonly names = new Set<string>();
+  private state: 'declaring' | 'writing' | 'sealed' | 'finished' | 'failed' = 'declaring';
+  private nextTensor = 0;
+  private dataBytes = 0;
+  private bytesWritten = 0;
+  private totalBytes = 0;
+  private pending = new Uint8Array(WRITE_BUFFER_BYTES);
+  private pendingLength = 0;
+  private cleaning?: Promise<void>;
+  private readonly onAbort = () => {
+    void this.abort();
+  };
+
+  private constructor(
+    /** The destination path. */
+    readonly path: string,
+    private readonly temporaryPath: string,
+    private handle: FileHandle | undefined,
+    private readonly options: SafetensorsWriterOptions,
+  ) {
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
+  static async create(path: string, options: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
+    if (options.signal?.aborted) throw new SafetensorsAbortError('aborted before writing', { source: path });
+    const { open } = await import('node:fs/promises');
+    const temporaryPath = await temporaryPathFor(path);
+    let handle: FileHandle;
+    try {
+      handle = await open(temporaryPath, 'wx');
+    } catch (error) {
+      throw new SafetensorsWriteError(
+        `cannot create the output file (${(error as NodeJS.ErrnoException).code ?? error})`,
+        { source: path },
+        { cause: error },
+      );
+    }
+    const writer = new SafetensorsWriter(path, temporaryPath, handle, options);
+    if (options.metadata) {
+      const entries = Symbol.iterator in options.metadata ? options.metadata : Object.entries(options.metadata);
+      try {
+        for (const [key, value] of entries as Iterable<readonly [string, string]>) writer.setMetadata(key, value);
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+    }
+    return writer;
+  }
+
+  private where(tensor?: string) {
+    return tensor === undefined ? { source: this.path } : { source: this.path, tensor };
+  }
+
+  private requireDeclaring(what: string): void {
+    if (this.state !== 'declaring') {
+      throw new SafetensorsWriteError(`${what} after tensor data has started (the header comes first)`, this.where());
+    }
+  }
+
+  /** Adds a `__metadata__` entry; both key and value must be strings. */
+  setMetadata(key: string, value: string): this {
+    this.requireDeclaring('metadata was set');
+    if (typeof key !== 'string' || typeof value !== 'string') {
+      throw new SafetensorsWriteError('__metadata__ keys and values must be strings', {
+        ...this.where(),
+        key: String(key),
+        expected: 'string → string',
+        found: `${typeof key} → ${typeof value}`,
+      });
+    }
+    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
+      throw new SafetensorsWriteError('metadata contains a lone UTF-16 surrogate', { ...this.where(), key });
+    }
+    if (this.metadata.has(key)) throw new SafetensorsWriteError('duplicate metadata key', { ...this.where(), key });
+    this.metadata.set(key, value);
+    return this;
+  }
+
+  /** Declares a tensor; its data goes right after the previous declared tensor's. */
+  addTensor(name: string, dtype: SafetensorsDtype, shape: readonly number[]): SafetensorsWriterTensor {
+    this.requireDeclaring('a tensor was added');
+    const where = this.where(name);
+    if (typeof name !== 'string' || name.length === 0) throw new SafetensorsWriteError('tensor name is empty', where);
+    if (name === METADATA_KEY) throw new SafetensorsWriteError(`"${METADATA_KEY}" is reserved for metadata`, where);
+    if (LONE_SURROGATE.test(name)) throw new SafetensorsWriteError('tensor name contains a lone surrogate', where);
+    if (this.names.has(name)) throw new SafetensorsWriteError('duplicate tensor name', where);
+    const info = findDtype(dtype);
+    if (!info) {
+      throw new SafetensorsWriteError('unknown dtype', { ...where, expected: 'a safetensors dtype', found: `${dtype}` });
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsWriteError('shape must be an array of non-negative integers', {
+        ...where,
+        found: Array.isArray(shape) ? `[${shape.join(', ')}]` : typeof shape,
+      });
+    }
+    const size = tensorByteSize(info, shape);
+    if ('error' in size) {
+      throw new SafetensorsWriteError(size.error, { ...where, expected: size.expected, found: size.found });
+    }
+    if (!Number.isSafeInteger(this.dataBytes + size.byteSize)) {
+      throw new SafetensorsWriteError('the file would be too large', where);
+    }
+    const tensor: SafetensorsWriterTensor = {
+      name,
+      dtype: info.name,
+      shape: shape.map((d) => d + 0),
+      dataOffsets: [this.dataBytes, this.dataBytes + size.byteSize],
+      byteSize: size.byteSize,
+    };
+    this.dataBytes += size.byteSize;
+    this.tensors.push(tensor);
+    this.names.add(name);
+    return tensor;
+  }
+
+  /** Declared tensors, in file order. */
+  get declaredTensors(): readonly SafetensorsWriterTensor[] {
+    return this.tensors;
+  }
+
+  /** Writes the header; implied by the first writeTensorData or by finish(). */
+  async writeHeader(): Promise<void> {
+    if (this.state !== 'declaring') return;
+    try {
+      this.checkAborted();
+      const header = encodeHeader(this.metadata, this.tensors);
+      if (header.length > SAFETENSORS_MAX_HEADER_BYTES) {
+        throw new SafetensorsWriteError('the header would be larger than safetensors readers accept', {
+          ...this.where(),
+          expected: `at most ${SAFETENSORS_MAX_HEADER_BYTES} bytes`,
+          found: `${header.length} bytes`,
+        });
+      }
+      this.totalBytes = 8 + header.length + this.dataBytes;
+      this.state = 'writing';
+      const length = new Uint8Array(8);
+      new DataView(length.buffer).setBigUint64(0, BigInt(header.length), true);
+      await this.append(length);
+      await this.append(header);
+    } catch (error) {
+      throw await this.failure(error);
+    }
+  }
+
+  /** Writes the next tensor's bytes, whole or in chunks; the total must equal its byte size. */
+  async writeTensorData(name: string, data: TensorChunks): Promise<void> {
+    await this.writeHeader();
+    await this.ensureWriting();
+    const tensor = this.tensors[this.nextTensor];
+    if (!tensor || tensor.name !== name) {
+      throw await this.failure(
+        new SafetensorsWriteError(
+          tensor ? `tensor data out of order: "${tensor.name}" comes next` : 'all declared tensors are already written',
+          this.where(name),
+        ),
+      );
+    }
+    let written = 0;
+    const take = async (chunk: Uint8Array) => {
+      this.checkAborted();
+      if (!(chunk instanceof Uint8Array)) {
+        throw new SafetensorsWriteError('tensor data must be Uint8Array chunks', {
+          ...this.where(name),
+          found: typeof chunk,
+        });
+      }
+      if (written + chunk.length > tensor.byteSize) {
+        throw new SafetensorsWriteError('tensor data is longer than its dtype and shape allow', {
+          ...this.where(name),
+          expected: `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`,
+          found: `at least ${written + chunk.length}`,
+        });
+      }
+      written += chunk.length;
+      await this.append(chunk, name);
+    };
+    try {
+      if (data instanceof Uint8Array) await take(data);
+      else if (Symbol.asyncIterator in data) for await (const chunk of data) await take(chunk);
+      else for (const chunk of data) await take(chunk);
+      if (written !== tensor.byteSize) {
+        throw new SafetensorsWriteError('tensor data is shorter than its dtype and shape need', {
+          ...this.where(name),
+          expected: `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`,
+          found: `${written}`,
+        });
+      }
+    } catch (error) {
+      throw await this.failure(error);
+    }
+    this.nextTensor++;
+  }
+
+  /** Writes the next tensor from float32 values, converted to its dtype (F32, F16 or BF16, rounding to nearest even). */
+  async writeTensorFloat32(name: string, values: Float32Array): Promise<void> {
+    const tensor = this.tensors.find((t) => t.name === name);
+    const encode =
+      tensor?.dtype === 'F32'
+        ? float32ToBytes
+        : tensor?.dtype === 'F16'
+          ? float32ToFloat16Bytes
+          : tensor?.dtype === 'BF16'
+            ? float32ToBfloat16Bytes
+            : undefined;
+    if (tensor && !encode) {
+      throw await this.failure(
+        new SafetensorsWriteError('float32 values can only be written to F32, F16 or BF16 tensors', {
+          ...this.where(name),
+          expected: 'F32, F16 or BF16',
+          found: tensor.dtype,
+        }),
+      );
+    }
+    // Without a declared tensor of that name, writeTensorData reports which tensor comes next.
+    await this.writeTensorData(name, encode ? encode(values) : new Uint8Array(0));
+  }
+
+  /** Writes the header if needed, then flushes, fsyncs and renames the file into place. */
+  async finish(): Promise<{ path: string; byteLength: number }> {
+    await this.seal();
+    await this.commit();
+    return { path: this.path, byteLength: this.totalBytes };
+  }
+
+  /**
+   * The first half of finish(): checks every tensor was written, flushes,
+   * fsyncs and closes the temporary file without renaming it. For writing
+   * several files that should appear together; commit() or abort() follows.
+   */
+  async seal(): Promise<void> {
+    if (this.state === 'sealed') return;
+    await this.writeHeader();
+    await this.ensureWriting();
+    if (this.nextTensor !== this.tensors.length) {
+      throw await this.failure(
+        new SafetensorsWriteError(
+          `${this.tensors.length - this.nextTensor} declared tensors have no data (next: "${this.tensors[this.nextTensor].name}")`,
+          this.where(),
+        ),
+      );
+    }
+    try {
+      await this.flush();
+      this.pending = new Uint8Array(0);
+      const handle = this.handle as FileHandle;
+      await handle.sync();
+      this.handle = undefined;
+      await handle.close();
+      this.checkAborted();
+      this.state = 'sealed';
+    } catch (error) {
+      throw await this.failure(error);
+    }
+  }
+
+  /** The second half of finish(): renames the sealed temporary file over `path`. */
+  async commit(): Promise<void> {
+    if (this.state === 'finished') return;
+    if (this.state !== 'sealed') await this.seal();
+    try {
+      this.checkAborted();
+      const { rename } = await import('node:fs/promises');
+      await rename(this.temporaryPath, this.path);
+    } catch (error) {
+      throw await this.failure(error);
+    }
+    this.state = 'finished';
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    await syncDirectoryOf(this.path);
+  }
+
+  /** Stops and deletes the temporary file. Safe to call at any time, more than once; a no-op once finished. */
+  async abort(): Promise<void> {
+    if (this.state === 'finished') return;
+    this.state = 'failed';
+    await this.cleanUp();
+  }
+
+  /** Closes and deletes the temporary file, once; later callers wait for the same promise. */
+  private cleanUp(): Promise<void> {
+    this.cleaning ??= this.removeTemporary();
+    return this.cleaning;
+  }
+
+  private async removeTemporary(): Promise<void> {
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
+    const { rm } = await import('node:fs/promises');
+    await rm(this.temporaryPath, { force: true }).catch(() => {});
+  }
+
+  private checkAborted(): void {
+    if (this.options.signal?.aborted) {
+      throw new SafetensorsAbortError('writing was aborted; no file was written', this.where());
+    }
+  }
+
+  private async ensureWriting(): Promise<void> {
+    if (this.options.signal?.aborted) {
+      throw await this.failure(new SafetensorsAbortError('writing was aborted; no file was written', this.where()));
+    }
+    if (this.state === 'failed') {
+      throw await this.failure(
+        new SafetensorsWriteError('the writer has failed or was aborted; no file was written', this.where()),
+      );
+    }
+    if (this.state === 'finished' || this.state === 'sealed') {
+      throw new SafetensorsWriteError('the file is already finished', this.where());
+    }
+  }
+
+  /** Cleans up, then returns the error to throw (as a SafetensorsError), so no partial file survives a failure. */
+  private async failure(error: unknown): Promise<SafetensorsError> {
+    if (this.state !== 'finished') {
+      this.state = 'failed';
+      await this.cleanUp();
+    }
+    if (this.options.signal?.aborted && !(error instanceof SafetensorsAbortError)) {
+      return new SafetensorsAbortError('writing was aborted; no file was written', this.where(), { cause: error });
+    }
+    if (error instanceof SafetensorsError) return error;
+    return new SafetensorsWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), {
+      cause: error,
+    });
+  }
+
+  private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
+    if (bytes.length === 0) return;
+    if (this.pendingLength + bytes.length <= this.pending.length) {
+      this.pending.set(bytes, this.pendingLength);
+      this.pendingLength += bytes.length;
+    } else {
+      await this.flush();
+      if (bytes.length >= this.pending.length) await this.writeOut(bytes);
+      else {
+        this.pending.set(bytes, 0);
+        this.pendingLength = bytes.length;
+      }
+    }
+    this.bytesWritten += bytes.length;
+    this.options.onProgress?.({
+      bytesWritten: this.bytesWritten,
+      totalBytes: this.totalBytes,
+      tensor,
+      tensorsDone: this.nextTensor,
+      tensorCount: this.tensors.length,
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingLength === 0) return;
+    const length = this.pendingLength;
+    this.pendingLength = 0;
+    await this.writeOut(this.pending.subarray(0, length));
+  }
+
+  private async writeOut(bytes: Uint8Array): Promise<void> {
+    this.checkAborted();
+    const handle = this.handle;
+    if (!handle) throw new SafetensorsWriteError('the output file is closed', this.where());
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.length - done, 1 << 30));
+      done += bytesWritten;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import llamaTokenizer from 'llama-tokenizer-js';
+import { tokenizerFromGguf } from '../src/index.js';
+import { mixedCorpus } from '../src/test-corpus.js';
+import { llama2GgufMetadata } from '../src/test-vocabs.js';
+const text = mixedCorpus(1 << 20, 7);
+const l2 = tokenizerFromGguf(llama2GgufMetadata());
+let t = performance.now(); const a = l2.encode(text); console.log('ours whole', performance.now() - t);
+t = performance.now(); const a2 = l2.encode(text); console.log('ours whole 2', performance.now() - t);
+t = performance.now(); const b = llamaTokenizer.encode(text); console.log('ref whole', performance.now() - t, a.length, b.length, a.every((v, i) => v === b[i]));
+t = performance.now(); const d1 = l2.decode(a); console.log('ours decode', performance.now() - t);
+t = performance.now(); const d2 = llamaTokenizer.decode(b); console.log('ref decode', performance.now() - t, d1 === d2);

@@ -1,0 +1,14 @@
+import { tokenizerFromGguf } from '../src/index.js';
+import { mixedCorpus } from '../src/test-corpus.js';
+import { gpt2GgufMetadata, llama3GgufMetadata } from '../src/test-vocabs.js';
+const corpora = Array.from({ length: 8 }, (_, i) => mixedCorpus(1 << 20, 100 + i));
+const which = process.argv[2] ?? 'gpt2';
+const tok = tokenizerFromGguf(which === 'gpt2' ? gpt2GgufMetadata() : llama3GgufMetadata());
+for (let i = 0; i < 8; i++) tok.encode(corpora[i]);
+const t = performance.now();
+for (let i = 0; i < 40; i++) tok.encode(corpora[i % 8]);
+console.log(which, 'MB/s', (40 * 1.05) / ((performance.now() - t) / 1000));
+const ids = corpora.map((c) => tok.encode(c));
+const t2 = performance.now();
+for (let i = 0; i < 40; i++) tok.decode(ids[i % 8]);
+console.log('decode MB/s', (40 * 1.05) / ((performance.now() - t2) / 1000));
