@@ -90,7 +90,7 @@ export function gatedActivation(gate: Float32Array, up: Float32Array, n: number,
     }
   } else if (activation === 'relu2') {
     for (let i = 0; i < n; i++) {
-      const g = gate[i] > 0 ? gate[i] : 0;
+      const g = Math.max(gate[i], 0);
       gate[i] = g * g * up[i];
     }
   } else {

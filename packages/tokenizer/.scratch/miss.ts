@@ -4,7 +4,7 @@ import { mixedCorpus } from '../src/test-corpus.js';
 import { gpt2GgufMetadata, llama3GgufMetadata } from '../src/test-vocabs.js';
 const corpora = Array.from({ length: 8 }, (_, i) => mixedCorpus(1 << 20, 100 + i));
 for (const which of ['gpt2', 'llama3']) {
-  const tok = tokenizerFromGguf(which === 'gpt2' ? gpt2GgufMetadata() : llama3GgufMetadata()) as any;
+  const tok = tokenizerFromGguf(which === 'gpt2' ? gpt2GgufMetadata() : llama3GgufMetadata(), { cacheSize: Number(process.argv[2] ?? 16384) }) as any;
   const bpe = tok.byteLevel as ByteLevelBpe;
   const orig = bpe.encodeWord.bind(bpe);
   let misses = 0, bytes = 0; const lens = new Map<number, number>();

@@ -36,7 +36,15 @@ export class ByteLevelBpe {
   /** Texts of extended ids (id - vocabulary size). */
   private readonly extendedTexts: string[] = [];
   private readonly extendedFallback: (Uint32Array | undefined)[] = [];
-  private readonly cache: WordCache;
+  /**
+   * Bounded cache in two generations of cacheSize / 2 entries: when the
+   * current one fills up it becomes the previous one and the old previous one
+   * is dropped; a hit in the previous generation is copied forward. Frequent
+   * pre-tokens so survive any amount of new text, at a memory cost of at most
+   * cacheSize entries.
+   */
+  private current: WordCache;
+  private previous: WordCache;
   private readonly boundaries = new Boundaries();
   private bytes = new Uint8Array(256);
   private readonly splitter: Splitter;
@@ -49,7 +57,9 @@ export class ByteLevelBpe {
   ) {
     this.splitter = options.splitter;
     this.ignoreMerges = options.ignoreMerges;
-    this.cache = new WordCache(Math.max(1, options.cacheSize ?? 16384));
+    const generation = Math.max(1, Math.ceil((options.cacheSize ?? 16384) / 2));
+    this.current = new WordCache(generation);
+    this.previous = new WordCache(generation);
     const merges = options.merges;
     this.mergeCount = merges.length;
     const pairs = new PairTable(merges.length);
@@ -100,15 +110,31 @@ export class ByteLevelBpe {
     bounds.count = 0;
     this.splitter(text, start, end, bounds);
     const ends = bounds.ends;
-    const cache = this.cache;
     let wordStart = start;
     for (let i = 0; i < bounds.count; i++) {
       const wordEnd = ends[i];
       const hash = WordCache.hash(text, wordStart, wordEnd);
+      let cache = this.current;
       let slot = cache.find(text, wordStart, wordEnd, hash);
       if (slot < 0) {
-        const word = text.slice(wordStart, wordEnd);
-        const count = this.encodeWord(word);
+        const old = this.previous.find(text, wordStart, wordEnd, hash);
+        let word: string;
+        let count: number;
+        if (old >= 0) {
+          word = this.previous.keyAt(old);
+          if (this.result.length < word.length * 3) this.result = new Int32Array(word.length * 3);
+          count = this.previous.idsAt(old, this.result);
+        } else {
+          word = text.slice(wordStart, wordEnd);
+          count = this.encodeWord(word);
+        }
+        if (cache.full) {
+          const dropped = this.previous;
+          dropped.clear();
+          this.previous = cache;
+          this.current = cache = dropped;
+          slot = cache.find(text, wordStart, wordEnd, hash);
+        }
         slot = cache.insert(-1 - slot, word, hash, this.result, count);
       }
       cache.copyTo(slot, out);
@@ -192,6 +218,6 @@ export class ByteLevelBpe {
   }
 
   get cacheEntries(): number {
-    return this.cache.size;
+    return this.current.size + this.previous.size;
   }
 }

@@ -1,9 +1,8 @@
 /**
- * Bounded pre-token → ids cache for byte-level BPE. Keys are looked up by
- * their code units straight from the input text (hash + compare in place), so
- * a hit allocates nothing: no substring, no boxed result. Ids live in one
- * shared pool. When the table holds `capacity` entries it is cleared — simple,
- * and frequent words come back after one cheap miss each.
+ * One generation of the pre-token → ids cache for byte-level BPE. Keys are
+ * looked up by their code units straight from the input text (hash + compare
+ * in place), so a hit allocates nothing: no substring, no boxed result. Ids
+ * live in one shared pool. ByteLevelBpe keeps two generations (see there).
  */
 export class WordCache {
   private readonly mask: number;
@@ -66,12 +65,29 @@ export class WordCache {
     out.length = k;
   }
 
+  get full(): boolean {
+    return this.size >= this.capacity;
+  }
+
+  /** The key stored at a slot. */
+  keyAt(slot: number): string {
+    return this.keys[slot] as string;
+  }
+
+  /** Copies the ids stored at a slot into `target`; returns their count. */
+  idsAt(slot: number, target: Int32Array): number {
+    const start = this.starts[slot];
+    if (start < 0) {
+      target[0] = -1 - start;
+      return 1;
+    }
+    const n = this.lengths[slot];
+    for (let i = 0; i < n; i++) target[i] = this.pool[start + i];
+    return n;
+  }
+
   /** Stores ids for `word` (whose hash and free slot came from find) and returns its slot. */
   insert(freeSlot: number, word: string, hash: number, ids: ArrayLike<number>, count: number): number {
-    if (this.size >= this.capacity) {
-      this.clear();
-      freeSlot = -1 - this.find(word, 0, word.length, hash);
-    }
     this.keys[freeSlot] = word;
     this.hashes[freeSlot] = hash;
     if (count === 1) {
