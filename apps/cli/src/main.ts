@@ -3,6 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { runDemo } from './demo.js';
 import { formatDemoReport } from './format-report.js';
 import { formatInspectReport, formatValidateReport, inspectFile, validateFile } from './inspect.js';
+import { abortOnInterrupt, formatQuantizeReport, formatStats, parseLayers, progressBar } from './model-commands.js';
 import { formatTokenizeReport, loadTokenizer, tokenize } from './tokenize.js';
 
 export const VERSION: string = packageJson.version;
@@ -19,6 +20,16 @@ Commands:
   tokenize <model.gguf | tokenizer.json> [--text T | --file F] [--json] [--no-special] [--parse-special]
                              print the token ids and pieces of a text (default: standard input);
                              --no-special leaves out BOS/EOS, --parse-special matches "<|…|>" text
+  synth --arch llama|bitnet --preset tiny|small|bitnet-2b [--seed N] -o DIR [--gguf [--f32]]
+                             write a deterministic synthetic model in Hugging Face layout
+                             (config.json, safetensors, tokenizer.json), or as a float GGUF
+  quantize <hf-dir | model.safetensors | model.gguf> -o out.gguf [--format tq2_0|tq1_0|t158]
+           [--layers all|experts|<globs>] [--no-optimize-scales] [--json]
+                             quantize projections to ternary, tensor by tensor; llama.cpp loads
+                             the result (t158 is RuvLLM's layout, which it does not)
+  run <model.gguf> [--prompt T] [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
+      [--min-p P] [--repeat-penalty R] [--seed N] [--context N] [--backend B] [--threads N] [--json]
+                             generate text, streaming, then print prefill/decode speed
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
@@ -63,6 +74,9 @@ async function dispatch(argv: readonly string[]): Promise<number> {
   if (command === 'inspect') return inspect(rest);
   if (command === 'validate') return validate(rest);
   if (command === 'tokenize') return tokenizeCommand(rest);
+  if (command === 'synth') return synth(rest);
+  if (command === 'quantize') return quantize(rest);
+  if (command === 'run') return runModel(rest);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -153,9 +167,195 @@ async function tokenizeCommand(args: readonly string[]): Promise<number> {
           })()
         : await readStdin());
   const tokenizer = await loadTokenizer(source);
-  const report = tokenize(tokenizer, source, text, { addSpecial: !values['no-special'], parseSpecial: values['parse-special'] });
+  const report = tokenize(tokenizer, source, text, {
+    addSpecial: !values['no-special'],
+    parseSpecial: values['parse-special'],
+  });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatTokenizeReport(report));
   return 0;
+}
+
+function integerOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer in ${min}–${max}, got "${value}"`);
+  return n;
+}
+
+function numberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a number in ${min}–${max}, got "${value}"`);
+  return n;
+}
+
+async function synth(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      arch: { type: 'string' },
+      preset: { type: 'string', default: 'tiny' },
+      seed: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      gguf: { type: 'boolean', default: false },
+      f32: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const arch = values.arch;
+  if (arch !== 'llama' && arch !== 'bitnet')
+    throw new UsageError(`--arch must be llama or bitnet, got "${arch ?? ''}"`);
+  const preset = values.preset;
+  if (preset !== 'tiny' && preset !== 'small' && preset !== 'bitnet-2b')
+    throw new UsageError(`--preset must be tiny, small or bitnet-2b, got "${preset}"`);
+  if (!values.output) throw new UsageError('synth needs -o DIR (or -o FILE.gguf with --gguf)');
+  const seed = integerOption('seed', values.seed, 0, 2 ** 31) ?? 0;
+  const { synthesizeGguf, synthesizeModel } = await import('@trit/backend');
+  const bar = progressBar('synth');
+  const interrupt = abortOnInterrupt();
+  try {
+    const options = {
+      arch,
+      preset,
+      seed,
+      output: values.output,
+      signal: interrupt.signal,
+      onProgress: (d: number, t: number, name: string) => bar.update(d, t, name),
+    } as const;
+    const result = values.gguf
+      ? await synthesizeGguf({ ...options, ggufPath: values.output, floatType: values.f32 ? 'f32' : 'f16' })
+      : await synthesizeModel(options);
+    bar.end();
+    if (values.json) console.log(JSON.stringify(result, null, 2));
+    else
+      console.log(
+        `${arch} ${preset} (seed ${seed}): ${result.parameters.toLocaleString('en-US')} parameters\n${result.files.map((f) => `  ${f}`).join('\n')}`,
+      );
+    return 0;
+  } finally {
+    bar.end();
+    interrupt.dispose();
+  }
+}
+
+async function quantize(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string', default: 'tq2_0' },
+      layers: { type: 'string' },
+      'no-optimize-scales': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const input = singleFile('quantize', positionals);
+  if (!values.output) throw new UsageError('quantize needs -o out.gguf');
+  const format = values.format;
+  if (format !== 'tq2_0' && format !== 'tq1_0' && format !== 't158')
+    throw new UsageError(`--format must be tq2_0, tq1_0 or t158, got "${format}"`);
+  const { quantizeModel } = await import('@trit/quantizer');
+  const bar = progressBar('quantize');
+  const interrupt = abortOnInterrupt();
+  try {
+    const report = await quantizeModel(input, values.output, {
+      format,
+      layers: parseLayers(values.layers),
+      optimizeScales: !values['no-optimize-scales'],
+      signal: interrupt.signal,
+      onProgress: (p) => bar.update(p.bytesWritten, p.totalBytes, `${p.index}/${p.count} ${p.tensor}`),
+    });
+    bar.end();
+    if (interrupt.signal.aborted) return 130;
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatQuantizeReport(report));
+    return 0;
+  } catch (error) {
+    if (interrupt.signal.aborted) {
+      console.error('trit: quantize interrupted; no output was written');
+      return 130;
+    }
+    throw error;
+  } finally {
+    bar.end();
+    interrupt.dispose();
+  }
+}
+
+async function runModel(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      prompt: { type: 'string', default: 'The' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'min-p': { type: 'string' },
+      'repeat-penalty': { type: 'string' },
+      seed: { type: 'string' },
+      context: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const path = singleFile('run', positionals);
+  const backendName = values.backend;
+  if (backendName !== undefined && !['auto', 'native', 'wasm', 'js'].includes(backendName))
+    throw new UsageError(`--backend must be auto, native, wasm or js, got "${backendName}"`);
+  const { BitNetBackend } = await import('@trit/backend');
+  const model = await BitNetBackend.load(path, {
+    contextSize: integerOption('context', values.context, 1, 1 << 20),
+    backend: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
+    threads: integerOption('threads', values.threads, 1, 256),
+  });
+  const interrupt = abortOnInterrupt();
+  try {
+    const tokens: { id: number; text: string }[] = [];
+    const generator = model.generate(values.prompt, {
+      maxTokens: integerOption('max-tokens', values['max-tokens'], 0, 1 << 20) ?? 64,
+      temperature: numberOption('temperature', values.temperature, 0, 100),
+      topK: integerOption('top-k', values['top-k'], 0, 1 << 24),
+      topP: numberOption('top-p', values['top-p'], 0, 1),
+      minP: numberOption('min-p', values['min-p'], 0, 1),
+      repeatPenalty: numberOption('repeat-penalty', values['repeat-penalty'], 0, 100),
+      seed: integerOption('seed', values.seed, 0, 2 ** 32 - 1),
+      signal: interrupt.signal,
+    });
+    if (!values.json) process.stdout.write(values.prompt);
+    for await (const token of generator) {
+      tokens.push(token);
+      if (!values.json) process.stdout.write(token.text);
+    }
+    const stats = model.lastStats;
+    if (values.json)
+      console.log(
+        JSON.stringify(
+          {
+            model: path,
+            kernel: model.kernel.name,
+            prompt: values.prompt,
+            text: tokens.map((t) => t.text).join(''),
+            tokens: tokens.filter((t) => t.id >= 0).map((t) => t.id),
+            stats,
+          },
+          null,
+          2,
+        ),
+      );
+    else console.error(`\n[${model.kernel.name}] ${formatStats(stats)}`);
+    return 0;
+  } finally {
+    interrupt.dispose();
+    await model.dispose();
+  }
 }
 
 async function bench(args: readonly string[]): Promise<number> {

@@ -23,7 +23,8 @@ export async function loadTokenizer(path: string): Promise<BpeTokenizer> {
   } finally {
     await handle.close();
   }
-  if (String.fromCharCode(...head) === 'GGUF') return tokenizerFromGguf(await readGguf(path));
+  if (String.fromCharCode(...head) === 'GGUF')
+    return tokenizerFromGguf(Object.fromEntries((await readGguf(path)).metadata));
   const text = await readFile(path, 'utf8');
   let json: unknown;
   try {

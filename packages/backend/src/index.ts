@@ -10,3 +10,13 @@ export { BackendUsageError, ContextOverflowError, ModelLoadError } from './error
 export type { Activation } from './math.js';
 export { checkModel, type ModelValidation, type TensorSpec, tensorSpecs } from './model.js';
 export { argmax, Sampler, type SamplingOptions } from './sampling.js';
+export {
+  type SynthArchitecture,
+  type SynthOptions,
+  type SynthPreset,
+  type SynthResult,
+  synthConfig,
+  synthesizeGguf,
+  synthesizeModel,
+} from './synth.js';
+export { type TrainedBpe, trainByteLevelBpe } from './synth-tokenizer.js';

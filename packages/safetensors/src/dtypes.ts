@@ -60,7 +60,10 @@ const f32: ToFloat32 = (bytes, ownsBytes) => {
 
 /** Integers up to 16 bits are always exact in float32. */
 const small =
-  (make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>, width: number): ToFloat32 =>
+  (
+    make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>,
+    width: number,
+  ): ToFloat32 =>
   (bytes) =>
     Float32Array.from(view(bytes, width, make));
 

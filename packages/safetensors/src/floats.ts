@@ -28,7 +28,8 @@ export function nativeElements(bytes: Uint8Array, width: number): { bytes: Uint8
 
 /** Native-endian element bytes (e.g. a Uint16Array's) as little-endian bytes, in place when swapping is needed. */
 function toLittleEndian(bytes: Uint8Array, width: number): Uint8Array {
-  if (!LITTLE_ENDIAN_HOST) for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
+  if (!LITTLE_ENDIAN_HOST)
+    for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
   return bytes;
 }
 

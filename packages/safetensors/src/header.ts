@@ -12,8 +12,8 @@ import { JsonNumber, JsonObject, type JsonValue, jsonTypeName, parseJson } from 
  *   the rest      the data buffer; offsets are relative to its start, `end` exclusive
  *
  * Worked example, one F32 scalar 1.0 named "x":
- *   header `{"x":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}` is 52 bytes, padded to 56:
- *   38 00 00 00 00 00 00 00 | 7b 22 78 … 7d 7d 20 20 20 20 | 00 00 80 3f   (64 bytes in all)
+ *   header `{"x":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}` is 53 bytes, padded to 56:
+ *   38 00 00 00 00 00 00 00 | 7b 22 78 … 7d 7d 20 20 20 | 00 00 80 3f   (68 bytes in all)
  */
 
 /** The reference parser refuses headers longer than this. */
@@ -242,7 +242,7 @@ function readEntry(name: string, value: JsonValue, headerOffset: number, source:
 
   const offsetsField = field('data_offsets');
   const offsets = naturals(offsetsField.value);
-  if (!offsets || offsets.length !== 2) {
+  if (offsets?.length !== 2) {
     throw new SafetensorsError('data_offsets must be [begin, end], two non-negative integers', {
       ...where,
       offset: offsetsField.valueOffset,

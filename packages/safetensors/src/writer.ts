@@ -148,7 +148,11 @@ export class SafetensorsWriter {
     if (this.names.has(name)) throw new SafetensorsWriteError('duplicate tensor name', where);
     const info = findDtype(dtype);
     if (!info) {
-      throw new SafetensorsWriteError('unknown dtype', { ...where, expected: 'a safetensors dtype', found: `${dtype}` });
+      throw new SafetensorsWriteError('unknown dtype', {
+        ...where,
+        expected: 'a safetensors dtype',
+        found: `${dtype}`,
+      });
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new SafetensorsWriteError('shape must be an array of non-negative integers', {

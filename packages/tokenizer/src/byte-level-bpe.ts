@@ -117,25 +117,22 @@ export class ByteLevelBpe {
       let cache = this.current;
       let slot = cache.find(text, wordStart, wordEnd, hash);
       if (slot < 0) {
-        const old = this.previous.find(text, wordStart, wordEnd, hash);
-        let word: string;
+        const previous = this.previous;
+        const old = previous.find(text, wordStart, wordEnd, hash);
         let count: number;
         if (old >= 0) {
-          word = this.previous.keyAt(old);
-          if (this.result.length < word.length * 3) this.result = new Int32Array(word.length * 3);
-          count = this.previous.idsAt(old, this.result);
+          this.reserveResult(wordEnd - wordStart);
+          count = previous.idsAt(old, this.result);
         } else {
-          word = text.slice(wordStart, wordEnd);
-          count = this.encodeWord(word);
+          count = this.encodeWord(text, wordStart, wordEnd);
         }
         if (cache.full) {
-          const dropped = this.previous;
-          dropped.clear();
+          previous.clear();
           this.previous = cache;
-          this.current = cache = dropped;
+          this.current = cache = previous;
           slot = cache.find(text, wordStart, wordEnd, hash);
         }
-        slot = cache.insert(-1 - slot, word, hash, this.result, count);
+        slot = cache.insert(-1 - slot, text, wordStart, wordEnd, hash, this.result, count);
       }
       cache.copyTo(slot, out);
       wordStart = wordEnd;
@@ -145,13 +142,18 @@ export class ByteLevelBpe {
   /** Ids of the last encodeWord. */
   private result = new Int32Array(64);
 
-  /** BPE of one pre-token into this.result; returns the id count. */
-  encodeWord(word: string): number {
-    const n = this.toUtf8(word);
+  private reserveResult(length: number): void {
+    if (this.result.length < length * 3) this.result = new Int32Array(length * 3);
+  }
+
+  /** BPE of the pre-token text[start, end) into this.result; returns the id count. */
+  encodeWord(text: string, start: number, end: number): number {
+    const n = this.toUtf8(text, start, end);
     const bytes = this.bytes;
     if (this.ignoreMerges) {
       const whole = this.vocab.ids.get(bytesToByteLevel(bytes, 0, n));
       if (whole !== undefined) {
+        this.reserveResult(1);
         this.result[0] = whole;
         return 1;
       }
@@ -160,7 +162,7 @@ export class ByteLevelBpe {
     const byteSymbol = this.byteSymbol;
     for (let i = 0; i < n; i++) symbols[i] = byteSymbol[bytes[i]];
     const count = this.engine.merge(n);
-    if (this.result.length < n) this.result = new Int32Array(this.engine.symbols.length);
+    this.reserveResult(n);
     const result = this.result;
     const vocabSize = this.vocab.size;
     let k = 0;
@@ -191,12 +193,12 @@ export class ByteLevelBpe {
     return ids;
   }
 
-  /** UTF-8 of a well-formed string into this.bytes; returns the byte count. */
-  private toUtf8(word: string): number {
-    if (this.bytes.length < word.length * 3) this.bytes = new Uint8Array(word.length * 3 + 16);
+  /** UTF-8 of well-formed text[start, end) into this.bytes; returns the byte count. */
+  private toUtf8(word: string, start: number, end: number): number {
+    if (this.bytes.length < (end - start) * 3) this.bytes = new Uint8Array((end - start) * 3 + 16);
     const bytes = this.bytes;
     let n = 0;
-    for (let i = 0; i < word.length; i++) {
+    for (let i = start; i < end; i++) {
       const c = word.charCodeAt(i);
       if (c < 0x80) bytes[n++] = c;
       else if (c < 0x800) {

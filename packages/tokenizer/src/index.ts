@@ -30,3 +30,4 @@ export {
   type StreamingDecoder,
   type Tokenizer,
 } from './tokenizer.js';
+export { BYTE_TO_CODE_POINT, bytesToByteLevel } from './byte-map.js';

@@ -29,16 +29,68 @@ export type Splitter = (text: string, start: number, end: number, out: Boundarie
 const ASTRAL = 16;
 const WORDLIKE = WHITESPACE | LETTER | NUMBER;
 
-let asciiClass: Uint8Array;
-let blockIndex: Uint16Array;
-let blocks: Uint8Array;
+// Built when this module loads (a few milliseconds): module-level consts keep the hot loops free of
+// initialisation checks.
+const { ascii: asciiClass, blockIndex, blocks } = classTable();
 
-function loadTables(): void {
-  if (asciiClass) return;
-  const table = classTable();
-  asciiClass = table.ascii;
-  blockIndex = table.blockIndex;
-  blocks = table.blocks;
+// Run scanners, one per class so each loop tests a constant mask. ASCII takes the direct table.
+
+/** End of the run of letters starting at p. */
+function letterRunEnd(text: string, p: number, end: number): number {
+  while (p < end) {
+    const u = text.charCodeAt(p);
+    if (u < 0x80) {
+      if ((asciiClass[u] & LETTER) === 0) return p;
+      p++;
+    } else {
+      const g = classAtNonAscii(text, p, u);
+      if ((g & LETTER) === 0) return p;
+      p += g & ASTRAL ? 2 : 1;
+    }
+  }
+  return p;
+}
+
+/** End of the run of numbers starting at p. */
+function numberRunEnd(text: string, p: number, end: number): number {
+  while (p < end) {
+    const u = text.charCodeAt(p);
+    if (u < 0x80) {
+      if ((asciiClass[u] & NUMBER) === 0) return p;
+      p++;
+    } else {
+      const g = classAtNonAscii(text, p, u);
+      if ((g & NUMBER) === 0) return p;
+      p += g & ASTRAL ? 2 : 1;
+    }
+  }
+  return p;
+}
+
+/** End of the run of code points that are neither whitespace, letters nor numbers. */
+function otherRunEnd(text: string, p: number, end: number): number {
+  while (p < end) {
+    const u = text.charCodeAt(p);
+    if (u < 0x80) {
+      if ((asciiClass[u] & WORDLIKE) !== 0) return p;
+      p++;
+    } else {
+      const g = classAtNonAscii(text, p, u);
+      if ((g & WORDLIKE) !== 0) return p;
+      p += g & ASTRAL ? 2 : 1;
+    }
+  }
+  return p;
+}
+
+/** End of the run of whitespace starting at p (White_Space is all in the BMP). */
+function spaceRunEnd(text: string, p: number, end: number): number {
+  while (p < end) {
+    const u = text.charCodeAt(p);
+    if (((u < 0x80 ? asciiClass[u] : classAtNonAscii(text, p, u)) & WHITESPACE) === 0) return p;
+    p++;
+  }
+  return p;
 }
 
 /** Class bits of the code point at i, plus ASTRAL when it takes two code units. */
@@ -83,14 +135,12 @@ function contraction(text: string, pos: number, end: number, caseInsensitive: bo
  * for the next word. White_Space code points are all in the BMP.
  */
 function whitespaceRunEnd(text: string, pos: number, end: number): number {
-  let q = pos + 1;
-  while (q < end && classAt(text, q) & WHITESPACE) q++;
+  const q = spaceRunEnd(text, pos + 1, end);
   return q - pos > 1 && q < end ? q - 1 : q;
 }
 
 /** GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` */
 export const splitGpt2: Splitter = (text, start, end, out) => {
-  loadTables();
   let pos = start;
   while (pos < end) {
     const c = text.charCodeAt(pos);
@@ -112,12 +162,9 @@ export const splitGpt2: Splitter = (text, start, end, out) => {
       f = c < 0x80 ? asciiClass[c] : classAt(text, pos);
     }
     if (!(f & WHITESPACE)) {
-      const want = f & LETTER ? LETTER : f & NUMBER ? NUMBER : 0;
-      while (p < end) {
-        const g = classAt(text, p);
-        if (want ? !(g & want) : g & WORDLIKE) break;
-        p += g & ASTRAL ? 2 : 1;
-      }
+      if (f & LETTER) p = letterRunEnd(text, p, end);
+      else if (f & NUMBER) p = numberRunEnd(text, p, end);
+      else p = otherRunEnd(text, p, end);
       out.push(p);
       pos = p;
       continue;
@@ -132,7 +179,6 @@ export const splitGpt2: Splitter = (text, start, end, out) => {
  * `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
  */
 export const splitLlama3: Splitter = (text, start, end, out) => {
-  loadTables();
   let pos = start;
   while (pos < end) {
     const c = text.charCodeAt(pos);
@@ -149,12 +195,7 @@ export const splitLlama3: Splitter = (text, start, end, out) => {
     // [^\r\n\p{L}\p{N}]?\p{L}+
     if (c !== CR && c !== LF && !(f & NUMBER)) {
       if (f & LETTER || (pos + width < end && classAt(text, pos + width) & LETTER)) {
-        let p = pos + width;
-        while (p < end) {
-          const g = classAt(text, p);
-          if (!(g & LETTER)) break;
-          p += g & ASTRAL ? 2 : 1;
-        }
+        const p = letterRunEnd(text, pos + width, end);
         out.push(p);
         pos = p;
         continue;
@@ -180,12 +221,7 @@ export const splitLlama3: Splitter = (text, start, end, out) => {
     // ' ?[^\s\p{L}\p{N}]+[\r\n]*'; a lone trailing space also ends up here, as in llama.cpp.
     const afterSpace = c === SPACE ? (pos + 1 < end ? classAt(text, pos + 1) : 0) : f;
     if (!(afterSpace & WORDLIKE)) {
-      let p = c === SPACE ? pos + 1 : pos;
-      while (p < end) {
-        const g = classAt(text, p);
-        if (g & WORDLIKE) break;
-        p += g & ASTRAL ? 2 : 1;
-      }
+      let p = otherRunEnd(text, c === SPACE ? pos + 1 : pos, end);
       while (p < end) {
         const d = text.charCodeAt(p);
         if (d !== CR && d !== LF) break;
@@ -230,7 +266,6 @@ const scratch2 = new Boundaries();
  * `[\p{P}\$\+<=>\^~\|]+`, then the GPT-2 pattern, then `\p{N}+`, then `[0-9][0-9][0-9]`.
  */
 export const splitDefault: Splitter = (text, start, end, out) => {
-  loadTables();
   // Stage 1: punctuation runs and the gaps between them.
   scratch.count = 0;
   let pos = start;

@@ -165,6 +165,8 @@ export class BpeTokenizer implements Tokenizer {
   private readonly pieceBytes: Uint8Array;
   private readonly tokenFlags: Uint8Array;
   private readonly textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** Reused between decode calls. */
+  private decodeBuffer = new Uint8Array(1024);
   /** Reused between encode calls; each call returns an exact-size copy. */
   private readonly output = new IdBuffer(1024);
 
@@ -284,18 +286,14 @@ export class BpeTokenizer implements Tokenizer {
     const skipSpecial = options.skipSpecial ?? true;
     const strip = this.addSpacePrefix && (options.stripSpacePrefix ?? true);
     const { pieceOffsets, pieceBytes, tokenFlags } = this;
-    const n = ids.length;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i];
-      if (!(id >= 0 && id < tokenFlags.length) || id !== Math.floor(id)) throw new TokenIdError(id, tokenFlags.length);
-      total += pieceOffsets[id + 1] - pieceOffsets[id];
-    }
-    const buffer = new Uint8Array(total);
+    const vocabSize = tokenFlags.length;
+    let buffer = this.decodeBuffer;
     let length = 0;
     let fragmentStart = true;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0, n = ids.length; i < n; i++) {
       const id = ids[i];
+      // One test rejects negatives, fractions, NaN and ids ≥ 2^32.
+      if (id >>> 0 !== id || id >= vocabSize) throw new TokenIdError(id, vocabSize);
       const flags = tokenFlags[id];
       let start = pieceOffsets[id];
       const end = pieceOffsets[id + 1];
@@ -305,6 +303,11 @@ export class BpeTokenizer implements Tokenizer {
       } else {
         if (strip && fragmentStart && start < end && pieceBytes[start] === 0x20) start++;
         fragmentStart = false;
+      }
+      if (length + end - start > buffer.length) {
+        const grown = new Uint8Array(Math.max(buffer.length * 2, length + end - start));
+        grown.set(buffer.subarray(0, length));
+        this.decodeBuffer = buffer = grown;
       }
       while (start < end) buffer[length++] = pieceBytes[start++];
     }
@@ -319,9 +322,7 @@ export class BpeTokenizer implements Tokenizer {
     let fragmentStart = true;
     return {
       push: (id: number): string => {
-        if (!(id >= 0 && id < this.tokenFlags.length) || id !== Math.floor(id)) {
-          throw new TokenIdError(id, this.tokenFlags.length);
-        }
+        if (id >>> 0 !== id || id >= this.tokenFlags.length) throw new TokenIdError(id, this.tokenFlags.length);
         const flags = this.tokenFlags[id];
         let start = this.pieceOffsets[id];
         const end = this.pieceOffsets[id + 1];
@@ -370,7 +371,7 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   private checkId(id: number): void {
-    if (!(id >= 0 && id < this.vocab.size) || id !== Math.floor(id)) throw new TokenIdError(id, this.vocab.size);
+    if (id >>> 0 !== id || id >= this.vocab.size) throw new TokenIdError(id, this.vocab.size);
   }
 
   private resolveSpecialTokens(given: Partial<SpecialTokens>, warnings: string[]): SpecialTokens {

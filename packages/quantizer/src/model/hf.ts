@@ -1,0 +1,151 @@
+import { QuantizeError } from '../errors.js';
+
+/** The fields of a Hugging Face config.json that the converter reads. */
+export interface HfConfig {
+  architectures?: string[];
+  model_type?: string;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  max_position_embeddings?: number;
+  rms_norm_eps?: number;
+  rope_theta?: number;
+  vocab_size: number;
+  tie_word_embeddings?: boolean;
+  hidden_act?: string;
+  rope_scaling?: unknown;
+  bos_token_id?: number;
+  eos_token_id?: number | number[];
+}
+
+export type ModelArchitecture = 'llama' | 'bitnet';
+
+const ARCHITECTURES: Record<string, ModelArchitecture> = {
+  LlamaForCausalLM: 'llama',
+  BitNetForCausalLM: 'bitnet',
+};
+
+/** The GGUF architecture for a config.json; anything else is a clear error. */
+export function architectureOf(config: HfConfig, source: string): ModelArchitecture {
+  const names = config.architectures ?? [];
+  for (const name of names) if (ARCHITECTURES[name]) return ARCHITECTURES[name];
+  if (config.model_type === 'llama' || config.model_type === 'bitnet') return config.model_type;
+  throw new QuantizeError(
+    `${source}: architecture ${names.length ? names.join(', ') : (config.model_type ?? '(none given)')} is not supported; supported: ${Object.keys(ARCHITECTURES).join(', ')}`,
+  );
+}
+
+/** Checks the numbers a config must have before anything is converted. */
+export function checkHfConfig(config: HfConfig, source: string): void {
+  const required = [
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'vocab_size',
+  ] as const;
+  for (const key of required) {
+    const value = config[key];
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new QuantizeError(
+        `${source}: config.json ${key} must be a positive integer, found ${JSON.stringify(value)}`,
+      );
+  }
+  const kv = config.num_key_value_heads ?? config.num_attention_heads;
+  if (!Number.isSafeInteger(kv) || kv <= 0 || config.num_attention_heads % kv !== 0) {
+    throw new QuantizeError(
+      `${source}: num_key_value_heads ${kv} must divide num_attention_heads ${config.num_attention_heads}`,
+    );
+  }
+  if (config.rope_scaling)
+    throw new QuantizeError(
+      `${source}: rope_scaling is not supported yet (found ${JSON.stringify(config.rope_scaling)})`,
+    );
+}
+
+const LAYER = /^model\.layers\.(\d+)\.(.+)$/;
+const PER_LAYER: Record<string, string> = {
+  'input_layernorm.weight': 'attn_norm.weight',
+  'self_attn.q_proj.weight': 'attn_q.weight',
+  'self_attn.k_proj.weight': 'attn_k.weight',
+  'self_attn.v_proj.weight': 'attn_v.weight',
+  'self_attn.o_proj.weight': 'attn_output.weight',
+  'post_attention_layernorm.weight': 'ffn_norm.weight',
+  'mlp.gate_proj.weight': 'ffn_gate.weight',
+  'mlp.up_proj.weight': 'ffn_up.weight',
+  'mlp.down_proj.weight': 'ffn_down.weight',
+  // BitNet's sub-norms: 2B4T's names and the 1bitLLM ones.
+  'self_attn.attn_sub_norm.weight': 'attn_sub_norm.weight',
+  'self_attn.inner_attn_ln.weight': 'attn_sub_norm.weight',
+  'mlp.ffn_sub_norm.weight': 'ffn_sub_norm.weight',
+  'mlp.ffn_layernorm.weight': 'ffn_sub_norm.weight',
+};
+const GLOBAL: Record<string, string> = {
+  'model.embed_tokens.weight': 'token_embd.weight',
+  'model.norm.weight': 'output_norm.weight',
+  'lm_head.weight': 'output.weight',
+};
+
+/** The GGUF name of a Hugging Face tensor (gguf-py's tensor_mapping), or undefined when it has none. */
+export function ggufTensorName(hfName: string): string | undefined {
+  if (GLOBAL[hfName]) return GLOBAL[hfName];
+  const m = LAYER.exec(hfName);
+  if (!m) return undefined;
+  const suffix = PER_LAYER[m[2] as string];
+  return suffix ? `blk.${m[1]}.${suffix}` : undefined;
+}
+
+/** Rotary-embedding tables HF keeps as buffers; they are recomputed, never converted. */
+export function isIgnoredHfTensor(hfName: string): boolean {
+  return /rotary_emb\.inv_freq$/.test(hfName);
+}
+
+/**
+ * llama.cpp's `llama` graph rotates adjacent pairs, HF's checkpoints halves:
+ * within each head of `rows / heads` rows, new row 2i + j ← old row
+ * j·(headDim/2) + i (convert_hf_to_gguf's permute). Rows are `cols` wide.
+ */
+export function permuteForRope(values: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+  const headDim = rows / heads;
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+    throw new QuantizeError(`cannot permute ${rows} rows into ${heads} heads of an even size`);
+  }
+  const half = headDim / 2;
+  const out = new Float32Array(values.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < half; i++) {
+      for (let j = 0; j < 2; j++) {
+        const from = h * headDim + j * half + i;
+        const to = h * headDim + 2 * i + j;
+        out.set(values.subarray(from * cols, (from + 1) * cols), to * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/** `[arch].*` hyper-parameters in the GGUF types llama.cpp demands (u32 counts, f32 epsilon and base). */
+export function ggufHyperParameters(config: HfConfig, arch: ModelArchitecture): Record<string, number | string> {
+  const heads = config.num_attention_heads;
+  const headDim = config.head_dim ?? config.hidden_size / heads;
+  const out: Record<string, number | string> = {
+    [`${arch}.context_length`]: config.max_position_embeddings ?? 2048,
+    [`${arch}.embedding_length`]: config.hidden_size,
+    [`${arch}.block_count`]: config.num_hidden_layers,
+    [`${arch}.feed_forward_length`]: config.intermediate_size,
+    [`${arch}.attention.head_count`]: heads,
+    [`${arch}.attention.head_count_kv`]: config.num_key_value_heads ?? heads,
+    [`${arch}.rope.dimension_count`]: headDim,
+    [`${arch}.attention.layer_norm_rms_epsilon`]: config.rms_norm_eps ?? 1e-6,
+    [`${arch}.rope.freq_base`]: config.rope_theta ?? 10000,
+    [`${arch}.vocab_size`]: config.vocab_size,
+  };
+  if (arch === 'bitnet') {
+    const act = (config.hidden_act ?? 'silu').toLowerCase();
+    out['bitnet.hidden_activation'] = act === 'relu2' || act === 'relu_squared' ? 'relu2' : act;
+  }
+  return out;
+}

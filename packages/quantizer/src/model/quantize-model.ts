@@ -1,0 +1,387 @@
+import { GgmlType, type GgufMetadataInput, GgufValue, GgufWriter, readGguf } from '@trit/gguf';
+import { openSafetensorsModel } from '@trit/safetensors';
+import { encodeTernaryTensor, type TernaryFormatName } from '@trit/ternary';
+import { ggufTokenizerMetadataFromHf, type HfTokenizerConfig } from '@trit/tokenizer';
+import packageJson from '../../package.json' with { type: 'json' };
+import { type PtBitnetConfig, ptBitnetConfig } from '../config.js';
+import { QuantizeError } from '../errors.js';
+import { type LayerMask, validateLayerMask } from '../layer-mask.js';
+import { quantizeTensor } from '../quantize.js';
+import { tensorStorage } from '../storage.js';
+import {
+  architectureOf,
+  checkHfConfig,
+  ggufHyperParameters,
+  ggufTensorName,
+  type HfConfig,
+  isIgnoredHfTensor,
+  type ModelArchitecture,
+  permuteForRope,
+} from './hf.js';
+
+/** One tensor to convert: its GGUF name, NumPy-order shape, and a loader called when its turn comes. */
+export interface SourceTensor {
+  name: string;
+  /** Where it came from (HF name or GGUF name), for messages. */
+  sourceName: string;
+  shape: number[];
+  load(): Promise<Float32Array>;
+}
+
+/** A model ready to convert: architecture, metadata for the GGUF, and tensors in GGUF naming. */
+export interface ModelSource {
+  path: string;
+  architecture: ModelArchitecture;
+  metadata: Record<string, GgufMetadataInput>;
+  tensors: SourceTensor[];
+}
+
+export interface QuantizeModelOptions {
+  /** Ternary storage format: `tq2_0` (default), `tq1_0` (llama.cpp types) or `t158` (RuvLLM's; llama.cpp cannot load it). */
+  format?: 'tq2_0' | 'tq1_0' | 't158';
+  /** Which tensors become ternary; default `all` (every projection; embeddings, head and norms never). */
+  layers?: LayerMask;
+  /** Least-squares scales and threshold search per block; default true. */
+  optimizeScales?: boolean;
+  /** Storage of tensors left dense (embeddings, head, non-selected projections); default f16. */
+  densePrecision?: PtBitnetConfig['densePrecision'];
+  /** Store every tensor in one float type and quantize nothing (for float reference files). */
+  floatOnly?: 'f32' | 'f16' | 'bf16' | 'q8_0';
+  signal?: AbortSignal;
+  onProgress?: (progress: QuantizeProgress) => void;
+  quantizerVersion?: string;
+}
+
+export interface QuantizeProgress {
+  tensor: string;
+  index: number;
+  count: number;
+  bytesWritten: number;
+  totalBytes: number;
+}
+
+export interface TensorReport {
+  name: string;
+  shape: number[];
+  /** GGUF type written: TQ2_0, F16, … */
+  format: string;
+  mse: number;
+  /** ‖w − ŵ‖ / ‖w‖. */
+  relativeError: number;
+  /** Fraction of zero weights after quantization (ternary tensors; 0 for dense ones). */
+  sparsity: number;
+  bytes: number;
+}
+
+export interface QuantizeReport {
+  input: string;
+  output: string;
+  architecture: ModelArchitecture;
+  tensors: TensorReport[];
+  totals: {
+    tensors: number;
+    ternaryTensors: number;
+    weights: number;
+    bytes: number;
+    fileBytes: number;
+    bitsPerWeight: number;
+    seconds: number;
+  };
+}
+
+function parseJson<T>(text: string, path: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new QuantizeError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** A Hugging Face checkpoint: config.json, safetensors (sharded or not), and tokenizer.json when present. */
+export async function hfModelSource(path: string): Promise<ModelSource> {
+  const { readFile, stat } = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  const dir = (await stat(path)).isDirectory() ? path : dirname(path);
+  const configPath = join(dir, 'config.json');
+  let configText: string;
+  try {
+    configText = await readFile(configPath, 'utf8');
+  } catch {
+    throw new QuantizeError(`${configPath}: missing (a Hugging Face model needs config.json beside its safetensors)`);
+  }
+  const config = parseJson<HfConfig>(configText, configPath);
+  checkHfConfig(config, configPath);
+  const arch = architectureOf(config, configPath);
+  const model = await openSafetensorsModel(path);
+  const metadata: Record<string, GgufMetadataInput> = { ...ggufHyperParameters(config, arch) };
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  const tokenizerText = await readFile(tokenizerPath, 'utf8').catch(() => undefined);
+  if (tokenizerText !== undefined) {
+    const tokenizerConfigText = await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => undefined);
+    const tokenizerConfig = tokenizerConfigText
+      ? parseJson<HfTokenizerConfig>(tokenizerConfigText, join(dir, 'tokenizer_config.json'))
+      : {};
+    try {
+      Object.assign(metadata, ggufTokenizerMetadataFromHf(parseJson(tokenizerText, tokenizerPath), tokenizerConfig));
+    } catch (error) {
+      throw new QuantizeError(`${tokenizerPath}: ${(error as Error).message}`);
+    }
+  }
+
+  const heads = config.num_attention_heads;
+  const kvHeads = config.num_key_value_heads ?? heads;
+  const tensors: SourceTensor[] = [];
+  const unknown: string[] = [];
+  for (const t of model.tensors) {
+    if (isIgnoredHfTensor(t.name)) continue;
+    const name = ggufTensorName(t.name);
+    if (!name) {
+      unknown.push(t.name);
+      continue;
+    }
+    if (!['F32', 'F16', 'BF16'].includes(t.dtype)) {
+      throw new QuantizeError(`${t.shard}: tensor ${t.name} has dtype ${t.dtype}; expected F32, F16 or BF16`);
+    }
+    const shape = [...t.shape];
+    // llama rotates adjacent pairs; HF stores Q and K rotate-half. bitnet uses NEOX: no permutation.
+    const permuteHeads =
+      arch === 'llama' ? (/attn_q\.weight$/.test(name) ? heads : /attn_k\.weight$/.test(name) ? kvHeads : 0) : 0;
+    tensors.push({
+      name,
+      sourceName: t.name,
+      shape,
+      load: async () => {
+        const values = await model.readTensorFloat32(t.name);
+        return permuteHeads ? permuteForRope(values, shape[0] as number, shape[1] as number, permuteHeads) : values;
+      },
+    });
+  }
+  if (unknown.length > 0) {
+    throw new QuantizeError(
+      `${path}: ${unknown.length} tensors have no GGUF name for ${arch} (first: ${unknown.slice(0, 3).join(', ')})`,
+    );
+  }
+  if (arch === 'bitnet' && tensors.some((t) => t.name === 'output.weight')) {
+    throw new QuantizeError(
+      `${path}: bitnet models must tie the output head to the embedding (llama.cpp's bitnet graph has no output tensor); found lm_head.weight`,
+    );
+  }
+  return { path, architecture: arch, metadata, tensors };
+}
+
+/** A float GGUF: tensors are already in GGUF naming and order; its metadata is carried over. */
+export async function ggufModelSource(path: string): Promise<ModelSource> {
+  const file = await readGguf(path);
+  const arch = file.architecture;
+  if (arch !== 'llama' && arch !== 'bitnet')
+    throw new QuantizeError(`${path}: architecture ${arch ?? '(none)'} is not supported (llama, bitnet)`);
+  const metadata: Record<string, GgufMetadataInput> = {};
+  for (const [key, value] of file.metadata) {
+    if (key === 'general.architecture' || key === 'general.alignment' || key.startsWith('trit.quantization.')) continue;
+    metadata[key] = value;
+  }
+  return {
+    path,
+    architecture: arch,
+    metadata,
+    tensors: file.tensors.map((t) => ({
+      name: t.name,
+      sourceName: t.name,
+      shape: [...t.shape].reverse(),
+      load: () => file.dequantizeTensor(t),
+    })),
+  };
+}
+
+/** Opens a model by what `path` is: a GGUF file, or a Hugging Face directory / safetensors file. */
+export async function openModelSource(path: string): Promise<ModelSource> {
+  const { open, stat } = await import('node:fs/promises');
+  const info = await stat(path).catch(() => {
+    throw new QuantizeError(`${path}: no such file or directory`);
+  });
+  if (info.isFile()) {
+    const handle = await open(path, 'r');
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0).finally(() => handle.close());
+    if (String.fromCharCode(...head) === 'GGUF') return ggufModelSource(path);
+  }
+  return hfModelSource(path);
+}
+
+const LAYER_ORDER = /^blk\.(\d+)\./;
+/** token_embd, output_norm, output, then layer by layer, as llama.cpp's converter orders them. */
+function naturalOrder(a: SourceTensor, b: SourceTensor): number {
+  const la = LAYER_ORDER.exec(a.name);
+  const lb = LAYER_ORDER.exec(b.name);
+  if (!la || !lb) return la ? 1 : lb ? -1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  const d = Number(la[1]) - Number(lb[1]);
+  return d !== 0 ? d : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+const GGML_TERNARY: Record<string, number> = { tq2_0: GgmlType.TQ2_0, tq1_0: GgmlType.TQ1_0, t158: 30 };
+const GGML_DENSE: Record<string, string> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
+
+interface Plan {
+  tensor: SourceTensor;
+  rows: number;
+  cols: number;
+  ternary?: TernaryFormatName;
+  dense?: string;
+}
+
+/**
+ * Converts a model tensor by tensor: projections the layer mask selects
+ * become ternary (absmean, 256-weight blocks), the rest stay dense. Peak
+ * memory is about one tensor's floats; the output is written atomically.
+ */
+export async function quantizeModel(
+  input: string | ModelSource,
+  output: string,
+  options: QuantizeModelOptions = {},
+): Promise<QuantizeReport> {
+  const started = performance.now();
+  const source = typeof input === 'string' ? await openModelSource(input) : input;
+  const format = options.format ?? 'tq2_0';
+  if (!(format in GGML_TERNARY)) throw new QuantizeError(`unknown format "${format}"; use tq2_0, tq1_0 or t158`);
+  const layers = options.layers ?? 'all';
+  validateLayerMask(layers);
+  const config = ptBitnetConfig({
+    layersToQuantize: layers,
+    exportFormat: format,
+    optimizeScales: options.optimizeScales ?? true,
+    densePrecision: options.densePrecision ?? 'f16',
+  });
+  const ruvllm = format === 't158' && !options.floatOnly;
+
+  const plans: Plan[] = [...source.tensors].sort(naturalOrder).map((tensor) => {
+    const [rows, cols] =
+      tensor.shape.length === 1
+        ? [1, tensor.shape[0] as number]
+        : [tensor.shape.slice(0, -1).reduce((a, b) => a * b, 1), tensor.shape.at(-1) as number];
+    if (options.floatOnly) {
+      const dense = tensor.shape.length === 1 ? 'F32' : (GGML_DENSE[options.floatOnly] as string);
+      return { tensor, rows, cols, dense: dense === 'Q8_0' && cols % 32 !== 0 ? 'F16' : dense };
+    }
+    const storage = tensorStorage(tensor.name, config);
+    if (storage.kind === 'ternary' && tensor.shape.length === 2 && (ruvllm || cols % 256 === 0))
+      return { tensor, rows, cols, ternary: storage.format };
+    const precision = storage.kind === 'dense' ? storage.precision : config.densePrecision;
+    return { tensor, rows, cols, dense: tensor.shape.length === 1 ? 'F32' : (GGML_DENSE[precision] as string) };
+  });
+
+  const writer = await GgufWriter.create(output, {
+    signal: options.signal,
+    dialect: ruvllm ? 'ruvllm' : 'ggml',
+    onProgress: (p) =>
+      options.onProgress?.({
+        tensor: p.tensor ?? '',
+        index: p.tensorsDone,
+        count: p.tensorCount,
+        bytesWritten: p.bytesWritten,
+        totalBytes: p.totalBytes,
+      }),
+  });
+  const reports: TensorReport[] = [];
+  try {
+    writer.setMetadata('general.architecture', source.architecture);
+    writer.setMetadata('general.name', (await import('node:path')).basename(source.path));
+    const quantized = plans.some((p) => p.ternary || p.dense === 'Q8_0');
+    if (quantized) writer.setMetadata('general.quantization_version', 2);
+    for (const [key, value] of Object.entries(source.metadata)) {
+      if (key === 'general.name' || key === 'general.quantization_version') continue;
+      writer.setMetadata(key, value);
+    }
+    if (ruvllm) {
+      // RuvLLM readers (and ours) recognise its dialect by these keys.
+      writer.setMetadata('craftsman.bitnet.version', GgufValue.u32(1));
+      writer.setMetadata('craftsman.bitnet.weight_encoding', 'absmean_ternary');
+    }
+    if (!options.floatOnly) {
+      writer.setMetadata('trit.quantization.weight_encoding', 'absmean_ternary');
+      writer.setMetadata('trit.quantization.activation_bits', GgufValue.u32(8));
+      writer.setMetadata('trit.quantization.router_precision', config.routerPrecision);
+      writer.setMetadata('trit.quantization.block_size', GgufValue.u32(config.blockSize));
+      writer.setMetadata('trit.quantization.format', format);
+      writer.setMetadata(
+        'trit.quantization.quantizer_version',
+        options.quantizerVersion ?? `@trit/quantizer ${packageJson.version}`,
+      );
+    }
+    for (const plan of plans) {
+      // GGUF lists dims fastest first; RuvLLM's files list them [rows, cols].
+      const ne = [...plan.tensor.shape].reverse();
+      const type = plan.ternary ? (GGML_TERNARY[plan.ternary] as number) : (plan.dense as string);
+      writer.addTensor(plan.tensor.name, type, ruvllm ? [...ne].reverse() : ne);
+    }
+    for (const plan of plans) {
+      if (options.signal?.aborted) break;
+      const values = await plan.tensor.load();
+      const expected = plan.rows * plan.cols;
+      if (values.length !== expected) {
+        throw new QuantizeError(
+          `${source.path}: ${plan.tensor.sourceName} has ${values.length} values, its shape [${plan.tensor.shape.join(', ')}] needs ${expected}`,
+        );
+      }
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]))
+          throw new QuantizeError(`${source.path}: ${plan.tensor.sourceName} holds ${values[i]} at element ${i}`);
+      }
+      let bytes: Uint8Array;
+      let restored: Float32Array;
+      let sparsity = 0;
+      let formatName: string;
+      if (plan.ternary) {
+        const tensor = quantizeTensor(values, [plan.rows, plan.cols], config, { name: plan.tensor.sourceName });
+        bytes = encodeTernaryTensor(tensor, plan.ternary);
+        restored = tensor.dequantize();
+        sparsity = tensor.sparsity();
+        formatName = plan.ternary.toUpperCase();
+      } else {
+        const info = writer.declaredTensors.find((t) => t.name === plan.tensor.name)?.typeInfo;
+        if (!info?.fromFloat || !info.toFloat)
+          throw new QuantizeError(`cannot store ${plan.tensor.name} as ${plan.dense}`);
+        bytes = info.fromFloat(values);
+        restored = info.toFloat(bytes, values.length);
+        formatName = info.name;
+      }
+      let se = 0;
+      let norm = 0;
+      for (let i = 0; i < values.length; i++) {
+        const d = values[i] - restored[i];
+        se += d * d;
+        norm += values[i] * values[i];
+      }
+      await writer.writeTensorData(plan.tensor.name, bytes);
+      reports.push({
+        name: plan.tensor.name,
+        shape: plan.tensor.shape,
+        format: formatName,
+        mse: values.length ? se / values.length : 0,
+        relativeError: norm > 0 ? Math.sqrt(se / norm) : 0,
+        sparsity,
+        bytes: bytes.length,
+      });
+    }
+    const { byteLength } = await writer.finish();
+    const weights = reports.reduce((s, r) => s + r.shape.reduce((a, b) => a * b, 1), 0);
+    const bytes = reports.reduce((s, r) => s + r.bytes, 0);
+    return {
+      input: source.path,
+      output,
+      architecture: source.architecture,
+      tensors: reports,
+      totals: {
+        tensors: reports.length,
+        ternaryTensors: plans.filter((p) => p.ternary).length,
+        weights,
+        bytes,
+        fileBytes: byteLength,
+        bitsPerWeight: weights ? (bytes * 8) / weights : 0,
+        seconds: (performance.now() - started) / 1000,
+      },
+    };
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}

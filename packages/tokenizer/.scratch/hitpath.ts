@@ -1,0 +1,22 @@
+import { tokenizerFromGguf } from '../src/index.js';
+import { Boundaries, splitLlama3 } from '../src/pre-tokenizers.js';
+import { WordCache } from '../src/word-cache.js';
+import { IdBuffer } from '../src/id-buffer.js';
+import { mixedCorpus } from '../src/test-corpus.js';
+import { llama3GgufMetadata } from '../src/test-vocabs.js';
+const text = mixedCorpus(1 << 20, 100);
+const tok = tokenizerFromGguf(llama3GgufMetadata(), { cacheSize: 20000 }) as any;
+tok.encode(text);
+const bpe = tok.byteLevel;
+const cache: WordCache = bpe.current;
+const b = new Boundaries(); splitLlama3(text, 0, text.length, b);
+const out = new IdBuffer(1 << 20);
+let x = 0;
+function run(name: string, f: () => void) { f(); let best = 1e9; for (let r = 0; r < 60; r++) { const t = performance.now(); f(); best = Math.min(best, performance.now() - t); } console.log(name, (best * 1e6 / b.count).toFixed(1), 'ns/pretoken'); }
+run('scan chars', () => { for (let i = 0; i < text.length; i++) x ^= text.charCodeAt(i); });
+run('split', () => { b.count = 0; splitLlama3(text, 0, text.length, b); });
+run('hash', () => { let s = 0; for (let i = 0; i < b.count; i++) { x ^= WordCache.hash(text, s, b.ends[i]); s = b.ends[i]; } });
+run('hash+find', () => { let s = 0; for (let i = 0; i < b.count; i++) { const e = b.ends[i]; x ^= cache.find(text, s, e, WordCache.hash(text, s, e)); s = e; } });
+run('hash+find+copy', () => { out.length = 0; let s = 0; for (let i = 0; i < b.count; i++) { const e = b.ends[i]; cache.copyTo(cache.find(text, s, e, WordCache.hash(text, s, e)), out); s = e; } });
+run('full encode', () => { tok.encode(text); });
+console.log(b.count, x, cache.size);
