@@ -56,7 +56,9 @@ export function tokenize(
 export function formatTokenizeReport(report: TokenizeReport): string {
   const width = Math.max(2, ...report.ids.map((id) => String(id).length));
   const lines = [`${report.source}: ${report.model} tokenizer, ${report.vocabSize} tokens; ${report.ids.length} ids`];
-  report.ids.forEach((id, i) => lines.push(`  ${String(id).padStart(width)}  ${JSON.stringify(report.pieces[i])}`));
+  report.ids.forEach((id, i) => {
+    lines.push(`  ${String(id).padStart(width)}  ${JSON.stringify(report.pieces[i])}`);
+  });
   if (!report.roundTrip) lines.push('note: decoding these ids does not give back the exact input text');
   return lines.join('\n');
 }

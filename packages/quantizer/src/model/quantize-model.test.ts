@@ -92,7 +92,7 @@ async function writeHfModel(
   bytes.forEach((t, i) => {
     vocab[t] = i;
   });
-  vocab['Ġt'] = 256;
+  vocab.Ġt = 256;
   vocab.he = 257;
   await writeFile(
     join(path, 'tokenizer.json'),
