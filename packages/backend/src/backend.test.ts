@@ -16,21 +16,68 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The forward pass written out plainly in float64 from the equations (interop.md 5), for one sequence. */
-async function referenceLogits(path: string, tokens: number[]): Promise<Float64Array[]> {
+interface ReferenceModel {
+  arch: string;
+  E: number;
+  L: number;
+  H: number;
+  Hkv: number;
+  eps: number;
+  base: number;
+  act: string;
+  /** `normal` rotates pairs (2i, 2i+1) as llama.cpp's llama; `neox` halves, as HF checkpoints and bitnet. */
+  rope: 'normal' | 'neox';
+  weight(ggufName: string): Promise<Float64Array>;
+  has(ggufName: string): boolean;
+}
+
+async function ggufReference(path: string): Promise<ReferenceModel> {
   const file = await readGguf(path);
   const arch = file.architecture as string;
   const m = file.metadata;
-  const E = m.getU32(`${arch}.embedding_length`);
-  const L = m.getU32(`${arch}.block_count`);
-  const H = m.getU32(`${arch}.attention.head_count`);
-  const Hkv = m.getU32(`${arch}.attention.head_count_kv`);
-  const eps = m.getF32(`${arch}.attention.layer_norm_rms_epsilon`);
-  const base = m.getF32(`${arch}.rope.freq_base`);
-  const act = m.getString(`${arch}.hidden_activation`, 'silu');
+  return {
+    arch,
+    E: m.getU32(`${arch}.embedding_length`),
+    L: m.getU32(`${arch}.block_count`),
+    H: m.getU32(`${arch}.attention.head_count`),
+    Hkv: m.getU32(`${arch}.attention.head_count_kv`),
+    eps: m.getF32(`${arch}.attention.layer_norm_rms_epsilon`),
+    base: m.getF32(`${arch}.rope.freq_base`),
+    act: m.getString(`${arch}.hidden_activation`, 'silu'),
+    rope: arch === 'llama' ? 'normal' : 'neox',
+    weight: async (name) => Float64Array.from(await file.dequantizeTensor(name)),
+    has: (name) => file.hasTensor(name),
+  };
+}
+
+/** The Hugging Face checkpoint itself: HF names, unpermuted Q/K, rotate-half RoPE (transformers' semantics). */
+async function hfReference(dir: string): Promise<ReferenceModel> {
+  const { readFile } = await import('node:fs/promises');
+  const { openSafetensorsModel } = await import('@trit/safetensors');
+  const { ggufTensorName } = await import('@trit/quantizer');
+  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+  const model = await openSafetensorsModel(dir);
+  const byGguf = new Map(model.tensors.map((t) => [ggufTensorName(t.name) as string, t.name]));
+  return {
+    arch: config.model_type,
+    E: config.hidden_size,
+    L: config.num_hidden_layers,
+    H: config.num_attention_heads,
+    Hkv: config.num_key_value_heads,
+    eps: config.rms_norm_eps,
+    base: config.rope_theta,
+    act: config.hidden_act,
+    rope: 'neox',
+    weight: async (name) => Float64Array.from(await model.readTensorFloat32(byGguf.get(name) as string)),
+    has: (name) => byGguf.has(name),
+  };
+}
+
+/** The forward pass written out plainly in float64 from the equations (interop.md 5), for one sequence. */
+async function referenceLogits(model: ReferenceModel, tokens: number[]): Promise<Float64Array[]> {
+  const { arch, E, L, H, Hkv, eps, base, act } = model;
   const hd = E / H;
-  const w = async (name: string) => Float64Array.from(await file.dequantizeTensor(name));
-  const rows = (name: string) => file.tensor(name).shape[1] ?? 1;
+  const w = (name: string) => model.weight(name);
   const matvec = (W: Float64Array, x: Float64Array, r: number) =>
     Float64Array.from({ length: r }, (_, i) => x.reduce((s, v, j) => s + W[i * x.length + j] * v, 0));
   const norm = (x: Float64Array, g: Float64Array) => {
@@ -41,7 +88,8 @@ async function referenceLogits(path: string, tokens: number[]): Promise<Float64A
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < hd / 2; i++) {
         const theta = pos * base ** ((-2 * i) / hd);
-        const [a, b] = arch === 'llama' ? [h * hd + 2 * i, h * hd + 2 * i + 1] : [h * hd + i, h * hd + i + hd / 2];
+        const [a, b] =
+          model.rope === 'normal' ? [h * hd + 2 * i, h * hd + 2 * i + 1] : [h * hd + i, h * hd + i + hd / 2];
         const [x0, x1] = [x[a], x[b]];
         x[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
         x[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
@@ -50,7 +98,7 @@ async function referenceLogits(path: string, tokens: number[]): Promise<Float64A
   };
   const embd = await w('token_embd.weight');
   const outNorm = await w('output_norm.weight');
-  const head = file.hasTensor('output.weight') && arch === 'llama' ? await w('output.weight') : embd;
+  const head = model.has('output.weight') && arch === 'llama' ? await w('output.weight') : embd;
   interface RefLayer {
     an: Float64Array;
     fn: Float64Array;
@@ -82,11 +130,12 @@ async function referenceLogits(path: string, tokens: number[]): Promise<Float64A
       g: await w(`${b}ffn_gate.weight`),
       u: await w(`${b}ffn_up.weight`),
       d: await w(`${b}ffn_down.weight`),
-      F: rows(`${b}ffn_gate.weight`),
+      F: 0,
       K: [] as Float64Array[],
       V: [] as Float64Array[],
     });
   }
+  for (const ly of layers) ly.F = ly.g.length / E;
   const out: Float64Array[] = [];
   tokens.forEach((token, pos) => {
     let x = embd.slice(token * E, (token + 1) * E);
@@ -151,7 +200,7 @@ describe('BitNetBackend forward pass', () => {
       expect(backend.config.activation).toBe(activation ?? 'silu');
       const tokens = [5, 300, 17, 42, 8, 99];
       const logits = backend.evaluate(tokens, { logits: 'all' });
-      const reference = await referenceLogits(path, tokens);
+      const reference = await referenceLogits(await ggufReference(path), tokens);
       reference.forEach((ref, t) => {
         expect(
           cosine(logits.subarray(t * ref.length, (t + 1) * ref.length), ref),
@@ -161,6 +210,23 @@ describe('BitNetBackend forward pass', () => {
       await backend.dispose();
     }
   }, 60_000);
+
+  it('runs a synthesized Hugging Face llama as transformers would (the converter undoes the rotate-half Q/K order)', async () => {
+    const { synthesizeModel } = await import('./synth.js');
+    const { quantizeModel } = await import('@trit/quantizer');
+    const hf = join(dir, 'hf-llama');
+    await synthesizeModel({ arch: 'llama', preset: 'tiny', seed: 5, output: hf });
+    const gguf = join(dir, 'hf-llama.gguf');
+    await quantizeModel(hf, gguf, { floatOnly: 'f32' });
+    const backend = await BitNetBackend.load(gguf, { contextSize: 16, backend: 'js' });
+    const tokens = [300, 5, 17, 42, 480];
+    const logits = backend.evaluate(tokens, { logits: 'all' });
+    const reference = await referenceLogits(await hfReference(hf), tokens);
+    reference.forEach((ref, t) => {
+      expect(cosine(logits.subarray(t * ref.length, (t + 1) * ref.length), ref), `t=${t}`).toBeGreaterThan(0.99999);
+    });
+    await backend.dispose();
+  }, 120_000);
 
   it('gives the same logits from batched prefill, token by token, across batch sizes and on every kernel', async () => {
     const path = join(dir, 'consistency.gguf');

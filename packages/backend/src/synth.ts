@@ -170,7 +170,8 @@ export async function synthesizeModel(options: SynthOptions): Promise<SynthResul
     const rand = seededRandom(seed * 100003 + index * 7919 + 1);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.kind === 'norm') return Float32Array.from({ length: n }, () => 1 + 0.1 * (rand() * 2 - 1));
-    if (t.kind === 'embedding') return gaussians(n, rand, 1);
+    // std 4/√hidden: a tied head then gives logits of std ≈ 4, as peaked as a trained model's, not one-hot.
+    if (t.kind === 'embedding') return gaussians(n, rand, 4 / Math.sqrt(p.hidden));
     const fanIn = t.shape[1] as number;
     if (arch === 'bitnet' && t.name !== 'lm_head.weight') {
       // Ternary × one scale per tensor, with a third of the weights zero: std 1/√fan_in.

@@ -186,7 +186,9 @@ describe('each validation rule has a crafted bad file', () => {
   });
 
   it('no gaps and no overlaps between tensors', async () => {
-    const gap = await rejection(rawSafetensors(`{"a":${entry('U8', [2], 0, 2)},"b":${entry('U8', [2], 3, 5)}}`, [0, 0, 0, 0, 0]));
+    const gap = await rejection(
+      rawSafetensors(`{"a":${entry('U8', [2], 0, 2)},"b":${entry('U8', [2], 3, 5)}}`, [0, 0, 0, 0, 0]),
+    );
     expect(gap.message).toContain('gap in the data buffer before this tensor (after "a")');
     expect(gap.tensor).toBe('b');
     expect(gap.expected).toBe('data_offsets beginning at 2');
@@ -196,7 +198,9 @@ describe('each validation rule has a crafted bad file', () => {
     expect(overlap.message).toContain('overlaps the data of "a"');
     expect(overlap.tensor).toBe('b');
     // Two tensors claiming the same bytes.
-    const same = await rejection(rawSafetensors(`{"a":${entry('U8', [2], 0, 2)},"b":${entry('I8', [2], 0, 2)}}`, [0, 0]));
+    const same = await rejection(
+      rawSafetensors(`{"a":${entry('U8', [2], 0, 2)},"b":${entry('I8', [2], 0, 2)}}`, [0, 0]),
+    );
     expect(same.message).toContain('overlaps');
   });
 
@@ -283,7 +287,10 @@ describe('fuzz: mutated valid files', () => {
       `{"__metadata__":{"format":"pt","note":"é"},"w":${entry('BF16', [3, 4], 0, 24)},` +
       `"s":${entry('F32', [], 24, 28)},"z":${entry('I64', [0, 2], 28, 28)},"i":${entry('I32', [2], 28, 36)},` +
       `"h":${entry('F16', [2, 2], 36, 44)},"q":${entry('F4', [4], 44, 46)}}`;
-    const valid = rawSafetensors(json, Array.from({ length: 46 }, (_, i) => (i * 37) & 0xff));
+    const valid = rawSafetensors(
+      json,
+      Array.from({ length: 46 }, (_, i) => (i * 37) & 0xff),
+    );
     const file = await readSafetensors(valid);
     expect(file.tensors.length).toBe(6);
     const headerEnd = file.dataOffset;
@@ -291,9 +298,17 @@ describe('fuzz: mutated valid files', () => {
 
     const mutation = fc.oneof(
       // Any byte, mostly in the header.
-      fc.record({ kind: fc.constant('set' as const), at: fc.nat({ max: headerEnd + 16 }), value: fc.nat({ max: 255 }) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        at: fc.nat({ max: headerEnd + 16 }),
+        value: fc.nat({ max: 255 }),
+      }),
       // A JSON-significant character, to break structure rather than just text.
-      fc.record({ kind: fc.constant('token' as const), at: fc.nat({ max: headerEnd }), value: fc.constantFrom(...tokens) }),
+      fc.record({
+        kind: fc.constant('token' as const),
+        at: fc.nat({ max: headerEnd }),
+        value: fc.constantFrom(...tokens),
+      }),
       // An extreme u64, most interestingly over the length field.
       fc.record({
         kind: fc.constant('u64' as const),

@@ -9,7 +9,8 @@ import {
   float32ToFloat16Bytes,
 } from './floats.js';
 
-const u16le = (bytes: Uint8Array) => Array.from({ length: bytes.length / 2 }, (_, i) => bytes[2 * i] | (bytes[2 * i + 1] << 8));
+const u16le = (bytes: Uint8Array) =>
+  Array.from({ length: bytes.length / 2 }, (_, i) => bytes[2 * i] | (bytes[2 * i + 1] << 8));
 const f32FromBits = (bits: number) => new Float32Array(Uint32Array.of(bits).buffer)[0];
 const bitsOfF32 = (value: number) => new Uint32Array(Float32Array.of(value).buffer)[0];
 const halfBytes = (halves: number[]) => new Uint8Array(Uint16Array.from(halves).buffer);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError } from './errors.js';
-import { JsonNumber, JsonObject, parseJson, toPlain } from './json.js';
+import { type JsonNumber, type JsonObject, parseJson, toPlain } from './json.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const parse = (text: string | Uint8Array) =>

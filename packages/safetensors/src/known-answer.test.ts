@@ -98,7 +98,9 @@ describe('known answers, built byte by byte from the format description', () => 
     const json =
       '{"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},"__metadata__":{"format":"pt"},' +
       '"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
-    const file = await readSafetensors(concat(hex('90 00 00 00 00 00 00 00'), ascii(`${json}    `), pairFile.subarray(152)));
+    const file = await readSafetensors(
+      concat(hex('90 00 00 00 00 00 00 00'), ascii(`${json}    `), pairFile.subarray(152)),
+    );
     expect(file.tensors.map((t) => t.name)).toEqual(['a', 'b']);
     expect(Array.from(await file.readTensorFloat32('a'))).toEqual([1, -2]);
   });

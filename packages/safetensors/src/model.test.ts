@@ -178,7 +178,12 @@ describe('sharded checkpoints', () => {
 
   it('bad input is refused before anything is written', async () => {
     await withTempDir(async (dir) => {
-      const t = (name: string, shape = [1]): ShardedTensorInput => ({ name, dtype: 'U8', shape, data: new Uint8Array(1) });
+      const t = (name: string, shape = [1]): ShardedTensorInput => ({
+        name,
+        dtype: 'U8',
+        shape,
+        data: new Uint8Array(1),
+      });
       await expect(writeShardedSafetensors(dir, [t('a'), t('a')])).rejects.toThrow(/duplicate tensor name/);
       await expect(writeShardedSafetensors(dir, [t('a', [-1])])).rejects.toThrow(/non-negative/);
       await expect(writeShardedSafetensors(dir, [t('a')], { maxShardBytes: 0 })).rejects.toThrow(/positive/);

@@ -6,7 +6,7 @@ import { createRng, randomFloats } from '@trit/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SafetensorsDtype, safetensorsDtypes } from './dtypes.js';
-import { SafetensorsError } from './errors.js';
+import type { SafetensorsError } from './errors.js';
 import { float32ToBfloat16Bytes, float32ToFloat16Bytes } from './floats.js';
 import { readSafetensors } from './reader.js';
 import { withTempDir } from './test-support.js';
@@ -88,12 +88,12 @@ describe('round trips', () => {
     }
     await withTempDir(async (dir) => {
       const path = join(dir, 'all.safetensors');
-      await writeFile(path, specs, { format: 'pt', 'π': 'ünïcode ✓', '': 'empty key' });
+      await writeFile(path, specs, { format: 'pt', π: 'ünïcode ✓', '': 'empty key' });
       const onDisk = new Uint8Array(await readFile(path));
       const sources = [path, pathToFileURL(path), onDisk, onDisk.buffer, new Blob([onDisk])];
       for (const source of sources) {
         const file = await readSafetensors(source);
-        expect(file.metadata).toEqual({ format: 'pt', 'π': 'ünïcode ✓', '': 'empty key' });
+        expect(file.metadata).toEqual({ format: 'pt', π: 'ünïcode ✓', '': 'empty key' });
         expect(file.byteLength).toBe(onDisk.length);
         expect(file.headerByteLength % 8).toBe(0);
         expect(file.tensors.map((t) => t.name)).toEqual(specs.map((s) => s.name));
@@ -116,7 +116,8 @@ describe('round trips', () => {
           const view = new DataView(spec.data.buffer, spec.data.byteOffset, spec.data.byteLength);
           const expected = Float32Array.from({ length: info.elementCount }, (_, i) => decode(view, i));
           // Compare bit patterns, except that all NaNs count as equal.
-          const bits = (a: Float32Array) => Array.from(new Uint32Array(Float32Array.from(a, (x) => (Number.isNaN(x) ? Number.NaN : x)).buffer));
+          const bits = (a: Float32Array) =>
+            Array.from(new Uint32Array(Float32Array.from(a, (x) => (Number.isNaN(x) ? Number.NaN : x)).buffer));
           expect(bits(floats)).toEqual(bits(expected));
         }
       }
@@ -126,7 +127,9 @@ describe('round trips', () => {
   it('readTensorFloat32 results never alias the caller buffer', async () => {
     await withTempDir(async (dir) => {
       const path = join(dir, 'f.safetensors');
-      await writeFile(path, [{ name: 'x', dtype: 'F32', shape: [2], data: new Uint8Array(Float32Array.of(1, 2).buffer) }]);
+      await writeFile(path, [
+        { name: 'x', dtype: 'F32', shape: [2], data: new Uint8Array(Float32Array.of(1, 2).buffer) },
+      ]);
       const bytes = new Uint8Array(await readFile(path));
       const file = await readSafetensors(bytes);
       const values = await file.readTensorFloat32('x');
@@ -200,7 +203,10 @@ describe('round trips', () => {
       shape: fc.array(fc.nat({ max: 5 }), { maxLength: 3 }),
       seed: fc.nat(),
     });
-    const names = fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }), { minLength: 0, maxLength: 6 });
+    const names = fc.uniqueArray(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }), {
+      minLength: 0,
+      maxLength: 6,
+    });
     await withTempDir(async (dir) => {
       await fc.assert(
         fc.asyncProperty(names, fc.array(tensorArb, { minLength: 6, maxLength: 6 }), async (tensorNames, tensors) => {

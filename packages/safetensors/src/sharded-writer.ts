@@ -182,7 +182,8 @@ function planShards(dir: string, tensors: ShardedTensorInput[], maxShardBytes: n
       throw new SafetensorsWriteError(size.error, { ...where, expected: size.expected, found: size.found });
     }
     let current = shards[shards.length - 1];
-    if (current.tensors.length > 0 && current.dataBytes + size.byteSize > maxShardBytes) {
+    // A zero-size tensor fits anywhere, so it never opens a shard of its own.
+    if (current.tensors.length > 0 && size.byteSize > 0 && current.dataBytes + size.byteSize > maxShardBytes) {
       current = { tensors: [], dataBytes: 0 };
       shards.push(current);
     }

@@ -46,11 +46,3 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     await rm(dir, { recursive: true, force: true });
   }
 }
-
-/** Little-endian bytes of float32 values, built with DataView (independent of the package's converters). */
-export function f32Bytes(values: readonly number[]): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return out;
-}

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError } from './errors.js';
+import { SafetensorsAbortError, type SafetensorsError, SafetensorsWriteError } from './errors.js';
 import { readSafetensors } from './reader.js';
 import { withTempDir } from './test-support.js';
 import { type SafetensorsWriteProgress, SafetensorsWriter } from './writer.js';
@@ -49,7 +49,9 @@ describe('atomic output', () => {
     await withExisting(async (dir, path) => {
       const controller = new AbortController();
       controller.abort();
-      await expect(SafetensorsWriter.create(path, { signal: controller.signal })).rejects.toThrow(SafetensorsAbortError);
+      await expect(SafetensorsWriter.create(path, { signal: controller.signal })).rejects.toThrow(
+        SafetensorsAbortError,
+      );
       await expectUntouched(dir, path);
     });
   });
@@ -147,7 +149,9 @@ describe('the writer refuses what would not make a valid file', () => {
       expect(() => w.setMetadata('k', 'w')).toThrow(/duplicate metadata key/);
       w.addTensor('g', 'C64', [1]);
       await w.writeTensorFloat32('a', Float32Array.of(1));
-      await expect(w.writeTensorFloat32('g', Float32Array.of(1))).rejects.toThrow(/only be written to F32, F16 or BF16/);
+      await expect(w.writeTensorFloat32('g', Float32Array.of(1))).rejects.toThrow(
+        /only be written to F32, F16 or BF16/,
+      );
       expect(await readdir(dir)).toEqual([]);
     });
   });
@@ -170,7 +174,12 @@ describe('streaming', () => {
       w.addTensor('async', 'U8', [5 << 20]);
       w.addTensor('empty', 'F32', [0]);
       await w.writeTensorData('whole', Uint8Array.of(1, 2, 3));
-      await w.writeTensorData('sync', [Uint8Array.of(1), Uint8Array.of(0, 2), new Uint8Array(0), Uint8Array.of(0, 3, 0)]);
+      await w.writeTensorData('sync', [
+        Uint8Array.of(1),
+        Uint8Array.of(0, 2),
+        new Uint8Array(0),
+        Uint8Array.of(0, 3, 0),
+      ]);
       const big = Uint8Array.from({ length: 5 << 20 }, (_, i) => i % 251);
       async function* slices() {
         for (let at = 0; at < big.length; at += 1 << 20) yield big.subarray(at, at + (1 << 20));

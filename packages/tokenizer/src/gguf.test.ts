@@ -30,6 +30,18 @@ describe('tokenizerFromGguf', () => {
     expect(wrapped.specialTokens.bos).toBe(1);
   });
 
+  it('reads map-like metadata (a Map, or @trit/gguf GgufMetadata with get()) and a parsed file wrapper', () => {
+    const map = new Map(Object.entries(spm()).map(([key, value]) => [key, { type: 8, value }]));
+    class MetadataLike {
+      get(key: string): unknown {
+        return map.get(key);
+      }
+    }
+    const expected = Array.from(tokenizerFromGguf(spm()).encode('a ab'));
+    expect(Array.from(tokenizerFromGguf(map).encode('a ab'))).toEqual(expected);
+    expect(Array.from(tokenizerFromGguf({ metadata: new MetadataLike() }).encode('a ab'))).toEqual(expected);
+  });
+
   it("applies llama.cpp's SentencePiece defaults and lets explicit keys win", () => {
     const t = tokenizerFromGguf(spm());
     expect(t.specialTokens).toMatchObject({ bos: 1, eos: 2, unk: 0, pad: null, sep: null });

@@ -2,7 +2,9 @@
  * tokenizerFromGguf: builds a BpeTokenizer from GGUF metadata, either the
  * shape @trit/gguf returns (`{ type, value }` entries, numeric arrays as typed
  * arrays, 64-bit integers as bigint) or the plain values @huggingface/gguf
- * returns, with or without a `{ metadata }` wrapper.
+ * returns, with or without a `{ metadata }` wrapper. The metadata can be a
+ * plain record or anything with `get(key)` — a Map, or @trit/gguf's
+ * GgufMetadata — so `tokenizerFromGguf(await readGguf(path))` works as is.
  */
 import type { Merge } from './byte-level-bpe.js';
 import { TokenizerMetadataError } from './errors.js';
@@ -44,9 +46,9 @@ const SPECIAL_ID_KEYS: readonly [keyof SpecialTokens, string][] = [
   ['mask', GGUF_TOKENIZER_KEYS.maskTokenId],
 ];
 
-/** A GGUF metadata value: wrapped as @trit/gguf returns it, or plain. */
-export type GgufMetadataValue = unknown;
-export type GgufMetadata = Readonly<Record<string, GgufMetadataValue>>;
+/** GGUF metadata: a record of key → value, or a map-like object (Map, @trit/gguf's GgufMetadata). */
+export type GgufMetadata = Readonly<Record<string, unknown>> | { get(key: string): unknown };
+/** GGUF metadata, or an object carrying it as `metadata` (a parsed GGUF file). */
 export type GgufLike = GgufMetadata | { readonly metadata: GgufMetadata };
 
 export interface TokenizerFromGgufOptions {
@@ -72,11 +74,10 @@ function describe(value: unknown): string {
 }
 
 class MetadataReader {
-  constructor(private readonly metadata: GgufMetadata) {}
+  constructor(private readonly lookup: (key: string) => unknown) {}
 
   private raw(key: string): unknown {
-    if (!Object.hasOwn(this.metadata, key)) return undefined;
-    const value = this.metadata[key];
+    const value = this.lookup(key);
     return isWrapped(value) ? value.value : value;
   }
 
@@ -134,21 +135,27 @@ class MetadataReader {
   }
 }
 
-function metadataOf(input: GgufLike): GgufMetadata {
+function isMapLike(value: object): value is { get(key: string): unknown } {
+  return typeof (value as { get?: unknown }).get === 'function';
+}
+
+/** A key → value lookup over any of the accepted metadata shapes. */
+function lookupOf(input: GgufLike): (key: string) => unknown {
   if (input === null || typeof input !== 'object') {
     throw new TokenizerMetadataError('metadata', 'an object of GGUF keys', describe(input));
   }
+  if (isMapLike(input)) return (key) => input.get(key);
   const record = input as Record<string, unknown>;
-  if (!Object.hasOwn(record, GGUF_TOKENIZER_KEYS.model) && Object.hasOwn(record, 'metadata')) {
+  if (!Object.hasOwn(record, GGUF_TOKENIZER_KEYS.model) && 'metadata' in record) {
     const inner = record.metadata;
-    if (inner !== null && typeof inner === 'object') return inner as GgufMetadata;
+    if (inner !== null && typeof inner === 'object') return lookupOf(inner as GgufMetadata);
   }
-  return record as GgufMetadata;
+  return (key) => (Object.hasOwn(record, key) ? record[key] : undefined);
 }
 
 /** A tokenizer from the `tokenizer.ggml.*` keys of a GGUF file's metadata. */
 export function tokenizerFromGguf(input: GgufLike, options: TokenizerFromGgufOptions = {}): BpeTokenizer {
-  const read = new MetadataReader(metadataOf(input));
+  const read = new MetadataReader(lookupOf(input));
   const K = GGUF_TOKENIZER_KEYS;
   const model = read.string(K.model);
   if (model === undefined) throw new TokenizerMetadataError(K.model, 'a string ("gpt2" or "llama")', 'nothing');

@@ -12,6 +12,13 @@
  * vocabulary token, so every merged symbol is a token and only single code
  * points can miss: resegmenting reduces to the byte fallback, which is what we
  * implement.
+ *
+ * Speed: a merge can only join two symbols if some token contains their two
+ * characters side by side. Where two neighbouring characters never occur
+ * adjacent in any token, no merge will ever cross, so the text is cut there
+ * and each piece (roughly a word) is merged on its own — the same result as
+ * merging the whole text, since merges in different pieces never interact and
+ * keep their relative order.
  */
 import type { IdBuffer } from './id-buffer.js';
 import { MergeEngine } from './merge.js';
@@ -30,6 +37,9 @@ export class SentencePieceBpe {
   /** Byte → `<0xXX>` token (or the one-byte token), -1 when the vocabulary has neither. */
   readonly byteTokens = new Int32Array(256).fill(-1);
   private codePoints = new Int32Array(64);
+  private fragment = new Int32Array(64);
+  /** (code point, code point) pairs that occur adjacent inside some token. */
+  private readonly adjacent: PairTable;
 
   constructor(
     private readonly vocab: Vocabulary,
@@ -76,6 +86,16 @@ export class SentencePieceBpe {
       }
     }
     this.engine = new MergeEngine({ pairs, priority: Int32Array.from(priority), result: Int32Array.from(result) });
+    this.adjacent = new PairTable(size * 4);
+    for (let id = 0; id < size; id++) {
+      const text = vocab.tokens[id];
+      let previous = -1;
+      for (const char of text) {
+        const cp = char.codePointAt(0) as number;
+        if (previous >= 0) this.adjacent.add(previous, cp, 1);
+        previous = cp;
+      }
+    }
 
     const hex = '0123456789ABCDEF';
     for (let b = 0; b < 256; b++) {
@@ -106,13 +126,15 @@ export class SentencePieceBpe {
   /** Appends the ids of text[start, end); `spacePrefix` prepends "▁". */
   encode(text: string, start: number, end: number, spacePrefix: boolean, out: IdBuffer): void {
     const capacity = end - start + 1;
-    const symbols = this.engine.reserve(capacity);
-    if (this.codePoints.length < capacity) this.codePoints = new Int32Array(this.engine.symbols.length);
-    const codePoints = this.codePoints;
+    if (this.fragment.length < capacity) {
+      this.fragment = new Int32Array(capacity);
+      this.codePoints = new Int32Array(capacity);
+    }
+    const { fragment, codePoints } = this;
     let n = 0;
     if (spacePrefix) {
       codePoints[n] = SPACE_MARK;
-      symbols[n++] = this.bmpSymbol[SPACE_MARK];
+      fragment[n++] = this.bmpSymbol[SPACE_MARK];
     }
     for (let i = start; i < end; i++) {
       let cp = text.charCodeAt(i);
@@ -127,16 +149,29 @@ export class SentencePieceBpe {
       codePoints[n] = cp;
       // A symbol that is no token keeps its position's code point for the byte fallback, as -2 - n.
       const id = cp < 0x10000 ? this.bmpSymbol[cp] : (this.astralSymbol.get(cp) ?? -1);
-      symbols[n] = id >= 0 ? id : -2 - n;
+      fragment[n] = id >= 0 ? id : -2 - n;
       n++;
     }
-    const count = this.engine.merge(n);
+    let pieceStart = 0;
+    for (let i = 1; i <= n; i++) {
+      if (i < n && this.adjacent.get(codePoints[i - 1], codePoints[i]) >= 0) continue;
+      this.mergePiece(pieceStart, i, out);
+      pieceStart = i;
+    }
+  }
+
+  /** Merges fragment[start, end) and appends its ids. */
+  private mergePiece(start: number, end: number, out: IdBuffer): void {
+    const symbols = this.engine.reserve(end - start);
+    const fragment = this.fragment;
+    for (let i = start; i < end; i++) symbols[i - start] = fragment[i];
+    const count = this.engine.merge(end - start);
     const vocabSize = this.vocab.size;
     for (let i = 0; i < count; i++) {
       const id = symbols[i];
       if (id >= 0 && id < vocabSize) out.push(id);
       else if (id >= vocabSize) this.pushBytes(this.virtualCodePoints[id - vocabSize], out);
-      else this.pushBytes(codePoints[-2 - id], out);
+      else this.pushBytes(this.codePoints[-2 - id], out);
     }
   }
 

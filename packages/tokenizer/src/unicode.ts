@@ -50,24 +50,33 @@ let table: ClassTable | undefined;
 export function classTable(): ClassTable {
   if (table) return table;
   const flat = new Uint8Array(0x110000);
-  decodeRanges(LETTER_RANGES, (s, e) => flat.fill(LETTER, s, e + 1));
-  decodeRanges(NUMBER_RANGES, (s, e) => flat.fill(NUMBER, s, e + 1));
-  decodeRanges(PUNCTUATION_RANGES, (s, e) => {
-    for (let cp = s; cp <= e; cp++) flat[cp] |= PUNCTUATION;
-  });
-  for (const cp of WHITESPACE_CODE_POINTS) flat[cp] |= WHITESPACE;
+  // Blocks no range touches are all "other" and share block 0, without being looked at.
+  const touched = new Uint8Array(0x1100);
+  const mark = (start: number, end: number, flag: number): void => {
+    flat.fill(flag, start, end + 1);
+    touched.fill(1, start >> 8, (end >> 8) + 1);
+  };
+  decodeRanges(LETTER_RANGES, (s, e) => mark(s, e, LETTER));
+  decodeRanges(NUMBER_RANGES, (s, e) => mark(s, e, NUMBER));
+  decodeRanges(PUNCTUATION_RANGES, (s, e) => mark(s, e, PUNCTUATION));
+  for (const cp of WHITESPACE_CODE_POINTS) mark(cp, cp, WHITESPACE);
 
   const blockIndex = new Uint16Array(0x1100);
-  const unique = new Map<string, number>();
-  const stored: Uint8Array[] = [];
+  // Deduplicate blocks by a hash, confirmed by comparing bytes.
+  const byHash = new Map<number, number[]>();
+  const stored: Uint8Array[] = [new Uint8Array(256)];
   for (let b = 0; b < 0x1100; b++) {
+    if (!touched[b]) continue;
     const block = flat.subarray(b << 8, (b + 1) << 8);
-    const key = String.fromCharCode(...block);
-    let index = unique.get(key);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < 256; i++) h = Math.imul(h ^ block[i], 0x01000193);
+    const candidates = byHash.get(h) ?? [];
+    let index = candidates.find((c) => stored[c].every((v, i) => v === block[i]));
     if (index === undefined) {
       index = stored.length;
-      unique.set(key, index);
       stored.push(block);
+      candidates.push(index);
+      byHash.set(h, candidates);
     }
     blockIndex[b] = index;
   }
