@@ -1,5 +1,4 @@
-import { SafetensorsError, type SafetensorsErrorDetails } from './errors.js';
-import { bfloat16BytesToFloat32, float16BytesToFloat32, nativeElements } from './floats.js';
+import { type DecodeFloat32, decodeBfloat16, decodeFloat16, LITTLE_ENDIAN_HOST } from './floats.js';
 
 /** The dtype strings a safetensors header may use (`huggingface/safetensors` `Dtype`). */
 export type SafetensorsDtype =
@@ -26,105 +25,90 @@ export type SafetensorsDtype =
   | 'F6_E2M3'
   | 'F6_E3M2';
 
-/**
- * Reads little-endian element bytes as float32. `ownsBytes` says the bytes
- * are a fresh copy nobody else holds, so the result may share their memory.
- */
-export type ToFloat32 = (bytes: Uint8Array, ownsBytes: boolean, where: SafetensorsErrorDetails) => Float32Array;
-
 export interface SafetensorsDtypeInfo {
   readonly name: SafetensorsDtype;
   /** Bits per element; F4 and F6 are packed, so a tensor's bit count must be a multiple of 8. */
   readonly bits: number;
-  /** Present when readTensorFloat32 can read this dtype. */
-  readonly toFloat32?: ToFloat32;
-  /** Whether toFloat32 can round (F64); integer dtypes are exact or refused value by value. */
+  /** Present when readTensorFloat32 can read this dtype. Decoders may throw InexactFloat32Error. */
+  readonly decodeFloat32?: DecodeFloat32;
+  /** Whether decoding can round (F64); integer dtypes are exact or refused value by value. */
   readonly rounds: boolean;
 }
 
-function view<T>(
-  bytes: Uint8Array,
-  width: number,
-  make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => T,
-): T {
-  const native = nativeElements(bytes, width).bytes;
-  return make(native.buffer, native.byteOffset, native.length / width);
+/** An integer element float32 cannot hold exactly; the reader turns it into a SafetensorsError with context. */
+export class InexactFloat32Error extends Error {
+  constructor(
+    readonly index: number,
+    readonly value: string,
+  ) {
+    super(`element ${index} (${value}) cannot be represented exactly as float32`);
+  }
 }
 
-const f32: ToFloat32 = (bytes, ownsBytes) => {
-  const { bytes: native, copied } = nativeElements(bytes, 4);
-  const values = new Float32Array(native.buffer, native.byteOffset, native.length / 4);
-  // Never hand out a view of the caller's buffer: the result is the caller's to modify.
-  return ownsBytes || copied ? values : values.slice();
-};
+type View = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
 
 /** Integers up to 16 bits are always exact in float32. */
 const small =
-  (
-    make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>,
-    width: number,
-  ): ToFloat32 =>
-  (bytes) =>
-    Float32Array.from(view(bytes, width, make));
-
-function inexact(where: SafetensorsErrorDetails, index: number, value: string): SafetensorsError {
-  return new SafetensorsError(`element ${index} cannot be represented exactly as float32`, {
-    ...where,
-    expected: 'an integer with at most 24 significant bits',
-    found: value,
-  });
-}
-
-/** 32-bit integers: exact up to 2^24 and for larger values with enough trailing zero bits, refused otherwise. */
-const wide =
-  (make: (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>): ToFloat32 =>
-  (bytes, _owns, where) => {
-    const input = view(bytes, 4, make);
-    const out = Float32Array.from(input);
-    for (let i = 0; i < out.length; i++) if (out[i] !== input[i]) throw inexact(where, i, `${input[i]}`);
-    return out;
+  (View: View): DecodeFloat32 =>
+  (out, input, offset) => {
+    const source = new View(input, offset, out.length);
+    for (let i = 0; i < out.length; i++) out[i] = source[i];
   };
 
-/** 64-bit integers, read as two 32-bit halves so no BigInt is needed unless a value passes 2^53. */
+/** 32-bit integers: exact up to 2^24, and beyond for values with enough trailing zero bits; refused otherwise. */
+const wide =
+  (View: View): DecodeFloat32 =>
+  (out, input, offset) => {
+    const source = new View(input, offset, out.length);
+    for (let i = 0; i < out.length; i++) {
+      const value = source[i];
+      out[i] = value;
+      if (out[i] !== value) throw new InexactFloat32Error(i, `${value}`);
+    }
+  };
+
+/** 64-bit integers, read as two 32-bit words so no BigInt is needed unless a value passes 2^53. */
 const wide64 =
-  (signed: boolean): ToFloat32 =>
-  (bytes, _owns, where) => {
-    const words = view(bytes, 4, (b, o, n) => new Uint32Array(b, o, n));
-    const count = words.length / 2;
-    const out = new Float32Array(count);
-    // Each 32-bit word is made native-endian; the file's word order (low word first) is kept.
-    for (let i = 0; i < count; i++) {
-      const low = words[2 * i];
-      const high = signed ? words[2 * i + 1] | 0 : words[2 * i + 1];
+  (signed: boolean): DecodeFloat32 =>
+  (out, input, offset) => {
+    const words = new Uint32Array(input, offset, 2 * out.length);
+    // Elements are native-endian: on a big-endian host the high word comes first.
+    const lowWord = LITTLE_ENDIAN_HOST ? 0 : 1;
+    for (let i = 0; i < out.length; i++) {
+      const low = words[2 * i + lowWord];
+      const high = signed ? words[2 * i + 1 - lowWord] | 0 : words[2 * i + 1 - lowWord];
       const value = high * 4294967296 + low;
       out[i] = value;
-      // Below 2^53 the double is exact, so comparing with float32 decides; above, compare as BigInt.
       const exact =
         Math.abs(value) < 2 ** 53 ? out[i] === value : BigInt(out[i]) === (BigInt(high) << 32n) + BigInt(low);
-      if (!exact) throw inexact(where, i, `${(BigInt(high) << 32n) + BigInt(low)}`);
+      if (!exact) throw new InexactFloat32Error(i, `${(BigInt(high) << 32n) + BigInt(low)}`);
     }
-    return out;
   };
+
+const decodeFloat32: DecodeFloat32 = (out, input, offset) => {
+  // Read in place (same buffer, offset 0) there is nothing to do.
+  if (input !== out.buffer || offset !== out.byteOffset) out.set(new Float32Array(input, offset, out.length));
+};
+
+const decodeFloat64: DecodeFloat32 = (out, input, offset) => {
+  const source = new Float64Array(input, offset, out.length);
+  for (let i = 0; i < out.length; i++) out[i] = source[i];
+};
 
 const table: readonly SafetensorsDtypeInfo[] = [
   { name: 'BOOL', bits: 8, rounds: false },
-  { name: 'U8', bits: 8, rounds: false, toFloat32: small((b, o, n) => new Uint8Array(b, o, n), 1) },
-  { name: 'I8', bits: 8, rounds: false, toFloat32: small((b, o, n) => new Int8Array(b, o, n), 1) },
-  { name: 'I16', bits: 16, rounds: false, toFloat32: small((b, o, n) => new Int16Array(b, o, n), 2) },
-  { name: 'U16', bits: 16, rounds: false, toFloat32: small((b, o, n) => new Uint16Array(b, o, n), 2) },
-  { name: 'I32', bits: 32, rounds: false, toFloat32: wide((b, o, n) => new Int32Array(b, o, n)) },
-  { name: 'U32', bits: 32, rounds: false, toFloat32: wide((b, o, n) => new Uint32Array(b, o, n)) },
-  { name: 'I64', bits: 64, rounds: false, toFloat32: wide64(true) },
-  { name: 'U64', bits: 64, rounds: false, toFloat32: wide64(false) },
-  { name: 'F16', bits: 16, rounds: false, toFloat32: (bytes) => float16BytesToFloat32(bytes) },
-  { name: 'BF16', bits: 16, rounds: false, toFloat32: (bytes) => bfloat16BytesToFloat32(bytes) },
-  { name: 'F32', bits: 32, rounds: false, toFloat32: f32 },
-  {
-    name: 'F64',
-    bits: 64,
-    rounds: true,
-    toFloat32: (bytes) => Float32Array.from(view(bytes, 8, (b, o, n) => new Float64Array(b, o, n))),
-  },
+  { name: 'U8', bits: 8, rounds: false, decodeFloat32: small(Uint8Array) },
+  { name: 'I8', bits: 8, rounds: false, decodeFloat32: small(Int8Array) },
+  { name: 'I16', bits: 16, rounds: false, decodeFloat32: small(Int16Array) },
+  { name: 'U16', bits: 16, rounds: false, decodeFloat32: small(Uint16Array) },
+  { name: 'I32', bits: 32, rounds: false, decodeFloat32: wide(Int32Array) },
+  { name: 'U32', bits: 32, rounds: false, decodeFloat32: wide(Uint32Array) },
+  { name: 'I64', bits: 64, rounds: false, decodeFloat32: wide64(true) },
+  { name: 'U64', bits: 64, rounds: false, decodeFloat32: wide64(false) },
+  { name: 'F16', bits: 16, rounds: false, decodeFloat32: decodeFloat16 },
+  { name: 'BF16', bits: 16, rounds: false, decodeFloat32: decodeBfloat16 },
+  { name: 'F32', bits: 32, rounds: false, decodeFloat32 },
+  { name: 'F64', bits: 64, rounds: true, decodeFloat32: decodeFloat64 },
   { name: 'C64', bits: 64, rounds: false },
   { name: 'F8_E5M2', bits: 8, rounds: false },
   { name: 'F8_E4M3', bits: 8, rounds: false },
@@ -143,7 +127,7 @@ export const safetensorsDtypes: readonly SafetensorsDtypeInfo[] = table;
 
 /** The dtypes readTensorFloat32 accepts. */
 export const FLOAT32_READABLE_DTYPES: readonly SafetensorsDtype[] = table
-  .filter((row) => row.toFloat32)
+  .filter((row) => row.decodeFloat32)
   .map((row) => row.name);
 
 export function isSafetensorsDtype(name: unknown): name is SafetensorsDtype {

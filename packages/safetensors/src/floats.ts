@@ -11,27 +11,18 @@ import { setFloat16 } from '@petamoriken/float16';
 /** Whether typed arrays on this machine are little-endian, like the data in a safetensors file. */
 export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-/**
- * `bytes` as a native-endian buffer starting at an offset that is a multiple
- * of `width`, so a typed-array view can be laid over it. Copies only when the
- * bytes are misaligned or the host is big-endian; `copied` says which.
- */
-export function nativeElements(bytes: Uint8Array, width: number): { bytes: Uint8Array; copied: boolean } {
-  if (LITTLE_ENDIAN_HOST) {
-    if (bytes.byteOffset % width === 0) return { bytes, copied: false };
-    return { bytes: bytes.slice(), copied: true };
-  }
-  const out = bytes.slice();
-  for (let i = 0; i + width <= out.length; i += width) out.subarray(i, i + width).reverse();
-  return { bytes: out, copied: true };
+/** Reverses each `width`-byte element in place: little-endian file order ↔ native order on big-endian hosts. */
+export function swapBytesInPlace(bytes: Uint8Array, width: number): void {
+  if (width > 1) for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
 }
 
-/** Native-endian element bytes (e.g. a Uint16Array's) as little-endian bytes, in place when swapping is needed. */
-function toLittleEndian(bytes: Uint8Array, width: number): Uint8Array {
-  if (!LITTLE_ENDIAN_HOST)
-    for (let i = 0; i + width <= bytes.length; i += width) bytes.subarray(i, i + width).reverse();
-  return bytes;
-}
+/**
+ * Decodes `out.length` native-endian elements at `input[inputByteOffset…]`
+ * into `out`. The input may be the tail of `out`'s own buffer: decoders go
+ * front to back, reading each element before the output can reach it, so a
+ * tensor is read straight into its Float32Array and widened in place.
+ */
+export type DecodeFloat32 = (out: Float32Array, input: ArrayBufferLike, inputByteOffset: number) => void;
 
 let halfTable: Uint32Array | undefined;
 
@@ -59,25 +50,40 @@ function float16Table(): Uint32Array {
   return table;
 }
 
-/** Little-endian F16 bytes to float32 (exact). `bytes.length` must be even. */
-export function float16BytesToFloat32(bytes: Uint8Array): Float32Array {
-  const count = bytes.length >>> 1;
-  const source = nativeElements(bytes, 2).bytes;
-  const input = new Uint16Array(source.buffer, source.byteOffset, count);
+export const decodeFloat16: DecodeFloat32 = (out, input, inputByteOffset) => {
+  const count = out.length;
+  const halves = new Uint16Array(input, inputByteOffset, count);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, count);
   const table = float16Table();
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) out[i] = table[input[i]];
-  return new Float32Array(out.buffer);
+  for (let i = 0; i < count; i++) bits[i] = table[halves[i]];
+};
+
+export const decodeBfloat16: DecodeFloat32 = (out, input, inputByteOffset) => {
+  const count = out.length;
+  const halves = new Uint16Array(input, inputByteOffset, count);
+  const bits = new Uint32Array(out.buffer, out.byteOffset, count);
+  for (let i = 0; i < count; i++) bits[i] = halves[i] << 16;
+};
+
+/** Copies 2-byte little-endian elements into the tail of a new Float32Array and widens them there. */
+function widenHalves(bytes: Uint8Array, decode: DecodeFloat32): Float32Array {
+  const count = bytes.length >>> 1;
+  const out = new Float32Array(count);
+  const tail = new Uint8Array(out.buffer, 2 * count, 2 * count);
+  tail.set(bytes.subarray(0, 2 * count));
+  if (!LITTLE_ENDIAN_HOST) swapBytesInPlace(tail, 2);
+  decode(out, out.buffer, 2 * count);
+  return out;
+}
+
+/** Little-endian F16 bytes to float32 (exact, NaN payloads kept). */
+export function float16BytesToFloat32(bytes: Uint8Array): Float32Array {
+  return widenHalves(bytes, decodeFloat16);
 }
 
 /** Little-endian BF16 bytes to float32 (exact: a bfloat16 is a float32 with the low 16 bits zero). */
 export function bfloat16BytesToFloat32(bytes: Uint8Array): Float32Array {
-  const count = bytes.length >>> 1;
-  const source = nativeElements(bytes, 2).bytes;
-  const input = new Uint16Array(source.buffer, source.byteOffset, count);
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) out[i] = input[i] << 16;
-  return new Float32Array(out.buffer);
+  return widenHalves(bytes, decodeBfloat16);
 }
 
 /**
@@ -105,11 +111,16 @@ export function float32ToBfloat16Bytes(values: ArrayLike<number>): Uint8Array {
     if ((x & 0x7fffffff) > 0x7f800000) halves[i] = (x >>> 16) | 0x0040;
     else halves[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
   }
-  return toLittleEndian(new Uint8Array(halves.buffer), 2);
+  const bytes = new Uint8Array(halves.buffer);
+  if (!LITTLE_ENDIAN_HOST) swapBytesInPlace(bytes, 2);
+  return bytes;
 }
 
 /** Float32 values as little-endian F32 bytes; a view of the same memory on little-endian hosts. */
 export function float32ToBytes(values: Float32Array): Uint8Array {
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  return LITTLE_ENDIAN_HOST ? bytes : toLittleEndian(bytes.slice(), 4);
+  if (LITTLE_ENDIAN_HOST) return bytes;
+  const swapped = bytes.slice();
+  swapBytesInPlace(swapped, 4);
+  return swapped;
 }

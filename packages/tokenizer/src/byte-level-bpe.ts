@@ -10,7 +10,7 @@
  * the end; an extended symbol left at the end falls back to its single-byte
  * characters, as llama.cpp does.
  */
-import { BYTE_TO_CODE_POINT, bytesToByteLevel } from './byte-map.js';
+import { BYTE_TO_CODE_POINT } from './byte-map.js';
 import { TokenizerMetadataError } from './errors.js';
 import type { IdBuffer } from './id-buffer.js';
 import { MergeEngine } from './merge.js';
@@ -47,6 +47,8 @@ export class ByteLevelBpe {
   private previous: WordCache;
   private readonly boundaries = new Boundaries();
   private bytes = new Uint8Array(256);
+  /** Byte-level code units of a word, for the ignore_merges lookup. */
+  private codes = new Uint16Array(256);
   private readonly splitter: Splitter;
   private readonly ignoreMerges: boolean;
   readonly mergeCount: number;
@@ -66,8 +68,9 @@ export class ByteLevelBpe {
     const priority = new Int32Array(merges.length);
     const result = new Int32Array(merges.length);
     const extendedIds = new Map<string, number>();
-    const idOf = (text: string): number => {
-      const id = vocab.ids.get(text) ?? extendedIds.get(text);
+    const { index } = vocab;
+    const extendedId = (text: string): number => {
+      const id = extendedIds.get(text);
       if (id !== undefined) return id;
       const extended = vocab.size + this.extendedTexts.length;
       this.extendedTexts.push(text);
@@ -76,30 +79,38 @@ export class ByteLevelBpe {
     };
     for (let rank = 0; rank < merges.length; rank++) {
       const merge = merges[rank];
-      let left: string;
-      let right: string;
+      let left: number;
+      let right: number;
+      let joined: number;
       if (typeof merge === 'string') {
         // llama.cpp splits at the first space after position 0; a merge without one is ignored.
         const space = merge.indexOf(' ', 1);
         if (space < 0) continue;
-        left = merge.slice(0, space);
-        right = merge.slice(space + 1);
-      } else if (Array.isArray(merge) && merge.length === 2) {
-        [left, right] = merge;
+        const end = merge.length;
+        left = index.find(merge, 0, space);
+        if (left < 0) left = extendedId(merge.slice(0, space));
+        right = index.find(merge, space + 1, end);
+        if (right < 0) right = extendedId(merge.slice(space + 1));
+        joined = index.findJoined(merge, 0, space, merge, space + 1, end);
+        if (joined < 0) joined = extendedId(merge.slice(0, space) + merge.slice(space + 1));
+      } else if (Array.isArray(merge) && merge.length === 2 && typeof merge[0] === 'string' && typeof merge[1] === 'string') {
+        const [a, b] = merge;
+        left = index.get(a);
+        if (left < 0) left = extendedId(a);
+        right = index.get(b);
+        if (right < 0) right = extendedId(b);
+        joined = index.findJoined(a, 0, a.length, b, 0, b.length);
+        if (joined < 0) joined = extendedId(a + b);
       } else {
-        throw new TokenizerMetadataError(
-          `tokenizer.ggml.merges[${rank}]`,
-          '"left right" or [left, right]',
-          String(merge),
-        );
+        throw new TokenizerMetadataError(`tokenizer.ggml.merges[${rank}]`, '"left right" or [left, right]', String(merge));
       }
       priority[rank] = rank;
-      result[rank] = idOf(left + right);
-      pairs.add(idOf(left), idOf(right), rank);
+      result[rank] = joined;
+      pairs.add(left, right, rank);
     }
     for (let b = 0; b < 256; b++) {
       const char = String.fromCharCode(BYTE_TO_CODE_POINT[b]);
-      this.byteSymbol[b] = vocab.ids.get(char) ?? extendedIds.get(char) ?? -1;
+      this.byteSymbol[b] = vocab.id(char) ?? extendedIds.get(char) ?? -1;
     }
     this.engine = new MergeEngine({ pairs, priority, result });
   }
@@ -151,8 +162,11 @@ export class ByteLevelBpe {
     const n = this.toUtf8(text, start, end);
     const bytes = this.bytes;
     if (this.ignoreMerges) {
-      const whole = this.vocab.ids.get(bytesToByteLevel(bytes, 0, n));
-      if (whole !== undefined) {
+      if (this.codes.length < n) this.codes = new Uint16Array(n * 2);
+      const codes = this.codes;
+      for (let i = 0; i < n; i++) codes[i] = BYTE_TO_CODE_POINT[bytes[i]];
+      const whole = this.vocab.index.findCodes(codes, n);
+      if (whole >= 0) {
         this.reserveResult(1);
         this.result[0] = whole;
         return 1;
@@ -184,7 +198,7 @@ export class ByteLevelBpe {
     if (ids === undefined) {
       const found: number[] = [];
       for (const char of this.extendedTexts[index]) {
-        const single = char.charCodeAt(0) < 0x80 ? this.vocab.ids.get(char) : undefined;
+        const single = char.charCodeAt(0) < 0x80 ? this.vocab.id(char) : undefined;
         if (single !== undefined) found.push(single);
       }
       ids = Uint32Array.from(found);

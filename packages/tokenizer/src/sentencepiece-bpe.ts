@@ -76,8 +76,8 @@ export class SentencePieceBpe {
       for (let k = 1; k < text.length; k++) {
         const unit = text.charCodeAt(k);
         if (unit >= 0xdc00 && unit < 0xe000) continue;
-        const left = this.pieceId(text.slice(0, k), virtualId);
-        const right = this.pieceId(text.slice(k), virtualId);
+        const left = this.pieceId(text, 0, k, virtualId);
+        const right = this.pieceId(text, k, text.length, virtualId);
         if (left < 0 || right < 0) continue;
         if (pairs.add(left, right, priority.length)) {
           priority.push(tokenPriority);
@@ -100,8 +100,7 @@ export class SentencePieceBpe {
     const hex = '0123456789ABCDEF';
     for (let b = 0; b < 256; b++) {
       const id =
-        vocab.ids.get(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ??
-        (b < 0x80 ? vocab.ids.get(String.fromCharCode(b)) : undefined);
+        vocab.id(`<0x${hex[b >> 4]}${hex[b & 15]}>`) ?? (b < 0x80 ? vocab.id(String.fromCharCode(b)) : undefined);
       if (id !== undefined) this.byteTokens[b] = id;
     }
   }
@@ -115,12 +114,12 @@ export class SentencePieceBpe {
     return cp < 0x10000 ? this.bmpSymbol[cp] : (this.astralSymbol.get(cp) ?? -1);
   }
 
-  /** Id a piece has as a symbol: a token, or a virtual id for a single code point; -1 otherwise. */
-  private pieceId(piece: string, virtualId: (cp: number) => number): number {
-    const id = this.vocab.ids.get(piece);
-    if (id !== undefined) return id;
-    const cp = piece.codePointAt(0) as number;
-    return piece.length === (cp > 0xffff ? 2 : 1) ? virtualId(cp) : -1;
+  /** Id text[start, end) has as a symbol: a token, or a virtual id for a single code point; -1 otherwise. */
+  private pieceId(text: string, start: number, end: number, virtualId: (cp: number) => number): number {
+    const id = this.vocab.index.find(text, start, end);
+    if (id >= 0) return id;
+    const cp = text.codePointAt(start) as number;
+    return end - start === (cp > 0xffff ? 2 : 1) ? virtualId(cp) : -1;
   }
 
   /** Appends the ids of text[start, end); `spacePrefix` prepends "▁". */

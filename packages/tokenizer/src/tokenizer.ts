@@ -350,7 +350,7 @@ export class BpeTokenizer implements Tokenizer {
 
   /** The id of a vocabulary text, if it is one. */
   pieceToToken(piece: string): number | undefined {
-    return this.vocab.ids.get(piece);
+    return this.vocab.id(piece);
   }
 
   /** The bytes a token decodes to (special tokens as their text, no space stripping). */
@@ -399,7 +399,7 @@ export class BpeTokenizer implements Tokenizer {
     };
     const findByText = (texts: readonly string[]): number | null => {
       for (const text of texts) {
-        const id = this.vocab.ids.get(text);
+        const id = this.vocab.id(text);
         if (id !== undefined) return id;
       }
       return null;
@@ -418,7 +418,7 @@ export class BpeTokenizer implements Tokenizer {
   private findEndOfGeneration(special: SpecialTokens): Set<number> {
     const ids = new Set<number>();
     for (const text of EOG_TEXTS) {
-      const id = this.vocab.ids.get(text);
+      const id = this.vocab.id(text);
       if (id === undefined) continue;
       ids.add(id);
       // llama.cpp marks such tokens as control even when the file says otherwise.

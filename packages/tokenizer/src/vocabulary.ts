@@ -1,11 +1,12 @@
-/** The token list with its types and a text → id map, shared by both models. */
+/** The token list with its types and a text → id index, shared by both models. */
 import { TokenizerMetadataError } from './errors.js';
+import { TextIndex } from './text-index.js';
 import { TokenType } from './token-types.js';
 
 export class Vocabulary {
   readonly tokens: readonly string[];
   readonly types: Uint8Array;
-  readonly ids: Map<string, number>;
+  readonly index: TextIndex;
 
   constructor(tokens: readonly string[], types?: ArrayLike<number>) {
     if (types !== undefined && types.length !== tokens.length) {
@@ -13,7 +14,6 @@ export class Vocabulary {
     }
     const texts: string[] = new Array(tokens.length);
     this.types = new Uint8Array(tokens.length);
-    this.ids = new Map();
     for (let id = 0; id < tokens.length; id++) {
       let text = tokens[id];
       if (typeof text !== 'string') {
@@ -25,20 +25,24 @@ export class Vocabulary {
       const type = types === undefined ? TokenType.Normal : Number(types[id]);
       // llama.cpp treats any other value as undefined (0).
       this.types[id] = Number.isInteger(type) && type >= 0 && type <= 6 ? type : TokenType.Undefined;
-      const previous = this.ids.get(text);
-      if (previous !== undefined) {
-        throw new TokenizerMetadataError(
-          'tokenizer.ggml.tokens',
-          'unique tokens',
-          `"${text}" at ids ${previous} and ${id}`,
-        );
-      }
-      this.ids.set(text, id);
     }
     this.tokens = texts;
+    this.index = new TextIndex(texts);
+    for (let id = 0; id < texts.length; id++) {
+      const first = this.index.get(texts[id]);
+      if (first !== id) {
+        throw new TokenizerMetadataError('tokenizer.ggml.tokens', 'unique tokens', `"${texts[id]}" at ids ${first} and ${id}`);
+      }
+    }
   }
 
   get size(): number {
     return this.tokens.length;
+  }
+
+  /** Id of a token text, or undefined. */
+  id(text: string): number | undefined {
+    const id = this.index.get(text);
+    return id < 0 ? undefined : id;
   }
 }
