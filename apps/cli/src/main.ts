@@ -310,25 +310,26 @@ async function runModel(args: readonly string[]): Promise<number> {
   const backendName = values.backend;
   if (backendName !== undefined && !['auto', 'native', 'wasm', 'js'].includes(backendName))
     throw new UsageError(`--backend must be auto, native, wasm or js, got "${backendName}"`);
-  const { BitNetBackend } = await import('@trit/backend');
-  const model = await BitNetBackend.load(path, {
+  const sampling = {
+    maxTokens: integerOption('max-tokens', values['max-tokens'], 0, 1 << 20) ?? 64,
+    temperature: numberOption('temperature', values.temperature, 0, 100),
+    topK: integerOption('top-k', values['top-k'], 0, 1 << 24),
+    topP: numberOption('top-p', values['top-p'], 0, 1),
+    minP: numberOption('min-p', values['min-p'], 0, 1),
+    repeatPenalty: numberOption('repeat-penalty', values['repeat-penalty'], 0, 100),
+    seed: integerOption('seed', values.seed, 0, 2 ** 32 - 1),
+  };
+  const loadOptions = {
     contextSize: integerOption('context', values.context, 1, 1 << 20),
     backend: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
     threads: integerOption('threads', values.threads, 1, 256),
-  });
+  };
+  const { BitNetBackend } = await import('@trit/backend');
+  const model = await BitNetBackend.load(path, loadOptions);
   const interrupt = abortOnInterrupt();
   try {
     const tokens: { id: number; text: string }[] = [];
-    const generator = model.generate(values.prompt, {
-      maxTokens: integerOption('max-tokens', values['max-tokens'], 0, 1 << 20) ?? 64,
-      temperature: numberOption('temperature', values.temperature, 0, 100),
-      topK: integerOption('top-k', values['top-k'], 0, 1 << 24),
-      topP: numberOption('top-p', values['top-p'], 0, 1),
-      minP: numberOption('min-p', values['min-p'], 0, 1),
-      repeatPenalty: numberOption('repeat-penalty', values['repeat-penalty'], 0, 100),
-      seed: integerOption('seed', values.seed, 0, 2 ** 32 - 1),
-      signal: interrupt.signal,
-    });
+    const generator = model.generate(values.prompt, { ...sampling, signal: interrupt.signal });
     if (!values.json) process.stdout.write(values.prompt);
     for await (const token of generator) {
       tokens.push(token);

@@ -23,8 +23,7 @@ export async function loadTokenizer(path: string): Promise<BpeTokenizer> {
   } finally {
     await handle.close();
   }
-  if (String.fromCharCode(...head) === 'GGUF')
-    return tokenizerFromGguf(Object.fromEntries((await readGguf(path)).metadata));
+  if (String.fromCharCode(...head) === 'GGUF') return tokenizerFromGguf(await readGguf(path));
   const text = await readFile(path, 'utf8');
   let json: unknown;
   try {

@@ -192,7 +192,7 @@ export class BitNetBackend {
     let tokenizer: BpeTokenizer | undefined;
     if (file.metadata.has('tokenizer.ggml.model')) {
       try {
-        tokenizer = tokenizerFromGguf(Object.fromEntries(file.metadata));
+        tokenizer = tokenizerFromGguf(file);
       } catch (error) {
         throw new ModelLoadError(file.source, `tokenizer: ${(error as Error).message}`);
       }
@@ -371,7 +371,8 @@ export class BitNetBackend {
     const prefillStart = performance.now();
     let logits = ids.length > 0 ? this.evaluate(ids) : this.logitsOne;
     stats.prefillMs = performance.now() - prefillStart;
-    const decoder = tokenizer?.createDecoder();
+    // Generated text continues the prompt: keep the leading space SentencePiece pieces carry.
+    const decoder = tokenizer?.createDecoder({ stripSpacePrefix: false });
     let pending = '';
     const decodeStart = performance.now();
     let finish: GenerationStats['finishReason'] = 'max-tokens';

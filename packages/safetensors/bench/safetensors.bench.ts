@@ -11,18 +11,26 @@ const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const minMs = quick ? 300 : 1500;
 
-/** Median wall time of an async call, after one warm-up, over at least `minMs` and 5 samples. */
-async function time(fn: () => Promise<unknown>, budgetMs = minMs): Promise<number> {
-  keep(await fn());
-  const samples: number[] = [];
-  const end = performance.now() + budgetMs;
-  while (performance.now() < end || samples.length < 5) {
-    const start = performance.now();
-    keep(await fn());
-    samples.push(performance.now() - start);
+/**
+ * Median wall time of each async call. The calls take turns, sample by
+ * sample, so heap and page-cache state are shared fairly between a case and
+ * its baseline.
+ */
+async function timeTogether(fns: (() => Promise<unknown>)[], budgetMs = minMs): Promise<number[]> {
+  for (const fn of fns) keep(await fn());
+  const samples: number[][] = fns.map(() => []);
+  const end = performance.now() + budgetMs * fns.length;
+  while (performance.now() < end || samples[0].length < 7) {
+    for (let i = 0; i < fns.length; i++) {
+      const start = performance.now();
+      keep(await fns[i]());
+      samples[i].push(performance.now() - start);
+    }
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  return samples.map((list) => {
+    list.sort((a, b) => a - b);
+    return list[Math.floor(list.length / 2)];
+  });
 }
 
 /** What the reader does for a path, minus parsing and conversion: open, one positional read, close. */
@@ -45,7 +53,7 @@ const dir = await mkdtemp(join(tmpdir(), 'trit-safetensors-bench-'));
 const results: Record<string, number> = {};
 try {
   // 1. Float reads: 8M elements per dtype (16 MB BF16/F16, 32 MB F32), read from the page cache.
-  const elements = quick ? 1 << 21 : 1 << 23;
+  const elements = quick ? 1 << 21 : 1 << 22;
   const values = randomFloats(elements, 1, 'gaussian', 0.02);
   const path = join(dir, 'floats.safetensors');
   const dtypes: SafetensorsDtype[] = ['BF16', 'F16', 'F32'];
@@ -59,9 +67,11 @@ try {
   const rows: string[][] = [];
   for (const dtype of dtypes) {
     const info = file.tensor(dtype);
-    const raw = await time(() => rawRead(path, info.fileOffset, info.byteSize));
-    const ours = await time(() => file.readTensorFloat32(dtype));
-    const convert = await time(() => inMemory.readTensorFloat32(dtype));
+    const [raw, ours, convert] = await timeTogether([
+      () => rawRead(path, info.fileOffset, info.byteSize),
+      () => file.readTensorFloat32(dtype),
+      () => inMemory.readTensorFloat32(dtype),
+    ]);
     const rate = (ms: number) => [elements / 1e6 / (ms / 1000), info.byteSize / 1e6 / (ms / 1000)];
     for (const [label, ms] of [
       [`raw fs read (${dtype} bytes)`, raw],
@@ -100,9 +110,14 @@ try {
   const headerFile = await readSafetensors(headerPath);
   const headerBytes = new Uint8Array(await readFile(headerPath));
   const headerJson = headerBytes.subarray(8, 8 + headerFile.headerByteLength);
-  const fromBuffer = await time(() => readSafetensors(headerBytes), quick ? 300 : 1000);
-  const fromPath = await time(() => readSafetensors(headerPath), quick ? 300 : 1000);
-  const jsonParse = await time(async () => JSON.parse(new TextDecoder().decode(headerJson)), quick ? 300 : 1000);
+  const [fromBuffer, fromPath, jsonParse] = await timeTogether(
+    [
+      () => readSafetensors(headerBytes),
+      () => readSafetensors(headerPath),
+      async () => JSON.parse(new TextDecoder().decode(headerJson)),
+    ],
+    quick ? 200 : 700,
+  );
   results.headerParseMsBuffer = fromBuffer;
   results.headerParseMsPath = fromPath;
   results.headerJsonParseMs = jsonParse;

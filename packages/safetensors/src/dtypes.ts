@@ -1,3 +1,4 @@
+import { SafetensorsInexactError } from './errors.js';
 import { type DecodeFloat32, decodeBfloat16, decodeFloat16, LITTLE_ENDIAN_HOST } from './floats.js';
 
 /** The dtype strings a safetensors header may use (`huggingface/safetensors` `Dtype`). */
@@ -29,20 +30,10 @@ export interface SafetensorsDtypeInfo {
   readonly name: SafetensorsDtype;
   /** Bits per element; F4 and F6 are packed, so a tensor's bit count must be a multiple of 8. */
   readonly bits: number;
-  /** Present when readTensorFloat32 can read this dtype. Decoders may throw InexactFloat32Error. */
+  /** Present when readTensorFloat32 can read this dtype. Integer decoders throw SafetensorsInexactError. */
   readonly decodeFloat32?: DecodeFloat32;
   /** Whether decoding can round (F64); integer dtypes are exact or refused value by value. */
   readonly rounds: boolean;
-}
-
-/** An integer element float32 cannot hold exactly; the reader turns it into a SafetensorsError with context. */
-export class InexactFloat32Error extends Error {
-  constructor(
-    readonly index: number,
-    readonly value: string,
-  ) {
-    super(`element ${index} (${value}) cannot be represented exactly as float32`);
-  }
 }
 
 type View = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayLike<number>;
@@ -63,7 +54,7 @@ const wide =
     for (let i = 0; i < out.length; i++) {
       const value = source[i];
       out[i] = value;
-      if (out[i] !== value) throw new InexactFloat32Error(i, `${value}`);
+      if (out[i] !== value) throw new SafetensorsInexactError(i, `${value}`);
     }
   };
 
@@ -81,7 +72,7 @@ const wide64 =
       out[i] = value;
       const exact =
         Math.abs(value) < 2 ** 53 ? out[i] === value : BigInt(out[i]) === (BigInt(high) << 32n) + BigInt(low);
-      if (!exact) throw new InexactFloat32Error(i, `${(BigInt(high) << 32n) + BigInt(low)}`);
+      if (!exact) throw new SafetensorsInexactError(i, `${(BigInt(high) << 32n) + BigInt(low)}`);
     }
   };
 
@@ -148,6 +139,13 @@ export function tensorByteSize(
   dtype: SafetensorsDtypeInfo,
   shape: readonly number[],
 ): { byteSize: number; elementCount: number } | { error: string; expected: string; found: string } {
+  // Fast path: while the product stays below 2^45, elements × bits is exact in a double.
+  let product = 1;
+  for (const dim of shape) product *= dim;
+  if (product < 2 ** 45) {
+    const bits = product * dtype.bits;
+    if (bits % 8 === 0) return { byteSize: bits / 8, elementCount: product };
+  }
   let elements = 1n;
   for (const dim of shape) elements *= BigInt(dim);
   const bits = elements * BigInt(dtype.bits);

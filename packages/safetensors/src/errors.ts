@@ -60,6 +60,24 @@ export class SafetensorsUnsupportedError extends SafetensorsError {
   override name = 'SafetensorsUnsupportedError';
 }
 
+/** An integer element cannot be converted to float32 without rounding (readTensorFloat32 on I32/U32/I64/U64). */
+export class SafetensorsInexactError extends SafetensorsError {
+  override name = 'SafetensorsInexactError';
+  constructor(
+    /** The element's index in the tensor (row-major). */
+    readonly index: number,
+    /** The element's exact value, in decimal. */
+    readonly value: string,
+    details: SafetensorsErrorDetails = {},
+  ) {
+    super(`element ${index} cannot be represented exactly as float32`, {
+      ...details,
+      expected: 'an integer with at most 24 significant bits',
+      found: value,
+    });
+  }
+}
+
 /** The writer was given something that would not make a valid safetensors file. */
 export class SafetensorsWriteError extends SafetensorsError {
   override name = 'SafetensorsWriteError';

@@ -7,6 +7,7 @@ import {
   float32ToBfloat16Bytes,
   float32ToBytes,
   float32ToFloat16Bytes,
+  swapBytesInPlace,
 } from './floats.js';
 
 const u16le = (bytes: Uint8Array) =>
@@ -135,5 +136,15 @@ describe('BF16 encoding rounds to nearest even', () => {
 describe('F32 bytes', () => {
   it('are little-endian', () => {
     expect(Array.from(float32ToBytes(Float32Array.of(1, -2)))).toEqual([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+  });
+});
+
+describe('byte order', () => {
+  it('swapBytesInPlace reverses each element and leaves a partial tail alone', () => {
+    const bytes = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9);
+    swapBytesInPlace(bytes, 4);
+    expect(Array.from(bytes)).toEqual([4, 3, 2, 1, 8, 7, 6, 5, 9]);
+    swapBytesInPlace(bytes, 1);
+    expect(Array.from(bytes)).toEqual([4, 3, 2, 1, 8, 7, 6, 5, 9]);
   });
 });

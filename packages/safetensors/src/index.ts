@@ -5,18 +5,19 @@ export {
   type SafetensorsDtype,
   type SafetensorsDtypeInfo,
   safetensorsDtypes,
-  type ToFloat32,
   tensorByteSize,
 } from './dtypes.js';
 export {
   SafetensorsAbortError,
   SafetensorsError,
   type SafetensorsErrorDetails,
+  SafetensorsInexactError,
   SafetensorsUnsupportedError,
   SafetensorsWriteError,
 } from './errors.js';
 export {
   bfloat16BytesToFloat32,
+  type DecodeFloat32,
   float16BytesToFloat32,
   float32ToBfloat16Bytes,
   float32ToBytes,

@@ -29,17 +29,21 @@ export interface JsonMember {
 
 export class JsonObject {
   readonly members: JsonMember[] = [];
-  private readonly index = new Map<string, JsonMember>();
+  // Most objects have a few members and are searched linearly; big ones (the top level) get an index.
+  private index?: Map<string, JsonMember>;
 
   get(key: string): JsonMember | undefined {
-    return this.index.get(key);
+    if (this.index) return this.index.get(key);
+    for (const member of this.members) if (member.key === key) return member;
+    return undefined;
   }
 
   /** Returns false when the key is already present. */
   add(member: JsonMember): boolean {
-    if (this.index.has(member.key)) return false;
-    this.index.set(member.key, member);
+    if (this.get(member.key)) return false;
     this.members.push(member);
+    if (this.index) this.index.set(member.key, member);
+    else if (this.members.length > 8) this.index = new Map(this.members.map((m) => [m.key, m]));
     return true;
   }
 }
@@ -76,6 +80,7 @@ function isWhitespace(byte: number): boolean {
 
 class Parser {
   private pos = 0;
+  private readonly interned = new Map<number, string>();
   private readonly base: number;
   private readonly what: string;
   private readonly maxDepth: number;
@@ -212,12 +217,15 @@ class Parser {
     const bytes = this.bytes;
     const start = this.pos;
     let integer = true;
+    // Digits are accumulated as they are scanned; only fractions and exponents go through Number(text).
+    let value = 0;
     const digits = () => {
       const from = this.pos;
-      while (bytes[this.pos] >= 0x30 && bytes[this.pos] <= 0x39) this.pos++;
+      while (bytes[this.pos] >= 0x30 && bytes[this.pos] <= 0x39) value = value * 10 + (bytes[this.pos++] - 0x30);
       if (this.pos === from) throw this.fail('expected a digit', 'a digit');
     };
-    if (bytes[this.pos] === 0x2d) this.pos++;
+    const negative = bytes[this.pos] === 0x2d;
+    if (negative) this.pos++;
     if (bytes[this.pos] === 0x30) {
       this.pos++;
       if (bytes[this.pos] >= 0x30 && bytes[this.pos] <= 0x39) throw this.fail('leading zero in a number');
@@ -233,6 +241,8 @@ class Parser {
       if (bytes[this.pos] === 0x2b || bytes[this.pos] === 0x2d) this.pos++;
       digits();
     }
+    // Accumulation is exact below 2^53; anything else is parsed from the text, as JSON.parse would.
+    if (integer && value <= Number.MAX_SAFE_INTEGER) return new JsonNumber(negative ? -value : value, true);
     let text = '';
     for (let i = start; i < this.pos; i++) text += String.fromCharCode(bytes[i]);
     return new JsonNumber(Number(text), integer);
@@ -248,7 +258,7 @@ class Parser {
       if (byte === undefined) throw this.fail('unterminated string', "'\"'");
       if (byte === 0x22) {
         const end = this.pos++;
-        return ascii ? asciiString(bytes, start, end) : this.decode(start, end);
+        return ascii ? this.ascii(start, end) : this.decode(start, end);
       }
       if (byte === 0x5c) break;
       if (byte < 0x20) throw this.fail('control character in a string (it must be escaped)', 'a printable character');
@@ -275,6 +285,26 @@ class Parser {
       }
       out += this.decode(runStart, this.pos);
     }
+  }
+
+  /**
+   * Short ASCII strings repeat ("dtype", "shape", "BF16" … once per tensor),
+   * so they are interned by a hash of their bytes instead of decoded each time.
+   */
+  private ascii(start: number, end: number): string {
+    const bytes = this.bytes;
+    if (end - start > 16) return utf8.decode(bytes.subarray(start, end));
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    const cached = this.interned.get(hash);
+    if (cached !== undefined && cached.length === end - start) {
+      let same = true;
+      for (let i = 0; same && i < cached.length; i++) same = cached.charCodeAt(i) === bytes[start + i];
+      if (same) return cached;
+    }
+    const text = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    this.interned.set(hash, text);
+    return text;
   }
 
   private decode(start: number, end: number): string {
@@ -371,12 +401,6 @@ function firstInvalidUtf8(bytes: Uint8Array, start: number, end: number): number
     i += length;
   }
   return end - 1;
-}
-
-function asciiString(bytes: Uint8Array, start: number, end: number): string {
-  // fromCharCode over a short run avoids a TextDecoder call per key.
-  if (end - start <= 256) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
-  return utf8.decode(bytes.subarray(start, end));
 }
 
 /** A short description of a JSON value's type, for error messages. */

@@ -109,9 +109,11 @@ export async function openSafetensorsModel(
     info = await stat(given);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(code === 'ENOENT' ? 'no such file or directory' : `cannot open (${code ?? error})`, {
-      source: given,
-    });
+    throw new SafetensorsError(
+      code === 'ENOENT' ? 'no such file or directory' : `cannot open (${code ?? error})`,
+      { source: given },
+      { cause: error },
+    );
   }
 
   let target = given;

@@ -1,5 +1,6 @@
 import { FLOAT32_READABLE_DTYPES, findDtype } from './dtypes.js';
-import { SafetensorsError, SafetensorsUnsupportedError } from './errors.js';
+import { SafetensorsError, SafetensorsInexactError, SafetensorsUnsupportedError } from './errors.js';
+import { LITTLE_ENDIAN_HOST, swapBytesInPlace } from './floats.js';
 import { parseHeader, readHeaderLength, SAFETENSORS_MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './header.js';
 import { type ByteSource, openSource, type SafetensorsSource } from './source.js';
 
@@ -65,19 +66,37 @@ export class SafetensorsFile {
    * U8, I8, I16, U16 exactly; I32, U32, I64 and U64 exactly or, for a value
    * float32 cannot hold, a SafetensorsError naming the element. Other dtypes
    * (BOOL, C64, F8_*, F4, F6_*) give a SafetensorsUnsupportedError.
+   *
+   * Elements of up to 4 bytes are read straight into the tail of the result
+   * and widened in place, so the result is the only allocation.
    */
   async readTensorFloat32(tensor: SafetensorsTensorInfo | string): Promise<Float32Array> {
     const info = this.resolve(tensor);
-    const toFloat32 = findDtype(info.dtype)?.toFloat32;
+    const dtype = findDtype(info.dtype);
     const where = { source: this.source, tensor: info.name, offset: info.fileOffset };
-    if (!toFloat32) {
+    if (!dtype?.decodeFloat32) {
       throw new SafetensorsUnsupportedError(`cannot read ${info.dtype} as float32`, {
         ...where,
         expected: FLOAT32_READABLE_DTYPES.join(', '),
         found: info.dtype,
       });
     }
-    return toFloat32(await this.readTensorData(info), this.bytes.readsAreCopies, where);
+    const out = new Float32Array(info.elementCount);
+    const width = dtype.bits / 8;
+    const input =
+      width <= 4
+        ? new Uint8Array(out.buffer, out.byteLength - info.byteSize, info.byteSize)
+        : new Uint8Array(info.byteSize);
+    await this.bytes.readInto(info.fileOffset, input);
+    if (!LITTLE_ENDIAN_HOST) swapBytesInPlace(input, width);
+    try {
+      dtype.decodeFloat32(out, input.buffer, input.byteOffset);
+    } catch (error) {
+      // The decoder knows the element; the file and tensor are added here.
+      if (!(error instanceof SafetensorsInexactError)) throw error;
+      throw new SafetensorsInexactError(error.index, error.value, where);
+    }
+    return out;
   }
 }
 

@@ -6,7 +6,7 @@ import { createRng, randomFloats } from '@trit/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SafetensorsDtype, safetensorsDtypes } from './dtypes.js';
-import type { SafetensorsError } from './errors.js';
+import { SafetensorsInexactError } from './errors.js';
 import { float32ToBfloat16Bytes, float32ToFloat16Bytes } from './floats.js';
 import { readSafetensors } from './reader.js';
 import { withTempDir } from './test-support.js';
@@ -185,9 +185,15 @@ describe('round trips', () => {
         { name: 'i64ok', dtype: 'I64', shape: [2], data: i64.subarray(0, 16) },
       ]);
       const file = await readSafetensors(path);
-      const failure = async (name: string) => (await file.readTensorFloat32(name).catch((e) => e)) as SafetensorsError;
+      const failure = async (name: string) => {
+        const error = await file.readTensorFloat32(name).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SafetensorsInexactError);
+        expect((error as SafetensorsInexactError).tensor).toBe(name);
+        return error as SafetensorsInexactError;
+      };
       expect((await failure('i32')).message).toContain('element 3 cannot be represented exactly');
       expect((await failure('i32')).found).toBe('16777217');
+      expect((await failure('i32')).index).toBe(3);
       expect((await failure('i64')).found).toBe(`${2n ** 53n + 1n}`);
       expect((await failure('u64')).found).toBe(`${2n ** 64n - 1n}`);
       expect((await failure('u32')).found).toBe(`${2 ** 32 - 1}`);

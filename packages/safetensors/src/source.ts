@@ -12,21 +12,24 @@ export interface ByteSource {
   /** The path, or `<buffer>` / `<blob>`, used in error messages. */
   readonly name: string;
   readonly size: number;
-  /** Whether read() returns fresh memory (true) or a view of the caller's buffer (false). */
-  readonly readsAreCopies: boolean;
+  /** Fresh memory for a file or Blob; a view of the caller's buffer for a Uint8Array or ArrayBuffer. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Fills `target` with the bytes at `offset` (so a tensor can be read straight into its output). */
+  readInto(offset: number, target: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
 class BufferSource implements ByteSource {
   readonly size: number;
   readonly name = '<buffer>';
-  readonly readsAreCopies = false;
   constructor(private readonly bytes: Uint8Array) {
     this.size = bytes.length;
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
     return this.bytes.subarray(offset, offset + length);
+  }
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    target.set(this.bytes.subarray(offset, offset + target.length));
   }
   async close(): Promise<void> {}
 }
@@ -34,12 +37,14 @@ class BufferSource implements ByteSource {
 class BlobSource implements ByteSource {
   readonly size: number;
   readonly name = '<blob>';
-  readonly readsAreCopies = true;
   constructor(private readonly blob: Blob) {
     this.size = blob.size;
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
     return new Uint8Array(await this.blob.slice(offset, offset + length).arrayBuffer());
+  }
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    target.set(await this.read(offset, target.length));
   }
   async close(): Promise<void> {}
 }
@@ -55,7 +60,6 @@ const MAX_READ_BYTES = 1 << 30;
  * offsets from an old header would read the wrong bytes of a new file.
  */
 class FileSource implements ByteSource {
-  readonly readsAreCopies = true;
   private handle?: FileHandle;
 
   constructor(
@@ -68,6 +72,13 @@ class FileSource implements ByteSource {
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    await this.readInto(offset, out);
+    return out;
+  }
+
+  async readInto(offset: number, target: Uint8Array): Promise<void> {
+    const length = target.length;
     const held = this.handle;
     let handle: FileHandle;
     try {
@@ -90,11 +101,10 @@ class FileSource implements ByteSource {
           });
         }
       }
-      const out = new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const want = Math.min(length - done, MAX_READ_BYTES);
-        const { bytesRead } = await handle.read(out, done, want, offset + done);
+        const { bytesRead } = await handle.read(target, done, want, offset + done);
         if (bytesRead === 0) {
           throw new SafetensorsError('the file ended early (was it changed while being read?)', {
             source: this.name,
@@ -105,7 +115,6 @@ class FileSource implements ByteSource {
         }
         done += bytesRead;
       }
-      return out;
     } finally {
       if (!held) await handle.close();
     }

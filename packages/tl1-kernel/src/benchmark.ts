@@ -134,7 +134,8 @@ export function benchWeights(type: BenchWeightType, rows: number, cols: number):
   return out;
 }
 
-async function measureBandwidth(threadCounts: number[]): Promise<KernelBenchReport['bandwidth']> {
+/** Memory read bandwidth per thread count: a native streaming sum, or a JS lower bound without the addon. */
+export async function measureMemoryBandwidth(threadCounts: number[]): Promise<KernelBenchReport['bandwidth']> {
   const buffer = new Uint8Array(256 * 1024 * 1024);
   buffer.fill(1);
   try {
@@ -188,7 +189,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
   const tokenCounts = options.tokens ?? [1, 8, 64];
   const minMs = options.minMs ?? 300;
 
-  const bandwidth = await measureBandwidth(threadCounts);
+  const bandwidth = await measureMemoryBandwidth(threadCounts);
   const jsFp32 = shapes.map(([rows, cols]) => ({ rows, cols, microsPerCall: jsFp32Gemv(rows, cols, minMs) }));
   const results: KernelBenchResult[] = [];
   const skipped: KernelBenchReport['skipped'] = [];

@@ -6,6 +6,7 @@ export {
   type KernelBenchReport,
   type KernelBenchResult,
   LLAMA_CPP_REFERENCE_MICROS,
+  measureMemoryBandwidth,
   runKernelBench,
 } from './benchmark.js';
 export type { DenseInput, DenseType } from './dense.js';

@@ -21,6 +21,9 @@ import { WordCache } from './word-cache.js';
 
 export type Merge = string | readonly [string, string];
 
+/** Pre-tokens longer than this (in UTF-16 code units) bypass the cache. */
+const MAX_CACHED_LENGTH = 256;
+
 export interface ByteLevelOptions {
   merges: readonly Merge[];
   splitter: Splitter;
@@ -93,7 +96,12 @@ export class ByteLevelBpe {
         if (right < 0) right = extendedId(merge.slice(space + 1));
         joined = index.findJoined(merge, 0, space, merge, space + 1, end);
         if (joined < 0) joined = extendedId(merge.slice(0, space) + merge.slice(space + 1));
-      } else if (Array.isArray(merge) && merge.length === 2 && typeof merge[0] === 'string' && typeof merge[1] === 'string') {
+      } else if (
+        Array.isArray(merge) &&
+        merge.length === 2 &&
+        typeof merge[0] === 'string' &&
+        typeof merge[1] === 'string'
+      ) {
         const [a, b] = merge;
         left = index.get(a);
         if (left < 0) left = extendedId(a);
@@ -102,7 +110,11 @@ export class ByteLevelBpe {
         joined = index.findJoined(a, 0, a.length, b, 0, b.length);
         if (joined < 0) joined = extendedId(a + b);
       } else {
-        throw new TokenizerMetadataError(`tokenizer.ggml.merges[${rank}]`, '"left right" or [left, right]', String(merge));
+        throw new TokenizerMetadataError(
+          `tokenizer.ggml.merges[${rank}]`,
+          '"left right" or [left, right]',
+          String(merge),
+        );
       }
       priority[rank] = rank;
       result[rank] = joined;
@@ -124,6 +136,13 @@ export class ByteLevelBpe {
     let wordStart = start;
     for (let i = 0; i < bounds.count; i++) {
       const wordEnd = ends[i];
+      if (wordEnd - wordStart > MAX_CACHED_LENGTH) {
+        // Long runs (whitespace, minified code) rarely repeat: merge them without caching.
+        const count = this.encodeWord(text, wordStart, wordEnd);
+        for (let k = 0; k < count; k++) out.push(this.result[k]);
+        wordStart = wordEnd;
+        continue;
+      }
       const hash = WordCache.hash(text, wordStart, wordEnd);
       let cache = this.current;
       let slot = cache.find(text, wordStart, wordEnd, hash);
@@ -148,6 +167,8 @@ export class ByteLevelBpe {
       cache.copyTo(slot, out);
       wordStart = wordEnd;
     }
+    // Do not keep a huge boundary list alive after one huge input.
+    if (bounds.ends.length > 1 << 22) bounds.ends = new Int32Array(256);
   }
 
   /** Ids of the last encodeWord. */

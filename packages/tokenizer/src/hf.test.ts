@@ -56,6 +56,9 @@ describe('ggufTokenizerMetadataFromHf', () => {
     expect(ggufTokenizerMetadataFromHf(split(llama3))[K.pre]).toBe('llama-bpe');
     expect(() => ggufTokenizerMetadataFromHf(split('\\p{N}'))).toThrow(UnknownPreTokenizerError);
     expect(() => ggufTokenizerMetadataFromHf(byteLevelJson({ type: 'Whitespace' }))).toThrow(UnsupportedTokenizerError);
+    expect(() => ggufTokenizerMetadataFromHf(byteLevelJson({ type: 'ByteLevel', add_prefix_space: true }))).toThrow(
+      /add_prefix_space/,
+    );
   });
 
   it('rejects models other than BPE', () => {

@@ -82,7 +82,11 @@ function byteLevelPre(json: HfTokenizerJson): string {
   const parts = components(json.pre_tokenizer);
   const byteLevel = parts.find((c) => c.type === 'ByteLevel');
   const splits = parts.filter((c) => c.type === 'Split');
-  if (parts.length === 1 && byteLevel && byteLevel.use_regex !== false && byteLevel.add_prefix_space !== true) {
+  if (parts.length === 1 && byteLevel && byteLevel.use_regex !== false) {
+    // A prefix space changes every text's first word; llama.cpp has no such pre-tokenizer either.
+    if (byteLevel.add_prefix_space === true) {
+      throw new UnknownPreTokenizerError('ByteLevel(add_prefix_space: true)', ['gpt-2 (ByteLevel)', 'llama-bpe']);
+    }
     return 'gpt-2';
   }
   if (parts.length === 2 && splits.length === 1 && byteLevel && byteLevel.use_regex === false) {

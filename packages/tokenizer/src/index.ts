@@ -1,4 +1,5 @@
 export type { Merge } from './byte-level-bpe.js';
+export { BYTE_TO_CODE_POINT, bytesToByteLevel } from './byte-map.js';
 export { TokenIdError, TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
 export {
   GGUF_TOKENIZER_KEYS,
@@ -30,4 +31,3 @@ export {
   type StreamingDecoder,
   type Tokenizer,
 } from './tokenizer.js';
-export { BYTE_TO_CODE_POINT, bytesToByteLevel } from './byte-map.js';

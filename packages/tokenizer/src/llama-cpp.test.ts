@@ -94,7 +94,7 @@ describe.skipIf(unavailable !== undefined)('tokenizer parity with llama.cpp', ()
       if ('unavailable' in llama) return;
       const path = join(dir, `${c.arch}-${CASES.indexOf(c)}.gguf`);
       await writeVocab(path, c.arch, c.metadata());
-      const ours: BpeTokenizer = tokenizerFromGguf(Object.fromEntries((await readGguf(path)).metadata));
+      const ours: BpeTokenizer = tokenizerFromGguf(await readGguf(path));
       const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
       try {
         let compared = 0;

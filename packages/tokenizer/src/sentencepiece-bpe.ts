@@ -157,6 +157,11 @@ export class SentencePieceBpe {
       this.mergePiece(pieceStart, i, out);
       pieceStart = i;
     }
+    // Do not keep huge scratch arrays alive after one huge input.
+    if (fragment.length > 1 << 22) {
+      this.fragment = new Int32Array(64);
+      this.codePoints = new Int32Array(64);
+    }
   }
 
   /** Merges fragment[start, end) and appends its ids. */

@@ -180,5 +180,7 @@ export const PARITY_STRINGS: readonly string[] = [
   '\u0000\u0001\u007f control chars',
   '▁ leading mark ▁▁ and ▁x',
   'x',
+  // Pre-tokens longer than the cache takes (256 code units).
+  `${'7'.repeat(700)} ${' '.repeat(300)}x ${'ab'.repeat(200)} ${'\u4e2d'.repeat(300)}`,
   'The llama (/ˈlɑːmə/; 🦙Spanish pronunciation: [ˈʎama]) (Lama glama) is a domesticated South American camelid.',
 ];

@@ -87,7 +87,15 @@ function hashRange(h: number, s: string, start: number, end: number): number {
   return h;
 }
 
-function equalsJoined(text: string, a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
+function equalsJoined(
+  text: string,
+  a: string,
+  aStart: number,
+  aEnd: number,
+  b: string,
+  bStart: number,
+  bEnd: number,
+): boolean {
   let k = 0;
   for (let i = aStart; i < aEnd; i++) if (text.charCodeAt(k++) !== a.charCodeAt(i)) return false;
   for (let i = bStart; i < bEnd; i++) if (text.charCodeAt(k++) !== b.charCodeAt(i)) return false;

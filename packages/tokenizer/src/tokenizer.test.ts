@@ -261,6 +261,22 @@ describe('SentencePiece BPE', () => {
     );
   });
 
+  it('streams the same text as decode, space prefixes and special tokens included', () => {
+    fc.assert(
+      fc.property(trickyString(), fc.boolean(), (s, skipSpecial) => {
+        const ids = t.encode(`${s}</s>${s}`, { parseSpecial: true });
+        for (const stripSpacePrefix of [true, false]) {
+          const decoder = t.createDecoder({ skipSpecial, stripSpacePrefix });
+          let text = '';
+          for (const id of ids) text += decoder.push(id);
+          text += decoder.flush();
+          expect(text).toBe(t.decode(ids, { skipSpecial, stripSpacePrefix }));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('rejects scores that do not match the tokens', () => {
     expect(() => new BpeTokenizer({ model: 'llama', tokens, scores: [1, 2] })).toThrow(TokenizerMetadataError);
     expect(() => new BpeTokenizer({ model: 'llama', tokens: ['a', 'a'] })).toThrow(/unique/);

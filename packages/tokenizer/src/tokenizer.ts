@@ -123,6 +123,9 @@ const EOG_TEXTS = [
   '[e~[',
 ];
 
+/** Scratch buffers above this many elements are dropped after use. */
+const RETAINED_SCRATCH = 1 << 22;
+
 /** Skipped by skipSpecial. */
 const SKIPPABLE = 1;
 /** Ends a text fragment in encode, so the next fragment gets the SentencePiece space prefix. */
@@ -138,10 +141,6 @@ function wellFormed(text: string): string {
   const s = text as unknown as WellFormedString;
   if (typeof s.isWellFormed === 'function') return s.isWellFormed() ? text : s.toWellFormed();
   return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-}
-
-function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
 }
 
 export class BpeTokenizer implements Tokenizer {
@@ -278,7 +277,10 @@ export class BpeTokenizer implements Tokenizer {
       afterSpecial = false;
     }
     if (addSpecial && this.addEos) out.push(this.specialTokens.eos as number);
-    return out.result();
+    const ids = out.result();
+    // Do not keep a huge scratch buffer alive after one huge input.
+    if (out.data.length > RETAINED_SCRATCH) out.data = new Uint32Array(1024);
+    return ids;
   }
 
   /** Text of token ids; invalid UTF-8 becomes U+FFFD. */
@@ -311,7 +313,9 @@ export class BpeTokenizer implements Tokenizer {
       }
       while (start < end) buffer[length++] = pieceBytes[start++];
     }
-    return this.textDecoder.decode(buffer.subarray(0, length));
+    const text = this.textDecoder.decode(buffer.subarray(0, length));
+    if (buffer.length > RETAINED_SCRATCH * 4) this.decodeBuffer = new Uint8Array(1024);
+    return text;
   }
 
   /** An incremental decoder with the same options and result as decode. */
@@ -428,53 +432,58 @@ export class BpeTokenizer implements Tokenizer {
     return ids;
   }
 
-  /** Bytes of every token, as llama.cpp's token_to_piece(special = true). */
+  /** Bytes of every token, as llama.cpp's token_to_piece(special = true), in one buffer. */
   private buildPieces(): { offsets: Int32Array; bytes: Uint8Array; flags: Uint8Array } {
     const { tokens, types } = this.vocab;
     const n = tokens.length;
     const offsets = new Int32Array(n + 1);
     const flags = new Uint8Array(n);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
+    let bytes = new Uint8Array(n * 8 + 1024);
+    let length = 0;
     const encoder = new TextEncoder();
     const hexByte = /^<0x([0-9A-Fa-f]{2})>$/;
     for (let id = 0; id < n; id++) {
       const text = tokens[id];
       const type = types[id];
-      let bytes: Uint8Array;
+      // Room for the worst case: 3 UTF-8 bytes per code unit.
+      if (length + text.length * 3 > bytes.length) {
+        const grown = new Uint8Array(Math.max(bytes.length * 2, length + text.length * 3));
+        grown.set(bytes.subarray(0, length));
+        bytes = grown;
+      }
       if (type === TokenType.Control || type === TokenType.Unknown || type === TokenType.UserDefined) {
-        bytes = encoder.encode(text);
+        length += encoder.encodeInto(text, bytes.subarray(length)).written;
         flags[id] = FRAGMENT_END | (type === TokenType.UserDefined ? 0 : SKIPPABLE);
       } else if (type === TokenType.Normal) {
-        bytes = this.model === 'gpt2' ? byteLevelToBytes(text) : encoder.encode(text.replaceAll('\u2581', ' '));
+        if (this.model === 'gpt2') length = writeByteLevel(text, bytes, length, encoder);
+        else length += encoder.encodeInto(text.replaceAll('\u2581', ' '), bytes.subarray(length)).written;
       } else if (type === TokenType.Byte) {
         const match = hexByte.exec(text);
-        bytes = match ? Uint8Array.of(Number.parseInt(match[1], 16)) : new Uint8Array(0);
-      } else {
-        // Unused and undefined tokens print nothing, as in llama.cpp.
-        bytes = new Uint8Array(0);
+        if (match) bytes[length++] = Number.parseInt(match[1], 16);
       }
-      chunks.push(bytes);
-      total += bytes.length;
-      offsets[id + 1] = total;
+      // Unused and undefined tokens print nothing, as in llama.cpp.
+      offsets[id + 1] = length;
     }
-    const bytes = new Uint8Array(total);
-    for (let id = 0; id < n; id++) bytes.set(chunks[id], offsets[id]);
-    return { offsets, bytes, flags };
+    return { offsets, bytes: bytes.slice(0, length), flags };
   }
 }
 
 /**
- * Reverses the GPT-2 byte map. A character that is no byte's image is kept as
- * its own UTF-8 (llama.cpp prints "[UNK_BYTE_0x…]" there instead).
+ * Reverses the GPT-2 byte map into `out` at `length`; returns the new length.
+ * A character that is no byte's image is kept as its own UTF-8 (llama.cpp
+ * prints "[UNK_BYTE_0x…]" there instead).
  */
-function byteLevelToBytes(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const char of text) {
-    const cp = char.codePointAt(0) as number;
-    const byte = cp < CODE_POINT_TO_BYTE.length ? CODE_POINT_TO_BYTE[cp] : -1;
-    if (byte >= 0) out.push(byte);
-    else for (const b of utf8(char)) out.push(b);
+function writeByteLevel(text: string, out: Uint8Array, length: number, encoder: TextEncoder): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const byte = c < CODE_POINT_TO_BYTE.length ? CODE_POINT_TO_BYTE[c] : -1;
+    if (byte >= 0) {
+      out[length++] = byte;
+    } else {
+      const wide = c >= 0xd800 && c < 0xdc00 && i + 1 < text.length;
+      length += encoder.encodeInto(text.slice(i, wide ? i + 2 : i + 1), out.subarray(length)).written;
+      if (wide) i++;
+    }
   }
-  return Uint8Array.from(out);
+  return length;
 }

@@ -31,7 +31,11 @@ export class Vocabulary {
     for (let id = 0; id < texts.length; id++) {
       const first = this.index.get(texts[id]);
       if (first !== id) {
-        throw new TokenizerMetadataError('tokenizer.ggml.tokens', 'unique tokens', `"${texts[id]}" at ids ${first} and ${id}`);
+        throw new TokenizerMetadataError(
+          'tokenizer.ggml.tokens',
+          'unique tokens',
+          `"${texts[id]}" at ids ${first} and ${id}`,
+        );
       }
     }
   }

@@ -86,7 +86,15 @@ export class WordCache {
   }
 
   /** Stores ids for text[start, end) at a free slot from find; returns the slot. */
-  insert(freeSlot: number, text: string, start: number, end: number, hash: number, ids: Int32Array, count: number): number {
+  insert(
+    freeSlot: number,
+    text: string,
+    start: number,
+    end: number,
+    hash: number,
+    ids: Int32Array,
+    count: number,
+  ): number {
     const length = end - start;
     if (this.keyPoolLength + length > this.keyPool.length) {
       const grown = new Uint16Array(Math.max(this.keyPool.length * 2, this.keyPoolLength + length));

@@ -144,7 +144,7 @@ describe('quantizeModel', () => {
     expect(file.metadata.getString('tokenizer.ggml.pre')).toBe('gpt-2');
     expect(file.metadata.getU32('general.quantization_version')).toBe(2);
     expect(file.metadata.getString('trit.quantization.quantizer_version')).toMatch(/^@trit\/quantizer \d/);
-    const tokenizer = tokenizerFromGguf(Object.fromEntries(file.metadata));
+    const tokenizer = tokenizerFromGguf(file);
     expect(Array.from(tokenizer.encode(' the', { addSpecial: false }))).toEqual([256, 257]);
     const types = Object.fromEntries(file.tensors.map((t) => [t.name, t.typeName]));
     expect(types['blk.0.attn_q.weight']).toBe('TQ2_0');

@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trit-cli-model-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('trit synth → quantize → run', () => {
+  it('makes a model, quantizes it with a JSON report, and generates reproducibly', () => {
+    const hf = join(dir, 'bitnet');
+    const synth = run('synth', '--arch', 'bitnet', '--preset', 'tiny', '--seed', '2', '-o', hf);
+    expect(synth.status, synth.stderr).toBe(0);
+    expect(synth.stdout).toMatch(/bitnet tiny \(seed 2\): 1,313,536 parameters/);
+
+    const out = join(dir, 'bitnet.gguf');
+    const quantize = run('quantize', hf, '-o', out, '--format', 'tq1_0', '--json');
+    expect(quantize.status, quantize.stderr).toBe(0);
+    const report = JSON.parse(quantize.stdout) as {
+      tensors: { name: string; format: string; mse: number; relativeError: number; sparsity: number; bytes: number }[];
+      totals: { bitsPerWeight: number; fileBytes: number; seconds: number; ternaryTensors: number };
+    };
+    const up = report.tensors.find((t) => t.name === 'blk.0.ffn_up.weight');
+    expect(up).toMatchObject({ format: 'TQ1_0' });
+    // Synthetic BitNet weights are exactly ternary: absmean recovers them up to fp16 scales.
+    expect(up?.relativeError).toBeLessThan(1e-3);
+    expect(up?.sparsity).toBeGreaterThan(0.28);
+    expect(report.totals.ternaryTensors).toBe(14);
+    expect(report.totals.seconds).toBeGreaterThan(0);
+
+    const generate = () =>
+      run(
+        'run',
+        out,
+        '--prompt',
+        'the model',
+        '--max-tokens',
+        '12',
+        '--temperature',
+        '0.8',
+        '--seed',
+        '5',
+        '--json',
+        '--backend',
+        'js',
+      );
+    const first = generate();
+    expect(first.status, first.stderr).toBe(0);
+    const result = JSON.parse(first.stdout) as {
+      tokens: number[];
+      stats: { generatedTokens: number; promptTokens: number };
+      kernel: string;
+    };
+    expect(result.kernel).toBe('js');
+    expect(result.stats.generatedTokens).toBe(result.tokens.length);
+    expect(result.tokens.length).toBeGreaterThan(0);
+    expect(JSON.parse(generate().stdout).tokens).toEqual(result.tokens);
+
+    const text = run('run', out, '--prompt', 'ternary', '--max-tokens', '4', '--temperature', '0');
+    expect(text.status).toBe(0);
+    expect(text.stdout.startsWith('ternary')).toBe(true);
+    expect(text.stderr).toMatch(/prompt tokens in .* ms .* generated in/);
+  }, 120_000);
+
+  it('explains mistakes: bad options, unsupported architectures, missing files', () => {
+    expect(run('synth', '--arch', 'gpt2', '-o', dir).status).toBe(2);
+    expect(run('quantize', join(dir, 'nope'), '-o', join(dir, 'x.gguf')).stderr).toMatch(/no such file/);
+    expect(run('quantize', dir).status).toBe(2);
+    expect(run('run', join(dir, 'nope.gguf')).status).toBe(1);
+    expect(run('run', join(dir, 'nope.gguf'), '--top-p', '2').stderr).toMatch(/--top-p must be a number in 0–1/);
+  });
+
+  it('Ctrl-C during quantize leaves no output file', async () => {
+    const hf = join(dir, 'small');
+    const synth = run('synth', '--arch', 'llama', '--preset', 'small', '-o', hf);
+    expect(synth.status, synth.stderr).toBe(0);
+    const out = join(dir, 'interrupted.gguf');
+    const child = spawn(process.execPath, [cli, 'quantize', hf, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    // Wait until the temporary output exists, then interrupt.
+    for (let i = 0; i < 400; i++) {
+      if ((await readdir(dir)).some((f) => f.startsWith('.interrupted.gguf'))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(130);
+    expect((await readdir(dir)).filter((f) => f.includes('interrupted'))).toEqual([]);
+  }, 120_000);
+});
