@@ -78,7 +78,7 @@ describe('trit synth → quantize → run', () => {
     expect(run('quantize', dir).status).toBe(2);
     expect(run('run', join(dir, 'nope.gguf')).status).toBe(1);
     expect(run('run', join(dir, 'nope.gguf'), '--top-p', '2').stderr).toMatch(/--top-p must be a number in 0–1/);
-  });
+  }, 60_000);
 
   it('Ctrl-C during quantize leaves no output file', async () => {
     const hf = join(dir, 'small');
