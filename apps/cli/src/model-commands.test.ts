@@ -38,6 +38,23 @@ describe('trit synth → quantize → run', () => {
     expect(report.totals.ternaryTensors).toBe(14);
     expect(report.totals.seconds).toBeGreaterThan(0);
 
+    // The tokenizer made it into the GGUF: both routes give the same ids, BOS first.
+    const viaGguf = run('tokenize', out, '--text', 'the ternary model', '--json');
+    const viaJson = run('tokenize', join(hf, 'tokenizer.json'), '--text', 'the ternary model', '--json');
+    expect(viaGguf.status, viaGguf.stderr).toBe(0);
+    const ids = JSON.parse(viaGguf.stdout) as { ids: number[]; pieces: string[]; roundTrip: boolean };
+    expect(ids.roundTrip).toBe(true);
+    expect(ids.ids[0]).toBe(504);
+    expect(ids.pieces.slice(1).join('')).toBe('theĠternaryĠmodel');
+    // BOS and add_bos come from the tokenizer_config.json beside tokenizer.json.
+    expect((JSON.parse(viaJson.stdout) as { ids: number[] }).ids).toEqual(ids.ids);
+    const piped = spawnSync(process.execPath, [cli, 'tokenize', out, '--no-special'], {
+      input: 'the ternary model',
+      encoding: 'utf8',
+    });
+    expect(piped.stdout).toMatch(/\d+ ids/);
+    expect(piped.stdout).not.toContain('504');
+
     const generate = () =>
       run(
         'run',

@@ -31,7 +31,18 @@ export async function loadTokenizer(path: string): Promise<BpeTokenizer> {
   } catch (error) {
     throw new Error(`${path}: neither a GGUF file nor JSON (${(error as Error).message})`);
   }
-  return tokenizerFromHf(json as Parameters<typeof tokenizerFromHf>[0]);
+  // BOS/EOS and add_bos live in tokenizer_config.json beside tokenizer.json, as in a Hugging Face checkpoint.
+  const { dirname, join } = await import('node:path');
+  const configText = await readFile(join(dirname(path), 'tokenizer_config.json'), 'utf8').catch(() => undefined);
+  let config: Parameters<typeof tokenizerFromHf>[1] = {};
+  if (configText !== undefined) {
+    try {
+      config = JSON.parse(configText);
+    } catch (error) {
+      throw new Error(`${join(dirname(path), 'tokenizer_config.json')}: not valid JSON (${(error as Error).message})`);
+    }
+  }
+  return tokenizerFromHf(json as Parameters<typeof tokenizerFromHf>[0], config);
 }
 
 export function tokenize(

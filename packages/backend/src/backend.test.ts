@@ -228,6 +228,72 @@ describe('BitNetBackend forward pass', () => {
     await backend.dispose();
   }, 120_000);
 
+  it('runs bitnet.cpp files (architecture bitnet-b1.58, I2_S weights) like the same model in TQ2_0', async () => {
+    const { synthesizeModel } = await import('./synth.js');
+    const { quantizeModel } = await import('@trit/quantizer');
+    const { exportBitnetModel } = await import('@trit/gguf');
+    const { openSafetensorsModel } = await import('@trit/safetensors');
+    const { TernaryTensor, packTernary } = await import('@trit/ternary');
+    const hf = join(dir, 'hf-bitnet');
+    await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed: 9, output: hf });
+    const tq2 = join(dir, 'bitnet-tq2.gguf');
+    await quantizeModel(hf, tq2, { format: 'tq2_0' });
+    const source = await readGguf(tq2);
+    const weights = await openSafetensorsModel(hf);
+    const { ggufTensorName } = await import('@trit/quantizer');
+    const hfName = new Map(weights.tensors.map((t) => [ggufTensorName(t.name), t.name]));
+    // bitnet.cpp's converter: one f32 scale per tensor (the synthetic weights are exactly ternary × s).
+    const tensors = await Promise.all(
+      source.tensors.map(async (t) => {
+        if (t.typeName !== 'TQ2_0')
+          return {
+            name: t.name,
+            type: t.typeName,
+            shape: [...t.shape].reverse(),
+            data: await source.readTensorData(t),
+          };
+        const w = await weights.readTensorFloat32(hfName.get(t.name) as string);
+        const scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const [cols, rows] = t.shape as [number, number];
+        const data = new TernaryTensor({
+          packed: packTernary(Int8Array.from(w, Math.sign)),
+          scales: Float32Array.of(scale),
+          shape: [rows, cols],
+          blockSize: rows * cols,
+        });
+        return { name: t.name, data };
+      }),
+    );
+    const metadata: Record<string, unknown> = {};
+    for (const [key, value] of source.metadata) {
+      if (key.startsWith('trit.') || key === 'general.architecture') continue;
+      metadata[key.startsWith('bitnet.') ? `bitnet-b1.58.${key.slice(7)}` : key] = value;
+    }
+    const i2s = join(dir, 'bitnet-i2s.gguf');
+    await exportBitnetModel(i2s, {
+      architecture: 'bitnet-b1.58',
+      format: 'i2_s',
+      metadata: metadata as never,
+      tensors,
+      order: 'given',
+    });
+    const file = await readGguf(i2s);
+    expect(file.dialect).toBe('bitnet.cpp');
+    expect(file.tensor('blk.0.attn_q.weight').typeName).toBe('I2_S');
+    expect((await BitNetBackend.validateModel(i2s)).canLoad).toBe(true);
+
+    const tokens = [1, 77, 300, 4, 250];
+    const a = await BitNetBackend.load(tq2, { contextSize: 16 });
+    const b = await BitNetBackend.load(i2s, { contextSize: 16 });
+    expect(b.config).toMatchObject({ architecture: 'bitnet-b1.58', family: 'bitnet', activation: 'relu2' });
+    const la = a.evaluate(tokens, { logits: 'all' });
+    const lb = b.evaluate(tokens, { logits: 'all' });
+    // Same codes; the scales differ only by TQ2_0's fp16 rounding.
+    expect(cosine(la, lb)).toBeGreaterThan(0.9999);
+    await a.dispose();
+    await b.dispose();
+  }, 120_000);
+
   it('gives the same logits from batched prefill, token by token, across batch sizes and on every kernel', async () => {
     const path = join(dir, 'consistency.gguf');
     await writeTestModel(path, { arch: 'bitnet', type: 'TQ2_0', layers: 2 });

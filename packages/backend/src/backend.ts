@@ -6,6 +6,7 @@ import {
   rowMajorShape,
   type TensorDiscoveryReport,
 } from '@trit/gguf';
+import { halfBitsToFloat } from '@trit/ternary';
 import { type LoadKernelOptions, loadKernel, type PreparedMatrix, type TernaryKernel } from '@trit/tl1-kernel';
 import { type BpeTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
@@ -116,6 +117,8 @@ interface Scratch {
   down: Float32Array;
   /** Activations rounded for a dense weight type; as long as the widest projection input. */
   rounded: Float32Array;
+  /** Exact-length views of `rounded`, keyed by input length (E, heads·headDim, ffn). */
+  roundedByLength: Map<number, Float32Array>;
 }
 
 const EMPTY_STATS: GenerationStats = {
@@ -145,6 +148,11 @@ export class BitNetBackend {
   private readonly scores: Float32Array;
   private readonly rope: Rope;
   private readonly tokensInCache: Int32Array;
+  /** fp16 → float for every half, for embedding rows. */
+  private readonly halfTable: Float32Array;
+  /** One F32 embedding row as words and as floats (the same memory). */
+  private readonly word: Int32Array;
+  private readonly wordFloats: Float32Array;
   private disposed = false;
   /** Statistics of the last generate() call. */
   lastStats: GenerationStats = { ...EMPTY_STATS };
@@ -174,6 +182,10 @@ export class BitNetBackend {
     this.scores = new Float32Array(contextSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
+    this.halfTable = new Float32Array(embedding.info.name === 'F16' ? 65536 : 0);
+    for (let h = 0; h < this.halfTable.length; h++) this.halfTable[h] = halfBitsToFloat(h);
+    this.wordFloats = new Float32Array(config.embeddingLength);
+    this.word = new Int32Array(this.wordFloats.buffer);
   }
 
   /** Loads a GGUF model: checks every tensor first, so an unsupported file fails here, not at token 50. */
@@ -480,6 +492,7 @@ export class BitNetBackend {
       up: new Float32Array(T * c.feedForwardLength),
       down: new Float32Array(T * c.embeddingLength),
       rounded: new Float32Array(T * Math.max(c.embeddingLength, qDim, c.feedForwardLength)),
+      roundedByLength: new Map(),
     };
   }
 
@@ -501,7 +514,11 @@ export class BitNetBackend {
         up: view(f.up),
         down: view(f.down),
         rounded: view(f.rounded),
+        roundedByLength: new Map(),
       };
+      const c = this.config;
+      for (const n of [c.embeddingLength, c.headCount * c.headDim, c.feedForwardLength])
+        s.roundedByLength.set(n * T, s.rounded.subarray(0, n * T));
       this.views.set(T, s);
     }
     return s;
@@ -509,17 +526,30 @@ export class BitNetBackend {
 
   /** Y = X·Wᵀ for T tokens, with X rounded as llama.cpp rounds it for W's type. */
   private project(p: Projection, X: Float32Array, T: number, Y: Float32Array, s: Scratch): void {
-    const input = roundActivationsFor(p.type, X, s.rounded.subarray(0, X.length));
+    const input = roundActivationsFor(p.type, X, s.roundedByLength.get(X.length) ?? s.rounded.subarray(0, X.length));
     this.kernel.gemm(p.matrix, input, T, Y);
   }
 
+  /** Decodes row `token` of the embedding into out[at…]: common types inline, others through the type table. */
   private embed(token: number, out: Float32Array, at: number): void {
     const { bytes, info, rowBytes } = this.embedding;
-    const row = (info.toFloat as NonNullable<GgmlTypeInfo['toFloat']>)(
-      bytes.subarray(token * rowBytes, (token + 1) * rowBytes),
-      this.config.embeddingLength,
-    );
-    out.set(row, at);
+    const E = this.config.embeddingLength;
+    const base = token * rowBytes;
+    if (info.name === 'F16') {
+      const table = this.halfTable;
+      for (let i = 0, p = base; i < E; i++, p += 2) out[at + i] = table[bytes[p] | (bytes[p + 1] << 8)];
+    } else if (info.name === 'F32') {
+      for (let i = 0; i < E; i++)
+        this.word[i] =
+          bytes[base + 4 * i] |
+          (bytes[base + 4 * i + 1] << 8) |
+          (bytes[base + 4 * i + 2] << 16) |
+          (bytes[base + 4 * i + 3] << 24);
+      out.set(this.wordFloats, at);
+    } else {
+      const toFloat = info.toFloat as NonNullable<GgmlTypeInfo['toFloat']>;
+      out.set(toFloat(bytes.subarray(base, base + rowBytes), E), at);
+    }
   }
 
   /** Runs T = count tokens from tokens[start] at positions length…length+T−1 through every layer. */
@@ -560,8 +590,10 @@ export class BitNetBackend {
         const pos = pos0 + t;
         applyRope(this.rope, s.q, t * qDim, c.headCount, hd, pos);
         applyRope(this.rope, s.k, t * kvDim, c.headCountKv, hd, pos);
-        layer.keys.set(s.k.subarray(t * kvDim, (t + 1) * kvDim), pos * kvDim);
-        layer.values.set(s.v.subarray(t * kvDim, (t + 1) * kvDim), pos * kvDim);
+        for (let i = 0, from = t * kvDim, to = pos * kvDim; i < kvDim; i++) {
+          layer.keys[to + i] = s.k[from + i];
+          layer.values[to + i] = s.v[from + i];
+        }
       }
       // Causal attention: token t sees positions 0…pos0+t.
       const scores = this.scores;

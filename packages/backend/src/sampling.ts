@@ -64,6 +64,8 @@ export class Sampler {
   private readonly rng: Rng;
   private readonly order: Int32Array;
   private readonly probs: Float64Array;
+  /** Marks tokens already penalized in this step; cleared after use. */
+  private readonly penalized: Uint8Array;
 
   constructor(vocabSize: number, options: SamplingOptions = {}) {
     this.temperature = options.temperature ?? 0.8;
@@ -81,19 +83,20 @@ export class Sampler {
     this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
     this.order = new Int32Array(vocabSize);
     this.probs = new Float64Array(vocabSize);
+    this.penalized = new Uint8Array(vocabSize);
   }
 
   /** Picks the next token; `logits` is modified by the repetition penalty. */
   sample(logits: Float32Array, recent: ArrayLike<number> = []): number {
     if (this.repeatPenalty !== 1) {
       const from = Math.max(0, recent.length - this.repeatLastN);
-      const seen = new Set<number>();
       for (let i = from; i < recent.length; i++) {
         const id = recent[i];
-        if (seen.has(id) || id >= logits.length) continue;
-        seen.add(id);
+        if (id >= logits.length || this.penalized[id]) continue;
+        this.penalized[id] = 1;
         logits[id] = logits[id] > 0 ? logits[id] / this.repeatPenalty : logits[id] * this.repeatPenalty;
       }
+      for (let i = from; i < recent.length; i++) if (recent[i] < logits.length) this.penalized[recent[i]] = 0;
     }
     if (this.temperature === 0) return argmax(logits);
 
