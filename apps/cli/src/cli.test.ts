@@ -31,16 +31,26 @@ describe('trit demo', () => {
   });
 
   it('is deterministic apart from timings', async () => {
-    const again = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0 });
+    const again = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, model: false });
     expect(again.quantize.map((q) => q.mse)).toEqual(report.quantize.map((q) => q.mse));
-    const other = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, seed: 7 });
+    const other = await runDemo({ rows: 64, cols: 640, repeats: 1, minTimeMs: 0, seed: 7, model: false });
     expect(other.quantize[0]?.mse).not.toBe(report.quantize[0]?.mse);
+  });
+
+  it('runs a whole synthetic model through quantize, validate and generation, the same tokens on every kernel', () => {
+    const m = report.model;
+    expect(m?.valid).toBe(true);
+    expect(m?.ternaryTensors).toBe(14);
+    expect(m?.tokens.length).toBe(24);
+    expect(m?.kernels.map((k) => k.kernel)).toContain('js');
+    expect(m?.kernels.every((k) => k.identical && k.decodeTokensPerSecond > 0)).toBe(true);
   });
 
   it('prints the tour', () => {
     const text = formatDemoReport(report);
     expect(text).toMatch(/optimizeScales cuts the reconstruction MSE by \d+\.\d%/);
     expect(text).toContain('tq2_0');
+    expect(text).toMatch(/5\. A whole model/);
     expect(text).not.toContain(' NO ');
   });
 

@@ -21,6 +21,29 @@ export interface DemoOptions {
   repeats?: number;
   /** Least total time per timed step, so the JIT has optimized what is timed. */
   minTimeMs?: number;
+  /** Run the whole-model stage (synthesize, quantize, validate, generate). Default true. */
+  model?: boolean;
+}
+
+export interface ModelTourRow {
+  kernel: string;
+  decodeTokensPerSecond: number;
+  prefillTokensPerSecond: number;
+  /** The same greedy tokens as the first kernel. */
+  identical: boolean;
+}
+
+export interface ModelTour {
+  architecture: string;
+  parameters: number;
+  ggufBytes: number;
+  bitsPerWeight: number;
+  ternaryTensors: number;
+  valid: boolean;
+  prompt: string;
+  text: string;
+  tokens: number[];
+  kernels: ModelTourRow[];
 }
 
 export interface QuantizeRow {
@@ -62,6 +85,66 @@ export interface DemoReport {
   kernels: KernelRow[];
   /** RMS of (y − y_float64) over RMS of y_float64: W1.58A8's int8 activation rounding. */
   gemvRelativeError: number;
+  /** A whole synthetic BitNet model, end to end (absent with `model: false`). */
+  model?: ModelTour;
+}
+
+/** synth → quantize → validate → generate on every kernel, in a temporary directory. */
+export async function runModelTour(seed: number): Promise<ModelTour> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { BitNetBackend, synthesizeModel } = await import('@trit/backend');
+  const { quantizeModel } = await import('@trit/quantizer');
+  const { validateGguf } = await import('@trit/gguf');
+  const dir = await mkdtemp(join(tmpdir(), 'trit-demo-'));
+  try {
+    const synth = await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed, output: join(dir, 'hf') });
+    const path = join(dir, 'tiny-tq2_0.gguf');
+    const report = await quantizeModel(join(dir, 'hf'), path, { format: 'tq2_0' });
+    const validation = await validateGguf(path, { checkTensorData: true });
+    const prompt = 'The ternary model';
+    const kernels: ModelTourRow[] = [];
+    let first: number[] | undefined;
+    let text = '';
+    for (const backend of ['native', 'wasm', 'js'] as const) {
+      let model: Awaited<ReturnType<typeof BitNetBackend.load>>;
+      try {
+        model = await BitNetBackend.load(path, { backend, threads: 1, contextSize: 64 });
+      } catch {
+        continue;
+      }
+      const ids: number[] = [];
+      let out = '';
+      for await (const t of model.generate(prompt, { maxTokens: 24, temperature: 0, repeatPenalty: 1.3 })) {
+        if (t.id >= 0) ids.push(t.id);
+        out += t.text;
+      }
+      first ??= ids;
+      if (!text) text = out;
+      kernels.push({
+        kernel: model.kernel.name,
+        decodeTokensPerSecond: model.lastStats.decodeTokensPerSecond,
+        prefillTokensPerSecond: model.lastStats.prefillTokensPerSecond,
+        identical: ids.length === first.length && ids.every((id, i) => id === first?.[i]),
+      });
+      await model.dispose();
+    }
+    return {
+      architecture: 'bitnet',
+      parameters: synth.parameters,
+      ggufBytes: report.totals.fileBytes,
+      bitsPerWeight: report.totals.bitsPerWeight,
+      ternaryTensors: report.totals.ternaryTensors,
+      valid: validation.ok,
+      prompt,
+      text,
+      tokens: first ?? [],
+      kernels,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export interface KernelRow {
@@ -189,6 +272,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
   return {
     kernels,
+    model: options.model === false ? undefined : await runModelTour(seed),
     gemvRelativeError: Math.sqrt(errorSquares / referenceSquares),
     tensor: { rows, cols, seed, distribution: 'gaussian', std },
     quantize,

@@ -84,5 +84,27 @@ export function formatDemoReport(report: DemoReport): string {
   out.push(
     `  relative RMS error against float64 with unquantized activations: ${report.gemvRelativeError.toExponential(2)}`,
   );
+  const m = report.model;
+  if (m) {
+    out.push('');
+    out.push(`5. A whole model: trit synth (bitnet tiny) → trit quantize (tq2_0) → trit validate → trit run`);
+    out.push(
+      `  ${m.parameters.toLocaleString('en-US')} parameters, ${m.ternaryTensors} ternary projections, GGUF ${m.ggufBytes.toLocaleString('en-US')} bytes (${m.bitsPerWeight.toFixed(2)} bits/weight incl. F16 embeddings), valid: ${check(m.valid)}`,
+    );
+    out.push(
+      `  greedy continuation (repeat penalty 1.3) of ${JSON.stringify(m.prompt)} (random weights, so the text is noise): ${JSON.stringify(m.text)}`,
+    );
+    out.push(
+      table(
+        ['kernel', 'prefill tok/s', 'decode tok/s', 'same tokens as first'],
+        m.kernels.map((k) => [
+          k.kernel,
+          k.prefillTokensPerSecond.toFixed(0),
+          k.decodeTokensPerSecond.toFixed(0),
+          check(k.identical),
+        ]),
+      ),
+    );
+  }
   return out.join('\n');
 }
