@@ -45,7 +45,7 @@ try {
       }
       // Warm-up: the first pass compiles the JIT paths.
       model.evaluate(prompt);
-      for (let i = 0; i < 4; i++) model.forwardToken(1);
+      for (let i = 0; i < 24; i++) model.forwardToken(1);
       model.resetCache();
       let t = performance.now();
       model.evaluate(prompt);

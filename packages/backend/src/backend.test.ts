@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf } from '@trit/gguf';
@@ -371,7 +371,8 @@ describe('BitNetBackend forward pass', () => {
   it('embeds text as the mean final hidden state', async () => {
     const path = join(dir, 'emb.gguf');
     await writeTestModel(path, { arch: 'llama', type: 'F32', embd: 64, ff: 128, heads: 2, kvHeads: 1, layers: 1 });
-    const model = await BitNetBackend.load(path, { contextSize: 64, backend: 'js' });
+    // From bytes, as a browser would load it.
+    const model = await BitNetBackend.load(new Blob([await readFile(path)]), { contextSize: 64, backend: 'js' });
     const a = model.getEmbeddings([5, 6, 7]);
     expect(a.length).toBe(64);
     expect(model.getEmbeddings([5, 6, 7])).toEqual(a);

@@ -1,6 +1,7 @@
 import {
   type GgmlTypeInfo,
   type GgufFile,
+  type GgufSource,
   type GgufTensorInfo,
   readGguf,
   rowMajorShape,
@@ -188,9 +189,9 @@ export class BitNetBackend {
     this.word = new Int32Array(this.wordFloats.buffer);
   }
 
-  /** Loads a GGUF model: checks every tensor first, so an unsupported file fails here, not at token 50. */
-  static async load(path: string, options: BitNetBackendOptions = {}): Promise<BitNetBackend> {
-    const file = await readGguf(path);
+  /** Loads a GGUF model (a path, or its bytes as a Uint8Array, ArrayBuffer or Blob in a browser): checks every tensor first, so an unsupported file fails here, not at token 50. */
+  static async load(source: GgufSource, options: BitNetBackendOptions = {}): Promise<BitNetBackend> {
+    const file = await readGguf(source);
     const config = readModelConfig(file, { activation: options.activation });
     config.vocabSize = vocabSizeOf(file);
     assertLoadable(file, checkModel(file, config));
@@ -285,13 +286,13 @@ export class BitNetBackend {
   }
 
   /** RuvLLM's static discover_tensors: groups, sizes, bits per weight, warnings. */
-  static discoverTensors(path: string): Promise<TensorDiscoveryReport> {
-    return discoverModelTensors(path);
+  static discoverTensors(source: GgufSource): Promise<TensorDiscoveryReport> {
+    return discoverModelTensors(source);
   }
 
   /** RuvLLM's static validate_model: checks every tensor the architecture needs, without loading weights. */
-  static validateModel(path: string): Promise<ModelValidation> {
-    return validateModel(path);
+  static validateModel(source: GgufSource): Promise<ModelValidation> {
+    return validateModel(source);
   }
 
   /** Tokens currently in the KV cache. */

@@ -14,23 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModel } from '@trit/quantizer';
 import { createRng } from '@trit/testkit';
+import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
 import { synthesizeModel } from './synth.js';
 
-async function loadLlama() {
-  try {
-    const { getLlama } = await import('node-llama-cpp');
-    return await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never });
-  } catch (error) {
-    if (process.platform === 'linux' && process.arch === 'x64') throw error;
-    return {
-      unavailable: `node-llama-cpp cannot run on ${process.platform}-${process.arch}: ${(error as Error).message}`,
-    };
-  }
-}
-const llama = await loadLlama();
-const unavailable = 'unavailable' in llama ? llama.unavailable : undefined;
+const { llama, unavailable } = await loadLlamaCpp();
 if (unavailable) console.warn(`skipping llama.cpp parity: ${unavailable}`);
 
 const POSITIONS = 128;
@@ -80,7 +69,7 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
 
   for (const { arch, type, bar } of CASES) {
     it(`${arch} ${type}: top-1 ≥ ${bar.top1 * 100}%, mean cosine ≥ ${bar.cosine}`, async () => {
-      if ('unavailable' in llama) return;
+      if (!llama) return;
       const hf = join(dir, arch);
       if (!existsSync(hf)) await synthesizeModel({ arch, preset: 'tiny', seed: 3, output: hf });
       const path = join(dir, `${arch}-${type}.gguf`);

@@ -1,4 +1,11 @@
-import { discoverTensors, type GgufFile, type GgufTensorInfo, readGguf, type TensorDiscoveryReport } from '@trit/gguf';
+import {
+  discoverTensors,
+  type GgufFile,
+  type GgufSource,
+  type GgufTensorInfo,
+  readGguf,
+  type TensorDiscoveryReport,
+} from '@trit/gguf';
 import { type ModelConfig, readModelConfig } from './config.js';
 import { ModelLoadError } from './errors.js';
 
@@ -125,8 +132,8 @@ export function checkModel(file: GgufFile, config: ModelConfig): ModelValidation
 }
 
 /** Loads the header only and checks the model; never throws for a bad model (problems are listed). */
-export async function validateModel(path: string): Promise<ModelValidation> {
-  const file = await readGguf(path);
+export async function validateModel(source: GgufSource): Promise<ModelValidation> {
+  const file = await readGguf(source);
   let config: ModelConfig;
   try {
     config = readModelConfig(file);
@@ -143,8 +150,8 @@ export async function validateModel(path: string): Promise<ModelValidation> {
   return checkModel(file, config);
 }
 
-export async function discoverModelTensors(path: string): Promise<TensorDiscoveryReport> {
-  return discoverTensors(await readGguf(path));
+export async function discoverModelTensors(source: GgufSource): Promise<TensorDiscoveryReport> {
+  return discoverTensors(await readGguf(source));
 }
 
 export function assertLoadable(file: GgufFile, validation: ModelValidation): void {

@@ -4,54 +4,14 @@
  * GGUF is usually someone else's file and the message is all the user gets.
  */
 
-export interface GgufErrorDetails {
-  /** The file path, or a label such as `"<buffer>"` or `"<blob>"`. */
-  source?: string;
-  /** Byte offset in the file where the problem was found. */
-  offset?: number;
-  /** The tensor concerned, when there is one. */
-  tensor?: string;
-  /** The metadata key concerned, when there is one. */
-  key?: string;
-  expected?: string;
-  found?: string;
-}
+import { LocatedError, type LocatedErrorDetails, locatedErrorFactory } from '@trit/file-io';
 
-function describe(message: string, details: GgufErrorDetails): string {
-  const where: string[] = [];
-  if (details.source !== undefined) where.push(details.source);
-  if (details.offset !== undefined) where.push(`offset ${details.offset}`);
-  if (details.tensor !== undefined) where.push(`tensor "${details.tensor}"`);
-  if (details.key !== undefined) where.push(`key "${details.key}"`);
-  let text = where.length > 0 ? `${where.join(', ')}: ${message}` : message;
-  if (details.expected !== undefined || details.found !== undefined) {
-    text += ` (expected ${details.expected ?? '?'}, found ${details.found ?? '?'})`;
-  }
-  return text;
-}
+/** Where an error happened and what was expected versus found; see LocatedErrorDetails. */
+export type GgufErrorDetails = LocatedErrorDetails;
 
 /** A GGUF file is malformed, truncated, or uses something this reader does not support. */
-export class GgufError extends Error {
+export class GgufError extends LocatedError {
   override name = 'GgufError';
-  readonly source?: string;
-  readonly offset?: number;
-  readonly tensor?: string;
-  readonly key?: string;
-  readonly expected?: string;
-  readonly found?: string;
-  /** The message without the location prefix. */
-  readonly reason: string;
-
-  constructor(reason: string, details: GgufErrorDetails = {}, options?: { cause?: unknown }) {
-    super(describe(reason, details), options);
-    this.reason = reason;
-    this.source = details.source;
-    this.offset = details.offset;
-    this.tensor = details.tensor;
-    this.key = details.key;
-    this.expected = details.expected;
-    this.found = details.found;
-  }
 }
 
 /** A metadata key is missing or holds a different GGUF type than the accessor asked for. */
@@ -73,3 +33,15 @@ export class GgufWriteError extends GgufError {
 export class GgufAbortError extends GgufError {
   override name = 'AbortError';
 }
+
+/** Makes @trit/file-io's failures GgufErrors; an early end of file keeps the reader's original wording. */
+export const ggufFileErrors = locatedErrorFactory(
+  {
+    error: GgufError,
+    abort: GgufAbortError,
+    write: GgufWriteError,
+  },
+  {
+    truncated: 'file ended early (was it changed while being read?)',
+  },
+);

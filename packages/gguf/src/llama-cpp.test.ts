@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import { describe, expect, it } from 'vitest';
 import { readGguf } from './reader.js';
 import { tinySpmVocab, withTempDir, writeTinyLlama } from './test-support.js';
@@ -9,25 +10,12 @@ import { validateGguf } from './validate.js';
  * judge of whether our files load. The test is skipped only where those
  * binaries cannot run; on linux-x64 (CI) it must run.
  */
-async function loadLlama() {
-  try {
-    const { getLlama } = await import('node-llama-cpp');
-    return await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never });
-  } catch (error) {
-    if (process.platform === 'linux' && process.arch === 'x64') throw error;
-    return {
-      unavailable: `node-llama-cpp cannot run on ${process.platform}-${process.arch}: ${(error as Error).message}`,
-    };
-  }
-}
-
-const llama = await loadLlama();
-const unavailable = 'unavailable' in llama ? llama.unavailable : undefined;
+const { llama, unavailable } = await loadLlamaCpp();
 if (unavailable) console.warn(`skipping llama.cpp interop tests: ${unavailable}`);
 
 describe.skipIf(unavailable !== undefined)('llama.cpp loads what we write', () => {
   it('loads and runs a llama model with F32, F16, Q8_0, TQ1_0 and TQ2_0 tensors', async () => {
-    if ('unavailable' in llama) return;
+    if (!llama) return;
     await withTempDir(async (dir) => {
       const path = join(dir, 'tiny-llama.gguf');
       await writeTinyLlama(path);

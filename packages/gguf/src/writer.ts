@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
+import { AtomicFileSink } from '@trit/file-io';
 import { type EncodeMetadataOptions, encodeMetadataValue, type GgufMetadataInput, serializeHeader } from './encode.js';
-import { GgufAbortError, GgufError, GgufWriteError } from './errors.js';
+import { GgufAbortError, GgufError, GgufWriteError, ggufFileErrors } from './errors.js';
 import {
   describeUnknownType,
   findGgmlType,
@@ -49,8 +49,6 @@ export interface GgufWriterTensor {
 
 type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-const WRITE_BUFFER_BYTES = 4 << 20;
-
 /**
  * Streams a GGUF to disk: metadata and tensor infos first, then each tensor's
  * data as it is produced, so a model never has to fit in memory. Output goes
@@ -73,10 +71,7 @@ export class GgufWriter {
   private state: 'declaring' | 'writing' | 'finished' | 'failed' = 'declaring';
   private nextTensor = 0;
   private dataBytes = 0;
-  private bytesWritten = 0;
   private totalBytes = 0;
-  private pending = new Uint8Array(WRITE_BUFFER_BYTES);
-  private pendingLength = 0;
   private readonly onAbort = () => {
     void this.abort();
   };
@@ -84,8 +79,7 @@ export class GgufWriter {
   private constructor(
     /** The destination path. */
     readonly path: string,
-    private readonly tempPath: string,
-    private handle: FileHandle | undefined,
+    private readonly sink: AtomicFileSink,
     private readonly options: GgufWriterOptions,
   ) {
     this.alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
@@ -112,21 +106,8 @@ export class GgufWriter {
       });
     }
     if (options.signal?.aborted) throw new GgufAbortError('aborted before writing', { source: path });
-    const { open } = await import('node:fs/promises');
-    const { dirname, basename, join } = await import('node:path');
-    const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    const tempPath = join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
-    let handle: FileHandle;
-    try {
-      handle = await open(tempPath, 'wx');
-    } catch (error) {
-      throw new GgufWriteError(
-        `cannot create the output file (${(error as NodeJS.ErrnoException).code ?? error})`,
-        { source: path },
-        { cause: error },
-      );
-    }
-    const writer = new GgufWriter(path, tempPath, handle, options);
+    const sink = await AtomicFileSink.create(path, { signal: options.signal, errors: ggufFileErrors });
+    const writer = new GgufWriter(path, sink, options);
     if (alignment !== GGUF_DEFAULT_ALIGNMENT)
       writer.metadata.set('general.alignment', { type: GgufValueType.UINT32, value: alignment });
     return writer;
@@ -351,20 +332,7 @@ export class GgufWriter {
       );
     }
     try {
-      await this.flush();
-      const handle = this.handle as FileHandle;
-      await handle.sync();
-      await handle.close();
-      this.handle = undefined;
-      this.checkAborted();
-      const { rename, open } = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
-      await rename(this.tempPath, this.path);
-      // Persist the rename itself; not every platform allows fsync on a directory.
-      try {
-        const dir = await open(dirname(this.path), 'r');
-        await dir.sync().finally(() => dir.close());
-      } catch {}
+      await this.sink.commit();
     } catch (error) {
       throw await this.failure(error);
     }
@@ -380,21 +348,10 @@ export class GgufWriter {
     await this.cleanUp();
   }
 
-  private cleaning?: Promise<void>;
-
   /** Closes and deletes the temp file, once; later callers wait for the same promise. */
   private cleanUp(): Promise<void> {
-    this.cleaning ??= this.removeTemp();
-    return this.cleaning;
-  }
-
-  private async removeTemp(): Promise<void> {
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => {});
-    const { rm } = await import('node:fs/promises');
-    await rm(this.tempPath, { force: true }).catch(() => {});
+    return this.sink.discard();
   }
 
   private checkAborted(): void {
@@ -430,42 +387,13 @@ export class GgufWriter {
 
   private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
     if (bytes.length === 0) return;
-    if (this.pendingLength + bytes.length <= this.pending.length) {
-      this.pending.set(bytes, this.pendingLength);
-      this.pendingLength += bytes.length;
-    } else {
-      await this.flush();
-      if (bytes.length >= this.pending.length) await this.writeOut(bytes);
-      else {
-        this.pending.set(bytes, 0);
-        this.pendingLength = bytes.length;
-      }
-    }
-    this.bytesWritten += bytes.length;
+    await this.sink.write(bytes);
     this.options.onProgress?.({
-      bytesWritten: this.bytesWritten,
+      bytesWritten: this.sink.bytesWritten,
       totalBytes: this.totalBytes,
       tensor,
       tensorsDone: this.nextTensor,
       tensorCount: this.tensors.length,
     });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingLength === 0) return;
-    const length = this.pendingLength;
-    this.pendingLength = 0;
-    await this.writeOut(this.pending.subarray(0, length));
-  }
-
-  private async writeOut(bytes: Uint8Array): Promise<void> {
-    this.checkAborted();
-    const handle = this.handle;
-    if (!handle) throw new GgufWriteError('the output file is closed', this.where());
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
-      done += bytesWritten;
-    }
   }
 }

@@ -5,54 +5,14 @@
  * the message is all the user gets.
  */
 
-export interface SafetensorsErrorDetails {
-  /** The file path, or a label such as `"<buffer>"` or `"<blob>"`. */
-  source?: string;
-  /** Byte offset in the file where the problem was found. */
-  offset?: number;
-  /** The tensor concerned, when there is one. */
-  tensor?: string;
-  /** The JSON key concerned (a `__metadata__` key, an index field …), when there is one. */
-  key?: string;
-  expected?: string;
-  found?: string;
-}
+import { LocatedError, type LocatedErrorDetails, locatedErrorFactory } from '@trit/file-io';
 
-function describe(message: string, details: SafetensorsErrorDetails): string {
-  const where: string[] = [];
-  if (details.source !== undefined) where.push(details.source);
-  if (details.offset !== undefined) where.push(`offset ${details.offset}`);
-  if (details.tensor !== undefined) where.push(`tensor "${details.tensor}"`);
-  if (details.key !== undefined) where.push(`key "${details.key}"`);
-  let text = where.length > 0 ? `${where.join(', ')}: ${message}` : message;
-  if (details.expected !== undefined || details.found !== undefined) {
-    text += ` (expected ${details.expected ?? '?'}, found ${details.found ?? '?'})`;
-  }
-  return text;
-}
+/** Where an error happened and what was expected versus found; see LocatedErrorDetails. */
+export type SafetensorsErrorDetails = LocatedErrorDetails;
 
 /** A safetensors file or sharded checkpoint is malformed, truncated, or not what was asked for. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends LocatedError {
   override name = 'SafetensorsError';
-  readonly source?: string;
-  readonly offset?: number;
-  readonly tensor?: string;
-  readonly key?: string;
-  readonly expected?: string;
-  readonly found?: string;
-  /** The message without the location prefix. */
-  readonly reason: string;
-
-  constructor(reason: string, details: SafetensorsErrorDetails = {}, options?: { cause?: unknown }) {
-    super(describe(reason, details), options);
-    this.reason = reason;
-    this.source = details.source;
-    this.offset = details.offset;
-    this.tensor = details.tensor;
-    this.key = details.key;
-    this.expected = details.expected;
-    this.found = details.found;
-  }
 }
 
 /** A tensor's dtype cannot be read the way it was asked (e.g. C64 as float32). */
@@ -87,3 +47,10 @@ export class SafetensorsWriteError extends SafetensorsError {
 export class SafetensorsAbortError extends SafetensorsError {
   override name = 'AbortError';
 }
+
+/** Makes @trit/file-io's failures SafetensorsErrors (aborts a SafetensorsAbortError, write failures a SafetensorsWriteError). */
+export const safetensorsFileErrors = locatedErrorFactory({
+  error: SafetensorsError,
+  abort: SafetensorsAbortError,
+  write: SafetensorsWriteError,
+});

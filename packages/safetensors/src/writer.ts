@@ -1,7 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
-import { syncDirectoryOf, temporaryPathFor } from './atomic.js';
+import { AtomicFileSink } from '@trit/file-io';
 import { findDtype, type SafetensorsDtype, tensorByteSize } from './dtypes.js';
-import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError } from './errors.js';
+import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError, safetensorsFileErrors } from './errors.js';
 import { float32ToBfloat16Bytes, float32ToBytes, float32ToFloat16Bytes } from './floats.js';
 import { encodeHeader, METADATA_KEY, SAFETENSORS_MAX_HEADER_BYTES } from './header.js';
 
@@ -36,8 +35,6 @@ export interface SafetensorsWriterTensor {
 /** Bytes for one tensor: whole, or as chunks from a sync or async iterable. */
 export type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-const WRITE_BUFFER_BYTES = 4 << 20;
-
 // A lone surrogate would be written as a \uD8xx escape that the reference reader refuses.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -62,11 +59,7 @@ export class SafetensorsWriter {
   private state: 'declaring' | 'writing' | 'sealed' | 'finished' | 'failed' = 'declaring';
   private nextTensor = 0;
   private dataBytes = 0;
-  private bytesWritten = 0;
   private totalBytes = 0;
-  private pending = new Uint8Array(WRITE_BUFFER_BYTES);
-  private pendingLength = 0;
-  private cleaning?: Promise<void>;
   private readonly onAbort = () => {
     void this.abort();
   };
@@ -74,8 +67,7 @@ export class SafetensorsWriter {
   private constructor(
     /** The destination path. */
     readonly path: string,
-    private readonly temporaryPath: string,
-    private handle: FileHandle | undefined,
+    private readonly sink: AtomicFileSink,
     private readonly options: SafetensorsWriterOptions,
   ) {
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -84,19 +76,8 @@ export class SafetensorsWriter {
   /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
   static async create(path: string, options: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
     if (options.signal?.aborted) throw new SafetensorsAbortError('aborted before writing', { source: path });
-    const { open } = await import('node:fs/promises');
-    const temporaryPath = await temporaryPathFor(path);
-    let handle: FileHandle;
-    try {
-      handle = await open(temporaryPath, 'wx');
-    } catch (error) {
-      throw new SafetensorsWriteError(
-        `cannot create the output file (${(error as NodeJS.ErrnoException).code ?? error})`,
-        { source: path },
-        { cause: error },
-      );
-    }
-    const writer = new SafetensorsWriter(path, temporaryPath, handle, options);
+    const sink = await AtomicFileSink.create(path, { signal: options.signal, errors: safetensorsFileErrors });
+    const writer = new SafetensorsWriter(path, sink, options);
     if (options.metadata) {
       const entries = Symbol.iterator in options.metadata ? options.metadata : Object.entries(options.metadata);
       try {
@@ -307,13 +288,7 @@ export class SafetensorsWriter {
       );
     }
     try {
-      await this.flush();
-      this.pending = new Uint8Array(0);
-      const handle = this.handle as FileHandle;
-      await handle.sync();
-      this.handle = undefined;
-      await handle.close();
-      this.checkAborted();
+      await this.sink.seal();
       this.state = 'sealed';
     } catch (error) {
       throw await this.failure(error);
@@ -325,15 +300,12 @@ export class SafetensorsWriter {
     if (this.state === 'finished') return;
     if (this.state !== 'sealed') await this.seal();
     try {
-      this.checkAborted();
-      const { rename } = await import('node:fs/promises');
-      await rename(this.temporaryPath, this.path);
+      await this.sink.commit();
     } catch (error) {
       throw await this.failure(error);
     }
     this.state = 'finished';
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    await syncDirectoryOf(this.path);
   }
 
   /** Stops and deletes the temporary file. Safe to call at any time, more than once; a no-op once finished. */
@@ -345,17 +317,8 @@ export class SafetensorsWriter {
 
   /** Closes and deletes the temporary file, once; later callers wait for the same promise. */
   private cleanUp(): Promise<void> {
-    this.cleaning ??= this.removeTemporary();
-    return this.cleaning;
-  }
-
-  private async removeTemporary(): Promise<void> {
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    const handle = this.handle;
-    this.handle = undefined;
-    await handle?.close().catch(() => {});
-    const { rm } = await import('node:fs/promises');
-    await rm(this.temporaryPath, { force: true }).catch(() => {});
+    return this.sink.discard();
   }
 
   private checkAborted(): void {
@@ -395,42 +358,13 @@ export class SafetensorsWriter {
 
   private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
     if (bytes.length === 0) return;
-    if (this.pendingLength + bytes.length <= this.pending.length) {
-      this.pending.set(bytes, this.pendingLength);
-      this.pendingLength += bytes.length;
-    } else {
-      await this.flush();
-      if (bytes.length >= this.pending.length) await this.writeOut(bytes);
-      else {
-        this.pending.set(bytes, 0);
-        this.pendingLength = bytes.length;
-      }
-    }
-    this.bytesWritten += bytes.length;
+    await this.sink.write(bytes);
     this.options.onProgress?.({
-      bytesWritten: this.bytesWritten,
+      bytesWritten: this.sink.bytesWritten,
       totalBytes: this.totalBytes,
       tensor,
       tensorsDone: this.nextTensor,
       tensorCount: this.tensors.length,
     });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingLength === 0) return;
-    const length = this.pendingLength;
-    this.pendingLength = 0;
-    await this.writeOut(this.pending.subarray(0, length));
-  }
-
-  private async writeOut(bytes: Uint8Array): Promise<void> {
-    this.checkAborted();
-    const handle = this.handle;
-    if (!handle) throw new SafetensorsWriteError('the output file is closed', this.where());
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await handle.write(bytes, done, Math.min(bytes.length - done, 1 << 30));
-      done += bytesWritten;
-    }
   }
 }

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufWriter, readGguf } from '@trit/gguf';
+import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenizerFromGguf } from './gguf.js';
@@ -20,19 +21,7 @@ import { trickyString } from './test-strings.js';
 import { gpt2GgufMetadata, llama2GgufMetadata, llama3GgufMetadata } from './test-vocabs.js';
 import type { BpeTokenizer } from './tokenizer.js';
 
-async function loadLlama() {
-  try {
-    const { getLlama } = await import('node-llama-cpp');
-    return await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never });
-  } catch (error) {
-    if (process.platform === 'linux' && process.arch === 'x64') throw error;
-    return {
-      unavailable: `node-llama-cpp cannot run on ${process.platform}-${process.arch}: ${(error as Error).message}`,
-    };
-  }
-}
-const llama = await loadLlama();
-const unavailable = 'unavailable' in llama ? llama.unavailable : undefined;
+const { llama, unavailable } = await loadLlamaCpp();
 if (unavailable) console.warn(`skipping llama.cpp tokenizer parity: ${unavailable}`);
 
 const unwrap = (v: unknown) =>
@@ -94,7 +83,7 @@ describe.skipIf(unavailable !== undefined)('tokenizer parity with llama.cpp', ()
 
   for (const c of CASES) {
     it(`${c.name}: same ids as llama.cpp on fixed, mixed and random text`, async () => {
-      if ('unavailable' in llama) return;
+      if (!llama) return;
       const path = join(dir, `${c.arch}-${CASES.indexOf(c)}.gguf`);
       await writeVocab(path, c.arch, c.metadata());
       const ours: BpeTokenizer = tokenizerFromGguf(await readGguf(path));

@@ -1,0 +1,24 @@
+export {
+  type AtomicFileErrorCode,
+  type AtomicFileOptions,
+  AtomicFileSink,
+  syncDirectoryOf,
+  temporaryPathFor,
+  writeFileAtomic,
+} from './atomic-file.js';
+export {
+  defaultErrorFactory,
+  errorCode,
+  formatLocatedMessage,
+  LocatedError,
+  type LocatedErrorDetails,
+  type LocatedErrorFactory,
+  locatedErrorFactory,
+} from './errors.js';
+export {
+  type ByteSource,
+  type ByteSourceErrorCode,
+  type ByteSourceInput,
+  type OpenByteSourceOptions,
+  openByteSource,
+} from './source.js';
