@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModel } from '@trit/quantizer';
 import { createRng } from '@trit/testkit';
-import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
+import { disposeLlamaCpp, loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
 import { synthesizeModel } from './synth.js';
 
 const { llama, unavailable } = await loadLlamaCpp();
+afterAll(() => disposeLlamaCpp(llama));
 if (unavailable) console.warn(`skipping llama.cpp parity: ${unavailable}`);
 
 const POSITIONS = 128;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
-import { describe, expect, it } from 'vitest';
+import { disposeLlamaCpp, loadLlamaCpp } from '@trit/testkit/llama-cpp';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readGguf } from './reader.js';
 import { tinySpmVocab, withTempDir, writeTinyLlama } from './test-support.js';
 import { validateGguf } from './validate.js';
@@ -11,6 +11,7 @@ import { validateGguf } from './validate.js';
  * binaries cannot run; on linux-x64 (CI) it must run.
  */
 const { llama, unavailable } = await loadLlamaCpp();
+afterAll(() => disposeLlamaCpp(llama));
 if (unavailable) console.warn(`skipping llama.cpp interop tests: ${unavailable}`);
 
 describe.skipIf(unavailable !== undefined)('llama.cpp loads what we write', () => {

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufWriter, readGguf } from '@trit/gguf';
-import { loadLlamaCpp } from '@trit/testkit/llama-cpp';
+import { disposeLlamaCpp, loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenizerFromGguf } from './gguf.js';
@@ -22,6 +22,7 @@ import { gpt2GgufMetadata, llama2GgufMetadata, llama3GgufMetadata } from './test
 import type { BpeTokenizer } from './tokenizer.js';
 
 const { llama, unavailable } = await loadLlamaCpp();
+afterAll(() => disposeLlamaCpp(llama));
 if (unavailable) console.warn(`skipping llama.cpp tokenizer parity: ${unavailable}`);
 
 const unwrap = (v: unknown) =>
