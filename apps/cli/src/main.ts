@@ -11,7 +11,8 @@ export const VERSION: string = packageJson.version;
 const USAGE = `Usage: trit <command> [options]
 
 Commands:
-  demo [--json] [--seed N]   quantize, pack and store a built-in tensor, with errors and throughput
+  demo [--json] [--seed N]   the tour: quantize, pack, store and multiply a built-in tensor, then
+                             synthesize, quantize, validate and run a whole tiny model
   inspect <file.gguf> [--json] list metadata and tensors by group (embedding/output, norms,
                              attention, FFN/experts), with types, shapes, sizes, bits/weight
   validate <file.gguf> [--json] [--check-data]
