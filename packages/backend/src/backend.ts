@@ -596,8 +596,12 @@ export class BitNetBackend {
           layer.values[to + i] = s.v[from + i];
         }
       }
-      // Causal attention: token t sees positions 0…pos0+t.
+      // Causal attention: token t sees positions 0…pos0+t. Locals keep V8 from reloading the arrays each step.
       const scores = this.scores;
+      const q = s.q;
+      const att = s.att;
+      const keys = layer.keys;
+      const values = layer.values;
       for (let t = 0; t < T; t++) {
         const span = pos0 + t + 1;
         for (let h = 0; h < c.headCount; h++) {
@@ -606,19 +610,19 @@ export class BitNetBackend {
           for (let p = 0; p < span; p++) {
             const kAt = p * kvDim + kvAt;
             let dot = 0;
-            for (let i = 0; i < hd; i++) dot += s.q[qAt + i] * layer.keys[kAt + i];
+            for (let i = 0; i < hd; i++) dot += q[qAt + i] * keys[kAt + i];
             scores[p] = dot * attentionScale;
           }
           softmax(scores, span);
           const outAt = t * qDim + h * hd;
-          s.att.fill(0, outAt, outAt + hd);
+          att.fill(0, outAt, outAt + hd);
           for (let p = 0; p < span; p++) {
             const w = scores[p];
             const vAt = p * kvDim + kvAt;
-            for (let i = 0; i < hd; i++) s.att[outAt + i] += w * layer.values[vAt + i];
+            for (let i = 0; i < hd; i++) att[outAt + i] += w * values[vAt + i];
           }
         }
-        if (layer.attnSubNorm) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
+        if (layer.attnSubNorm) rmsNorm(att, t * qDim, att, t * qDim, layer.attnSubNorm, qDim, eps);
       }
       this.project(layer.wo, s.att, T, s.o, s);
       addScaled(s.x, s.o, layer.scale.o);
