@@ -22,9 +22,15 @@ const exportsOrUndefined =
     ? instantiateWasmKernels(setup.wasmModule, setup.memory, setup.stackTop)
     : undefined;
 
-parentPort?.postMessage('ready');
-
+// Read the generation before saying ready: the pool posts its first job as
+// soon as every worker is ready, and a worker that read the generation after
+// that would take the job's generation as already seen and sleep through it.
 let seen = Atomics.load(control, GENERATION);
+parentPort?.postMessage('ready');
+// Test hook (pool.test.ts): widen the window between "ready" and the first wait.
+const readyDelayMs = Number(process.env.TL1_WORKER_READY_DELAY_MS ?? 0);
+if (readyDelayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, readyDelayMs);
+
 for (;;) {
   Atomics.wait(control, GENERATION, seen);
   seen = Atomics.load(control, GENERATION);
