@@ -11,6 +11,8 @@ export interface WorkerSetup {
 
 export const ROWS_WORD = 5;
 const STOP = 0xffffffff;
+/** No worker finishing for this long means one is gone; no row range takes minutes. */
+const STALL_MS = 120_000;
 
 /**
  * A persistent pool of worker threads that split a job's rows with the calling
@@ -70,8 +72,17 @@ export class WorkerPool {
     } catch (error) {
       ownError = error;
     }
-    for (let pending = Atomics.load(control, PENDING); pending !== 0; pending = Atomics.load(control, PENDING)) {
+    // A worker that stopped answering (it crashed, or missed the job) must not hang the caller forever.
+    let last = Atomics.load(control, PENDING);
+    let since = Date.now();
+    for (let pending = last; pending !== 0; pending = Atomics.load(control, PENDING)) {
       Atomics.wait(control, PENDING, pending, 50);
+      if (pending !== last) {
+        last = pending;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) {
+        throw new Error(`${pending} kernel worker thread(s) made no progress for ${STALL_MS / 1000} s`);
+      }
     }
     if (ownError) throw ownError;
     if (Atomics.load(control, FAILED) !== 0) throw new Error('a kernel worker thread failed; see its error output');
