@@ -1,3 +1,5 @@
+import { roundToHalf } from '@trit/ternary';
+
 /** The float32 building blocks of the forward pass; every loop writes into caller-owned buffers. */
 
 /** out = x / sqrt(mean(x²) + eps) · weight, over n elements at the given offsets. */
@@ -101,24 +103,6 @@ export function gatedActivation(gate: Float32Array, up: Float32Array, n: number,
   }
 }
 
-const f16Scratch = new Float32Array(1);
-const halfRound: (v: number) => number =
-  (Math as unknown as { f16round?: (v: number) => number }).f16round ?? ((v: number) => roundHalfFallback(v));
-
-/** Nearest fp16 value (ties to even), for engines without Math.f16round. */
-function roundHalfFallback(v: number): number {
-  f16Scratch[0] = v;
-  const a = Math.abs(f16Scratch[0]);
-  if (!Number.isFinite(a) || a === 0) return f16Scratch[0];
-  if (a >= 65520) return Math.sign(v) * Number.POSITIVE_INFINITY;
-  const exponent = Math.max(Math.floor(Math.log2(a)), -14);
-  const step = 2 ** (exponent - 10);
-  const q = a / step;
-  let r = Math.round(q);
-  if (Math.abs(q - Math.trunc(q) - 0.5) < 1e-12 && r % 2 === 1) r -= 1;
-  return Math.sign(v) * r * step;
-}
-
 const bf16Bits = new Uint32Array(1);
 const bf16Float = new Float32Array(bf16Bits.buffer);
 
@@ -132,7 +116,7 @@ const bf16Float = new Float32Array(bf16Bits.buffer);
 export function roundActivationsFor(type: string, src: Float32Array, dst: Float32Array): Float32Array {
   const n = src.length;
   if (type === 'F16') {
-    for (let i = 0; i < n; i++) dst[i] = halfRound(src[i]);
+    for (let i = 0; i < n; i++) dst[i] = roundToHalf(src[i]);
   } else if (type === 'BF16') {
     for (let i = 0; i < n; i++) {
       bf16Float[0] = src[i];
@@ -147,7 +131,7 @@ export function roundActivationsFor(type: string, src: Float32Array, dst: Float3
       for (let i = b; i < end; i++) amax = Math.max(amax, Math.abs(src[i]));
       const d = Math.fround(amax / 127);
       const id = d === 0 ? 0 : Math.fround(1 / d);
-      const dh = halfRound(d);
+      const dh = roundToHalf(d);
       for (let i = b; i < end; i++) {
         const x = Math.fround(src[i] * id);
         dst[i] = Math.fround(Math.sign(x) * Math.round(Math.abs(x)) * dh);

@@ -35,10 +35,6 @@ export interface TestModelOptions {
   context?: number;
   activation?: string;
   tied?: boolean;
-  /** Storage type of output.weight; default: the projection type (Q8_0 for ternary ones). */
-  outputType?: string;
-  /** Per-tensor type override, by tensor name. */
-  typeOf?: (name: string) => string | undefined;
 }
 
 /**
@@ -66,7 +62,6 @@ export async function writeTestModel(path: string, options: TestModelOptions): P
   const gaussian = (rows: number, cols: number): Float32Array =>
     randomFloats(rows * cols, seed * 1000 + n++, 'gaussian', 1 / Math.sqrt(cols));
   const matrix = (name: string, rows: number, cols: number): ExportTensor => {
-    const type = options.typeOf?.(name) ?? options.type;
     const values = arch === 'bitnet' ? ternaryFloats(rows, cols) : gaussian(rows, cols);
     if ((type === 'TQ2_0' || type === 'TQ1_0') && arch === 'llama') {
       // A float model quantized the way `trit quantize` does it: absmean per 256-block.
@@ -103,7 +98,7 @@ export async function writeTestModel(path: string, options: TestModelOptions): P
   if (!(options.tied ?? arch === 'bitnet'))
     tensors.push({
       name: 'output.weight',
-      type: options.outputType ?? (type === 'TQ1_0' || type === 'TQ2_0' ? 'Q8_0' : type),
+      type: type === 'TQ1_0' || type === 'TQ2_0' ? 'Q8_0' : type,
       shape: [V, E],
       data: Float32Array.from(gaussian(V, E), (v) => v * OUTPUT_GAIN),
     });

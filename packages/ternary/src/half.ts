@@ -57,5 +57,5 @@ export function writeHalf(bytes: Uint8Array, offset: number, value: number): num
 
 /** `value` rounded to the nearest half-precision value (as a float). */
 export function roundToHalf(value: number): number {
-  return halfBitsToFloat(floatToHalfBits(value));
+  return f16round(value);
 }
