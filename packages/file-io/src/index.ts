@@ -6,6 +6,7 @@ export {
   temporaryPathFor,
   writeFileAtomic,
 } from './atomic-file.js';
+export { type ByteChunks, type ChunkErrors, writeChunksExactly } from './chunks.js';
 export {
   defaultErrorFactory,
   errorCode,

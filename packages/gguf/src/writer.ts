@@ -1,4 +1,4 @@
-import { AtomicFileSink } from '@trit/file-io';
+import { AtomicFileSink, type ByteChunks, writeChunksExactly } from '@trit/file-io';
 import { type EncodeMetadataOptions, encodeMetadataValue, type GgufMetadataInput, serializeHeader } from './encode.js';
 import { GgufAbortError, GgufError, GgufWriteError, ggufFileErrors } from './errors.js';
 import {
@@ -47,8 +47,6 @@ export interface GgufWriterTensor {
   byteSize: number;
 }
 
-type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
-
 /**
  * Streams a GGUF to disk: metadata and tensor infos first, then each tensor's
  * data as it is produced, so a model never has to fit in memory. Output goes
@@ -72,9 +70,6 @@ export class GgufWriter {
   private nextTensor = 0;
   private dataBytes = 0;
   private totalBytes = 0;
-  private readonly onAbort = () => {
-    void this.abort();
-  };
 
   private constructor(
     /** The destination path. */
@@ -85,7 +80,6 @@ export class GgufWriter {
     this.alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
     this.version = options.version ?? 3;
     this.dialect = options.dialect ?? 'ggml';
-    options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
@@ -272,7 +266,7 @@ export class GgufWriter {
   }
 
   /** Writes the next tensor's data, whole or as chunks; the total must equal its byte size. */
-  async writeTensorData(name: string, data: TensorChunks): Promise<void> {
+  async writeTensorData(name: string, data: ByteChunks): Promise<void> {
     await this.writeHeader();
     await this.ensureWriting();
     const tensor = this.tensors[this.nextTensor];
@@ -284,36 +278,33 @@ export class GgufWriter {
         ),
       );
     }
-    let written = 0;
-    const take = async (chunk: Uint8Array) => {
-      this.checkAborted();
-      if (written + chunk.length > tensor.byteSize) {
-        throw await this.failure(
-          new GgufWriteError('tensor data is longer than its type and shape allow', {
-            ...this.where({ tensor: name }),
-            expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
-            found: `at least ${written + chunk.length}`,
-          }),
-        );
-      }
-      written += chunk.length;
-      await this.append(chunk, name);
-    };
+    const where = this.where({ tensor: name });
+    const expected = `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`;
+    let written: number;
     try {
-      if (data instanceof Uint8Array) await take(data);
-      else if (Symbol.asyncIterator in data) for await (const chunk of data) await take(chunk);
-      else for (const chunk of data) await take(chunk);
+      written = await writeChunksExactly(
+        data,
+        tensor.byteSize,
+        (chunk) => this.append(chunk, name),
+        {
+          notBytes: (found) => new GgufWriteError('tensor data must be Uint8Array chunks', { ...where, found }),
+          tooLong: (found) =>
+            new GgufWriteError('tensor data is longer than its type and shape allow', {
+              ...where,
+              expected,
+              found: `at least ${found}`,
+            }),
+          tooShort: (found) =>
+            new GgufWriteError('tensor data is shorter than its type and shape need', {
+              ...where,
+              expected,
+              found: `${found}`,
+            }),
+        },
+        () => this.checkAborted(),
+      );
     } catch (error) {
       throw await this.failure(error);
-    }
-    if (written !== tensor.byteSize) {
-      throw await this.failure(
-        new GgufWriteError('tensor data is shorter than its type and shape need', {
-          ...this.where({ tensor: name }),
-          expected: `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`,
-          found: `${written}`,
-        }),
-      );
     }
     await this.append(new Uint8Array(alignUp(written, this.alignment) - written), name);
     this.nextTensor++;
@@ -337,7 +328,6 @@ export class GgufWriter {
       throw await this.failure(error);
     }
     this.state = 'finished';
-    this.options.signal?.removeEventListener('abort', this.onAbort);
     return { path: this.path, byteLength: this.totalBytes };
   }
 
@@ -345,13 +335,7 @@ export class GgufWriter {
   async abort(): Promise<void> {
     if (this.state === 'finished') return;
     this.state = 'failed';
-    await this.cleanUp();
-  }
-
-  /** Closes and deletes the temp file, once; later callers wait for the same promise. */
-  private cleanUp(): Promise<void> {
-    this.options.signal?.removeEventListener('abort', this.onAbort);
-    return this.sink.discard();
+    await this.sink.discard();
   }
 
   private checkAborted(): void {
@@ -376,7 +360,7 @@ export class GgufWriter {
   private async failure(error: unknown): Promise<GgufError> {
     if (this.state !== 'finished') {
       this.state = 'failed';
-      await this.cleanUp();
+      await this.sink.discard();
     }
     if (this.options.signal?.aborted && !(error instanceof GgufAbortError)) {
       return new GgufAbortError('writing was aborted; no file was written', this.where(), { cause: error });

@@ -1,4 +1,4 @@
-import { AtomicFileSink } from '@trit/file-io';
+import { AtomicFileSink, type ByteChunks, writeChunksExactly } from '@trit/file-io';
 import { findDtype, type SafetensorsDtype, tensorByteSize } from './dtypes.js';
 import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError, safetensorsFileErrors } from './errors.js';
 import { float32ToBfloat16Bytes, float32ToBytes, float32ToFloat16Bytes } from './floats.js';
@@ -33,7 +33,7 @@ export interface SafetensorsWriterTensor {
 }
 
 /** Bytes for one tensor: whole, or as chunks from a sync or async iterable. */
-export type TensorChunks = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+export type TensorChunks = ByteChunks;
 
 // A lone surrogate would be written as a \uD8xx escape that the reference reader refuses.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -60,18 +60,13 @@ export class SafetensorsWriter {
   private nextTensor = 0;
   private dataBytes = 0;
   private totalBytes = 0;
-  private readonly onAbort = () => {
-    void this.abort();
-  };
 
   private constructor(
     /** The destination path. */
     readonly path: string,
     private readonly sink: AtomicFileSink,
     private readonly options: SafetensorsWriterOptions,
-  ) {
-    options.signal?.addEventListener('abort', this.onAbort, { once: true });
-  }
+  ) {}
 
   /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
   static async create(path: string, options: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
@@ -203,36 +198,30 @@ export class SafetensorsWriter {
         ),
       );
     }
-    let written = 0;
-    const take = async (chunk: Uint8Array) => {
-      this.checkAborted();
-      if (!(chunk instanceof Uint8Array)) {
-        throw new SafetensorsWriteError('tensor data must be Uint8Array chunks', {
-          ...this.where(name),
-          found: typeof chunk,
-        });
-      }
-      if (written + chunk.length > tensor.byteSize) {
-        throw new SafetensorsWriteError('tensor data is longer than its dtype and shape allow', {
-          ...this.where(name),
-          expected: `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`,
-          found: `at least ${written + chunk.length}`,
-        });
-      }
-      written += chunk.length;
-      await this.append(chunk, name);
-    };
+    const where = this.where(name);
+    const expected = `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`;
     try {
-      if (data instanceof Uint8Array) await take(data);
-      else if (Symbol.asyncIterator in data) for await (const chunk of data) await take(chunk);
-      else for (const chunk of data) await take(chunk);
-      if (written !== tensor.byteSize) {
-        throw new SafetensorsWriteError('tensor data is shorter than its dtype and shape need', {
-          ...this.where(name),
-          expected: `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`,
-          found: `${written}`,
-        });
-      }
+      await writeChunksExactly(
+        data,
+        tensor.byteSize,
+        (chunk) => this.append(chunk, name),
+        {
+          notBytes: (found) => new SafetensorsWriteError('tensor data must be Uint8Array chunks', { ...where, found }),
+          tooLong: (found) =>
+            new SafetensorsWriteError('tensor data is longer than its dtype and shape allow', {
+              ...where,
+              expected,
+              found: `at least ${found}`,
+            }),
+          tooShort: (found) =>
+            new SafetensorsWriteError('tensor data is shorter than its dtype and shape need', {
+              ...where,
+              expected,
+              found: `${found}`,
+            }),
+        },
+        () => this.checkAborted(),
+      );
     } catch (error) {
       throw await this.failure(error);
     }
@@ -305,20 +294,13 @@ export class SafetensorsWriter {
       throw await this.failure(error);
     }
     this.state = 'finished';
-    this.options.signal?.removeEventListener('abort', this.onAbort);
   }
 
   /** Stops and deletes the temporary file. Safe to call at any time, more than once; a no-op once finished. */
   async abort(): Promise<void> {
     if (this.state === 'finished') return;
     this.state = 'failed';
-    await this.cleanUp();
-  }
-
-  /** Closes and deletes the temporary file, once; later callers wait for the same promise. */
-  private cleanUp(): Promise<void> {
-    this.options.signal?.removeEventListener('abort', this.onAbort);
-    return this.sink.discard();
+    await this.sink.discard();
   }
 
   private checkAborted(): void {
@@ -345,7 +327,7 @@ export class SafetensorsWriter {
   private async failure(error: unknown): Promise<SafetensorsError> {
     if (this.state !== 'finished') {
       this.state = 'failed';
-      await this.cleanUp();
+      await this.sink.discard();
     }
     if (this.options.signal?.aborted && !(error instanceof SafetensorsAbortError)) {
       return new SafetensorsAbortError('writing was aborted; no file was written', this.where(), { cause: error });
