@@ -162,8 +162,8 @@ function selectTop(logits: Float32Array, k: number, order: Int32Array): number {
   const better = (a: number, b: number) => logits[a] > logits[b] || (logits[a] === logits[b] && a < b);
   if (k === n) {
     for (let i = 0; i < n; i++) order[i] = i;
-    const sorted = Array.from(order).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
-    order.set(sorted);
+    // In place: no copy of the vocabulary per sampled token.
+    order.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
     return n;
   }
   // A min-heap of the k best so far: O(n log k).
