@@ -44,6 +44,18 @@ describe('trit demo', () => {
     expect(m?.tokens.length).toBe(24);
     expect(m?.kernels.map((k) => k.kernel)).toContain('js');
     expect(m?.kernels.every((k) => k.identical && k.decodeTokensPerSecond > 0)).toBe(true);
+    expect(m?.ggufBytes).toBeLessThan((m?.sourceBytes ?? 0) / 3);
+    expect(m?.relativeError.max).toBeLessThan(1e-3);
+  });
+
+  it('compares the tour model with llama.cpp, teacher-forced, where node-llama-cpp runs', () => {
+    const l = report.model?.llamaCpp;
+    if (process.platform !== 'linux' || process.arch !== 'x64') return;
+    expect(l?.unavailable).toBeUndefined();
+    if (!l || l.unavailable !== undefined) return;
+    expect(l.positions).toBe(report.model!.tokens.length + 5); // BOS + 4 prompt tokens
+    expect(l.top1Agreement).toBeGreaterThanOrEqual(0.9);
+    expect(l.meanCosine).toBeGreaterThan(0.99);
   });
 
   it('prints the tour', () => {

@@ -11,6 +11,7 @@ import {
   unpackTernary,
 } from '@trit/ternary';
 import { randomFloats, sameFloat32 as sameBits } from '@trit/testkit';
+import type { DistributionAgreement } from '@trit/testkit/llama-cpp';
 import { loadKernel } from '@trit/tl1-kernel';
 
 export interface DemoOptions {
@@ -33,17 +34,26 @@ export interface ModelTourRow {
   identical: boolean;
 }
 
+/** Teacher-forced next-token distributions of llama.cpp and trit on the tour's tokens. */
+export type LlamaCppComparison = (DistributionAgreement & { unavailable?: undefined }) | { unavailable: string };
+
 export interface ModelTour {
   architecture: string;
   parameters: number;
+  /** The synthesized checkpoint's size (BF16 safetensors). */
+  sourceBytes: number;
   ggufBytes: number;
   bitsPerWeight: number;
   ternaryTensors: number;
+  /** ‖w − ŵ‖ / ‖w‖ over the ternary projections: mean and worst. */
+  relativeError: { mean: number; max: number };
+  quantizeSeconds: number;
   valid: boolean;
   prompt: string;
   text: string;
   tokens: number[];
   kernels: ModelTourRow[];
+  llamaCpp: LlamaCppComparison;
 }
 
 export interface QuantizeRow {
@@ -89,7 +99,15 @@ export interface DemoReport {
   model?: ModelTour;
 }
 
-/** synth → quantize → validate → generate on every kernel, in a temporary directory. */
+async function directoryBytes(dir: string): Promise<number> {
+  const { readdir, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let total = 0;
+  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  return total;
+}
+
+/** synth → quantize → validate → generate on every kernel → compare with llama.cpp, in a temporary directory. */
 export async function runModelTour(seed: number): Promise<ModelTour> {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
@@ -106,6 +124,7 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
     const prompt = 'The ternary model';
     const kernels: ModelTourRow[] = [];
     let first: number[] | undefined;
+    let promptIds: number[] = [];
     let text = '';
     for (const backend of ['native', 'wasm', 'js'] as const) {
       let model: Awaited<ReturnType<typeof BitNetBackend.load>>;
@@ -120,7 +139,10 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
         if (t.id >= 0) ids.push(t.id);
         out += t.text;
       }
-      first ??= ids;
+      if (!first) {
+        first = ids;
+        promptIds = Array.from(model.tokenizer?.encode(prompt, { addSpecial: true }) ?? []);
+      }
       if (!text) text = out;
       kernels.push({
         kernel: model.kernel.name,
@@ -130,20 +152,63 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
       });
       await model.dispose();
     }
+    const ternary = report.tensors.filter((t) => t.format.startsWith('TQ'));
+    const errors = ternary.map((t) => t.relativeError);
     return {
       architecture: 'bitnet',
       parameters: synth.parameters,
+      sourceBytes: await directoryBytes(join(dir, 'hf')),
       ggufBytes: report.totals.fileBytes,
       bitsPerWeight: report.totals.bitsPerWeight,
       ternaryTensors: report.totals.ternaryTensors,
+      relativeError: {
+        mean: errors.reduce((a, b) => a + b, 0) / Math.max(1, errors.length),
+        max: Math.max(0, ...errors),
+      },
+      quantizeSeconds: report.totals.seconds,
       valid: validation.ok,
       prompt,
       text,
       tokens: first ?? [],
       kernels,
+      llamaCpp: await compareWithLlamaCpp(path, [...promptIds, ...(first ?? [])]),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Both runtimes read the same file and tokens; at every position, do they
+ * predict the same next token, and how close are the distributions? The model
+ * runs with SiLU here, which is what llama.cpp's bitnet graph uses whatever
+ * the file says.
+ */
+async function compareWithLlamaCpp(path: string, tokens: readonly number[]): Promise<LlamaCppComparison> {
+  const { compareDistributions, disposeLlamaCpp, llamaCppDistributions, loadLlamaCpp } = await import(
+    '@trit/testkit/llama-cpp'
+  );
+  let loaded: Awaited<ReturnType<typeof loadLlamaCpp>>;
+  try {
+    loaded = await loadLlamaCpp({ strict: false, maxThreads: 1 });
+  } catch (error) {
+    return { unavailable: (error as Error).message };
+  }
+  if (!loaded.llama) return { unavailable: loaded.unavailable };
+  const llama = loaded.llama;
+  try {
+    const theirs = await llamaCppDistributions(llama, path, tokens, { contextSize: 64, threads: 1 });
+    const { BitNetBackend } = await import('@trit/backend');
+    const ours = await BitNetBackend.load(path, { backend: 'js', threads: 1, contextSize: 64, activation: 'silu' });
+    try {
+      return compareDistributions(ours.evaluate(tokens, { logits: 'all' }), ours.vocabSize, theirs);
+    } finally {
+      await ours.dispose();
+    }
+  } catch (error) {
+    return { unavailable: `llama.cpp failed: ${(error as Error).message}` };
+  } finally {
+    await disposeLlamaCpp(llama);
   }
 }
 

@@ -89,7 +89,8 @@ export function formatDemoReport(report: DemoReport): string {
     out.push('');
     out.push(`5. A whole model: trit synth (bitnet tiny) → trit quantize (tq2_0) → trit validate → trit run`);
     out.push(
-      `  ${m.parameters.toLocaleString('en-US')} parameters, ${m.ternaryTensors} ternary projections, GGUF ${m.ggufBytes.toLocaleString('en-US')} bytes (${m.bitsPerWeight.toFixed(2)} bits/weight incl. F16 embeddings), valid: ${check(m.valid)}`,
+      `  ${m.parameters.toLocaleString('en-US')} parameters, ${m.ternaryTensors} ternary projections; BF16 checkpoint ${m.sourceBytes.toLocaleString('en-US')} bytes → GGUF ${m.ggufBytes.toLocaleString('en-US')} bytes (${(m.sourceBytes / m.ggufBytes).toFixed(1)}× smaller, ${m.bitsPerWeight.toFixed(2)} bits/weight incl. F16 embeddings) in ${m.quantizeSeconds.toFixed(2)} s`,
+      `  projection error ‖w − ŵ‖/‖w‖: mean ${m.relativeError.mean.toExponential(2)}, worst ${m.relativeError.max.toExponential(2)} (the synthetic weights are ternary × a scale already, as a BitNet checkpoint's are); valid GGUF: ${check(m.valid)}`,
     );
     out.push(
       `  greedy continuation (repeat penalty 1.3) of ${JSON.stringify(m.prompt)} (random weights, so the text is noise): ${JSON.stringify(m.text)}`,
@@ -104,6 +105,12 @@ export function formatDemoReport(report: DemoReport): string {
           check(k.identical),
         ]),
       ),
+    );
+    const l = m.llamaCpp;
+    out.push(
+      l.unavailable === undefined
+        ? `  llama.cpp on the same file and tokens, teacher-forced: same next token at ${(l.top1Agreement * 100).toFixed(1)}% of ${l.positions} positions, probability cosine mean ${l.meanCosine.toFixed(5)}, worst ${l.minCosine.toFixed(5)}\n  (llama.cpp rounds activations to int8 per 256 values, BitNet per token, so ternary models differ slightly)`
+        : `  llama.cpp comparison skipped: ${l.unavailable}`,
     );
   }
   return out.join('\n');

@@ -35,6 +35,11 @@ Commands:
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0)
+  bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
+              [--backend auto|native|wasm|js] [--vs-llama-cpp] [--json]
+                             prefill and decode tokens/s and peak RSS, each runtime in its own
+                             process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
+                             file, tokens and threads, and prints the ratios
 
 Options:
   -h, --help                 show this help
@@ -360,9 +365,63 @@ async function runModel(args: readonly string[]): Promise<number> {
   }
 }
 
+function positiveInteger(text: string | undefined, option: string, max: number, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${option} must be 1–${max}, got "${text}"`);
+  return n;
+}
+
+async function benchModelCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      json: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      'decode-tokens': { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      'vs-llama-cpp': { type: 'boolean', default: false },
+      /** Internal: measure one runtime and print its JSON (the parent runs each runtime in a child). */
+      child: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [path, ...extra] = positionals;
+  if (!path || extra.length > 0) throw new UsageError('bench model takes one GGUF file');
+  const backend = values.backend;
+  if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm' && backend !== 'js')
+    throw new UsageError(`--backend must be auto, native, wasm or js, got "${backend}"`);
+  const { availableParallelism } = await import('node:os');
+  const options = {
+    threads: positiveInteger(values.threads, '--threads', 256, Math.min(availableParallelism(), 8)),
+    promptTokens: positiveInteger(values['prompt-tokens'], '--prompt-tokens', 8192, 512),
+    decodeTokens: positiveInteger(values['decode-tokens'], '--decode-tokens', 8192, 128),
+    backend: backend as 'auto' | 'native' | 'wasm' | 'js',
+    vsLlamaCpp: values['vs-llama-cpp'],
+  } as const;
+  const { benchModel, formatModelBench, measureRuntime } = await import('./bench-model.js');
+  if (values.child !== undefined) {
+    if (values.child !== 'trit' && values.child !== 'llama.cpp')
+      throw new UsageError(`unknown runtime "${values.child}"`);
+    console.log(JSON.stringify(await measureRuntime(path, values.child, options)));
+    return 0;
+  }
+  const report = await benchModel(path, {
+    ...options,
+    onStage: process.stderr.isTTY ? (stage) => process.stderr.write(`\r\x1b[Kmeasuring ${stage}…`) : undefined,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatModelBench(report));
+  return 0;
+}
+
 async function bench(args: readonly string[]): Promise<number> {
   const [what, ...rest] = args;
-  if (what !== 'kernel') throw new UsageError(`bench: unknown target "${what ?? ''}"; try "trit bench kernel"`);
+  if (what === 'model') return benchModelCommand(rest);
+  if (what !== 'kernel')
+    throw new UsageError(`bench: unknown target "${what ?? ''}"; try "trit bench kernel" or "trit bench model"`);
   const { values } = parseArgs({
     args: [...rest],
     options: {

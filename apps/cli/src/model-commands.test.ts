@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelBenchReport } from './bench-model.js';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -87,6 +88,43 @@ describe('trit synth → quantize → run', () => {
     expect(text.status).toBe(0);
     expect(text.stdout.startsWith('ternary')).toBe(true);
     expect(text.stderr).toMatch(/prompt tokens in .* ms .* generated in/);
+  }, 120_000);
+
+  it('bench model measures trit and llama.cpp on the same file in separate processes, with honest ratios', () => {
+    const hf = join(dir, 'bench-hf');
+    expect(run('synth', '--arch', 'bitnet', '--preset', 'tiny', '-o', hf).status).toBe(0);
+    const model = join(dir, 'bench.gguf');
+    expect(run('quantize', hf, '-o', model).status).toBe(0);
+    const args = ['bench', 'model', model, '--threads', '1', '--prompt-tokens', '24', '--decode-tokens', '8'];
+    const result = run(...args, '--vs-llama-cpp', '--json');
+    expect(result.status, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as ModelBenchReport;
+    expect(report).toMatchObject({ architecture: 'bitnet', threads: 1, promptTokens: 24, decodeTokens: 8 });
+    expect(report.bytesPerToken).toBeGreaterThan(0);
+    expect(report.bytesPerToken).toBeLessThan(report.fileBytes);
+    const [ours, theirs] = report.runs;
+    expect(ours).toMatchObject({ runtime: 'trit', prefillTokens: 24, decodeTokens: 8, threads: 1 });
+    expect(ours?.tokens).toHaveLength(8);
+    for (const r of report.runs) {
+      expect(r.prefillTokensPerSecond).toBeCloseTo((r.prefillTokens * 1000) / r.prefillMs, 6);
+      expect(r.peakRssBytes).toBeGreaterThan(10e6);
+    }
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      expect(theirs).toMatchObject({ runtime: 'llama.cpp', decodeTokens: 8 });
+      expect(report.vsLlamaCpp?.decode).toBeCloseTo(ours!.decodeTokensPerSecond / theirs!.decodeTokensPerSecond, 6);
+      expect(report.vsLlamaCpp?.peakRss).toBeCloseTo(ours!.peakRssBytes / theirs!.peakRssBytes, 6);
+      // Same weights, same prompt, greedy: the two runtimes start with the same token.
+      expect(report.vsLlamaCpp?.sameGreedyPrefix).toBeGreaterThanOrEqual(1);
+    }
+    const text = run(...args, '--backend', 'js');
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/trit js ×1/);
+    expect(text.stdout).toMatch(/decode cannot beat ≈ [\d.]+ tok\/s/);
+    expect(run('bench', 'model', model, '--threads', '0').status).toBe(2);
+    expect(run('bench', 'model').status).toBe(2);
+    const missing = run('bench', 'model', join(dir, 'missing.gguf'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('missing.gguf');
   }, 120_000);
 
   it('explains mistakes: bad options, unsupported architectures, missing files', () => {

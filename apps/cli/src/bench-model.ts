@@ -1,0 +1,314 @@
+/**
+ * `trit bench model`: prefill and decode speed of one GGUF file, optionally
+ * against llama.cpp (node-llama-cpp) on the same file, tokens and threads in
+ * the same run. Each runtime is measured in its own child process, so peak
+ * RSS is that runtime's alone and neither competes with the other's threads.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type BenchRuntime = 'trit' | 'llama.cpp';
+
+export interface BenchModelOptions {
+  threads: number;
+  /** Prompt tokens timed as one prefill. Default 512. */
+  promptTokens?: number;
+  /** Tokens decoded one at a time (greedy). Default 128. */
+  decodeTokens?: number;
+  /** trit's kernel: auto, native, wasm or js. */
+  backend?: 'auto' | 'native' | 'wasm' | 'js';
+  vsLlamaCpp?: boolean;
+  /** Called before each runtime starts. */
+  onStage?: (stage: string) => void;
+}
+
+export interface RuntimeMeasurement {
+  runtime: BenchRuntime;
+  /** trit's kernel name, or "llama.cpp cpu". */
+  engine: string;
+  threads: number;
+  loadMs: number;
+  prefillTokens: number;
+  prefillMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokens: number;
+  decodeMs: number;
+  decodeTokensPerSecond: number;
+  /** The child process's peak resident set (weights, caches, runtime). */
+  peakRssBytes: number;
+  /** Greedy tokens decoded after the prompt. */
+  tokens: number[];
+}
+
+export interface ModelBenchReport {
+  model: string;
+  architecture: string;
+  fileBytes: number;
+  threads: number;
+  promptTokens: number;
+  decodeTokens: number;
+  /** Tensor bytes one decoded token reads (every weight, plus the embedding when it is also the output). */
+  bytesPerToken: number;
+  bandwidth: { GBps: number; method: string };
+  /** Bandwidth over bytes per token: no runtime decodes faster than this. */
+  decodeCeilingTokensPerSecond: number;
+  runs: RuntimeMeasurement[];
+  /** trit over llama.cpp (> 1 is faster for speeds; < 1 is smaller for memory). */
+  vsLlamaCpp?: { prefill: number; decode: number; peakRss: number; sameGreedyPrefix: number };
+  /** Why llama.cpp was not measured, when asked to be. */
+  llamaCppUnavailable?: string;
+}
+
+/** The prompt both runtimes see: deterministic ids spread over the vocabulary. */
+export function benchTokens(count: number, vocabSize: number): number[] {
+  let state = 0x2545f491;
+  return Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % vocabSize;
+  });
+}
+
+/** What both sides need from the header: the vocabulary the prompt ids come from, and the bytes a decoded token reads. */
+async function fileFacts(
+  path: string,
+): Promise<{ architecture: string; fileBytes: number; bytesPerToken: number; vocabSize: number }> {
+  const { readGguf, rowMajorShape } = await import('@trit/gguf');
+  const file = await readGguf(path);
+  const tied = !file.hasTensor('output.weight');
+  let bytesPerToken = 0;
+  for (const t of file.tensors) if (t.name !== 'token_embd.weight' || tied) bytesPerToken += t.byteSize;
+  const embeddingRows = rowMajorShape(file.tensor('token_embd.weight'))[0];
+  const tokens = file.metadata.has('tokenizer.ggml.tokens')
+    ? file.metadata.getStringArray('tokenizer.ggml.tokens').length
+    : embeddingRows;
+  return {
+    architecture: file.metadata.getString('general.architecture'),
+    fileBytes: file.byteLength,
+    bytesPerToken,
+    vocabSize: Math.min(tokens, embeddingRows),
+  };
+}
+
+/** Where this CLI's entry script is (for the child processes): dist/cli.js beside this bundle. */
+function cliScript(): string {
+  for (const candidate of ['./cli.js', '../dist/cli.js']) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('cannot find the trit CLI script (dist/cli.js) to measure in a child process: build the CLI first');
+}
+
+/** Runs one runtime's measurement in a child process and parses its JSON line. */
+function measureInChild(path: string, runtime: BenchRuntime, options: BenchModelOptions): Promise<RuntimeMeasurement> {
+  const args = [
+    cliScript(),
+    'bench',
+    'model',
+    path,
+    '--child',
+    runtime,
+    '--threads',
+    String(options.threads),
+    '--prompt-tokens',
+    String(options.promptTokens ?? 512),
+    '--decode-tokens',
+    String(options.decodeTokens ?? 128),
+    '--backend',
+    options.backend ?? 'auto',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as RuntimeMeasurement);
+      else
+        reject(
+          new Error(
+            `measuring ${runtime} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${stderr.trim().split('\n').slice(-5).join('\n') || stdout.trim()}`,
+          ),
+        );
+    });
+  });
+}
+
+/** The child's side: load, warm up, then time the prefill and the greedy decode. */
+export async function measureRuntime(
+  path: string,
+  runtime: BenchRuntime,
+  options: BenchModelOptions,
+): Promise<RuntimeMeasurement> {
+  const P = options.promptTokens ?? 512;
+  const D = options.decodeTokens ?? 128;
+  const threads = options.threads;
+  const started = performance.now();
+  if (runtime === 'trit') {
+    const { BitNetBackend, argmax } = await import('@trit/backend');
+    const model = await BitNetBackend.load(path, {
+      backend: options.backend ?? 'auto',
+      threads,
+      contextSize: P + D + 1,
+    });
+    try {
+      const loadMs = performance.now() - started;
+      const prompt = benchTokens(P + 1, model.vocabSize);
+      // Warm-up, so the timed runs see compiled code, not the JIT's first passes.
+      model.evaluate(prompt.slice(0, Math.min(P, 16)));
+      for (let i = 0; i < 4; i++) model.forwardToken(prompt[i] as number);
+      model.resetCache();
+      let t = performance.now();
+      model.evaluate(prompt.slice(0, P));
+      const prefillMs = performance.now() - t;
+      const tokens: number[] = [];
+      let next = prompt[P] as number;
+      t = performance.now();
+      for (let i = 0; i < D; i++) {
+        next = argmax(model.forwardToken(next));
+        tokens.push(next);
+      }
+      const decodeMs = performance.now() - t;
+      return measurement('trit', model.kernel.name, threads, loadMs, P, prefillMs, decodeMs, tokens);
+    } finally {
+      await model.dispose();
+    }
+  }
+  const { loadLlamaCpp, disposeLlamaCpp } = await import('@trit/testkit/llama-cpp');
+  const loaded = await loadLlamaCpp({ strict: false, maxThreads: threads });
+  if (!loaded.llama) throw new Error(loaded.unavailable);
+  const llama = loaded.llama;
+  try {
+    const model = await llama.loadModel({ modelPath: path });
+    // Its defaults otherwise (F16 KV cache, its batch size): what a llama.cpp user runs.
+    const context = await model.createContext({ contextSize: P + D + 16, threads });
+    const loadMs = performance.now() - started;
+    const prompt = benchTokens(P + 1, (await fileFacts(path)).vocabSize);
+    const sequence = context.getSequence();
+    await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, Math.min(P, 16)) as never);
+    await sequence.clearHistory();
+    let t = performance.now();
+    await sequence.evaluateWithoutGeneratingNewTokens(prompt.slice(0, P) as never);
+    const prefillMs = performance.now() - t;
+    const tokens: number[] = [];
+    t = performance.now();
+    for await (const token of sequence.evaluate([prompt[P]] as never, { temperature: 0 })) {
+      tokens.push(token as number);
+      if (tokens.length === D) break;
+    }
+    const decodeMs = performance.now() - t;
+    await context.dispose();
+    await model.dispose();
+    return measurement('llama.cpp', 'llama.cpp cpu', threads, loadMs, P, prefillMs, decodeMs, tokens);
+  } finally {
+    await disposeLlamaCpp(llama);
+  }
+}
+
+function measurement(
+  runtime: BenchRuntime,
+  engine: string,
+  threads: number,
+  loadMs: number,
+  prefillTokens: number,
+  prefillMs: number,
+  decodeMs: number,
+  tokens: number[],
+): RuntimeMeasurement {
+  return {
+    runtime,
+    engine,
+    threads,
+    loadMs,
+    prefillTokens,
+    prefillMs,
+    prefillTokensPerSecond: (prefillTokens * 1000) / prefillMs,
+    decodeTokens: tokens.length,
+    decodeMs,
+    decodeTokensPerSecond: (tokens.length * 1000) / decodeMs,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    tokens,
+  };
+}
+
+/** The parent's side: the file's numbers, the bandwidth ceiling, then each runtime in its own process. */
+export async function benchModel(path: string, options: BenchModelOptions): Promise<ModelBenchReport> {
+  const { architecture, fileBytes, bytesPerToken: bytes } = await fileFacts(path);
+  options.onStage?.('measuring memory bandwidth');
+  const { measureMemoryBandwidth } = await import('@trit/tl1-kernel');
+  const bandwidth = (await measureMemoryBandwidth([options.threads]))[0] ?? { GBps: Number.NaN, method: 'unmeasured' };
+  const runs: RuntimeMeasurement[] = [];
+  options.onStage?.('trit');
+  runs.push(await measureInChild(path, 'trit', options));
+  let llamaCppUnavailable: string | undefined;
+  if (options.vsLlamaCpp) {
+    options.onStage?.('llama.cpp');
+    try {
+      runs.push(await measureInChild(path, 'llama.cpp', options));
+    } catch (error) {
+      llamaCppUnavailable = (error as Error).message;
+    }
+  }
+  const [ours, theirs] = runs;
+  let vsLlamaCpp: ModelBenchReport['vsLlamaCpp'];
+  if (ours && theirs) {
+    let same = 0;
+    while (same < ours.tokens.length && ours.tokens[same] === theirs.tokens[same]) same++;
+    vsLlamaCpp = {
+      prefill: ours.prefillTokensPerSecond / theirs.prefillTokensPerSecond,
+      decode: ours.decodeTokensPerSecond / theirs.decodeTokensPerSecond,
+      peakRss: ours.peakRssBytes / theirs.peakRssBytes,
+      sameGreedyPrefix: same,
+    };
+  }
+  return {
+    model: path,
+    architecture,
+    fileBytes,
+    threads: options.threads,
+    promptTokens: options.promptTokens ?? 512,
+    decodeTokens: options.decodeTokens ?? 128,
+    bytesPerToken: bytes,
+    bandwidth: { GBps: bandwidth.GBps, method: bandwidth.method },
+    decodeCeilingTokensPerSecond: (bandwidth.GBps * 1e9) / bytes,
+    runs,
+    ...(vsLlamaCpp ? { vsLlamaCpp } : {}),
+    ...(llamaCppUnavailable ? { llamaCppUnavailable } : {}),
+  };
+}
+
+const GB = 1e9;
+
+export function formatModelBench(r: ModelBenchReport): string {
+  const lines = [
+    `trit bench model: ${r.model}`,
+    `  ${r.architecture}, ${(r.fileBytes / GB).toFixed(2)} GB; ${r.threads} thread${r.threads === 1 ? '' : 's'}; prefill ${r.promptTokens} tokens, then ${r.decodeTokens} greedy tokens one at a time`,
+    `  memory bandwidth ≈ ${r.bandwidth.GBps.toFixed(1)} GB/s (${r.bandwidth.method}); a token reads ${(r.bytesPerToken / GB).toFixed(2)} GB of weights, so decode cannot beat ≈ ${r.decodeCeilingTokensPerSecond.toFixed(1)} tok/s`,
+    '',
+    `  ${'runtime'.padEnd(22)}${'load'.padStart(8)}${'prefill tok/s'.padStart(16)}${'decode tok/s'.padStart(15)}${'peak RSS'.padStart(12)}`,
+  ];
+  for (const run of r.runs) {
+    const name = run.runtime === 'trit' ? `trit ${run.engine} ×${run.threads}` : `llama.cpp ×${run.threads}`;
+    lines.push(
+      `  ${name.padEnd(22)}${`${(run.loadMs / 1000).toFixed(1)} s`.padStart(8)}${run.prefillTokensPerSecond.toFixed(1).padStart(16)}${run.decodeTokensPerSecond.toFixed(1).padStart(15)}${`${(run.peakRssBytes / GB).toFixed(2)} GB`.padStart(12)}`,
+    );
+  }
+  if (r.vsLlamaCpp) {
+    const v = r.vsLlamaCpp;
+    lines.push(
+      `  ${'trit / llama.cpp'.padEnd(22)}${''.padStart(8)}${`${v.prefill.toFixed(2)}×`.padStart(16)}${`${v.decode.toFixed(2)}×`.padStart(15)}${`${v.peakRss.toFixed(2)}×`.padStart(12)}`,
+      '',
+      `  greedy decode: the first ${v.sameGreedyPrefix} of ${r.decodeTokens} tokens are the same in both runtimes` +
+        ' (ternary weights: llama.cpp rounds activations per 256-block, BitNet per token, so they drift apart)',
+    );
+  }
+  if (r.llamaCppUnavailable) lines.push('', `  llama.cpp not measured: ${r.llamaCppUnavailable}`);
+  return lines.join('\n');
+}
