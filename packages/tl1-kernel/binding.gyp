@@ -6,6 +6,7 @@
         "native/tl1.c",
         "native/ternary.c",
         "native/dense.c",
+        "native/attention.c",
         "native/pool.c",
         "native/cpu.c"
       ],

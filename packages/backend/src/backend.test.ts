@@ -393,6 +393,8 @@ describe('loading checks every tensor first', () => {
         'llama.feed_forward_length': 128,
         'llama.attention.head_count': 2,
         'llama.context_length': 16,
+        'tokenizer.ggml.model': 'gpt2',
+        'tokenizer.ggml.tokens': ['a', 'b', 'c'],
       },
       tensors: [
         { name: 'token_embd.weight', shape: [10, 64], data: new Float32Array(640) },
@@ -407,6 +409,9 @@ describe('loading checks every tensor first', () => {
       /output_norm\.weight has shape \[32\], the architecture needs \[64\]/,
     );
     expect(validation.problems.join('\n')).toMatch(/attn_q\.weight has type Q4_0/);
+    expect(validation.warnings).toEqual([
+      'tokenizer.ggml.tokens has 3 entries but token_embd.weight has 10 rows: llama.cpp refuses the file (check_tensor_dims)',
+    ]);
     await expect(BitNetBackend.load(path)).rejects.toThrow(ModelLoadError);
     const report = await BitNetBackend.discoverTensors(path);
     expect(report.totalTensors).toBe(3);

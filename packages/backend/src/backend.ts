@@ -20,7 +20,6 @@ import {
   rmsNorm,
   ropeTables,
   roundActivationsFor,
-  softmax,
 } from './math.js';
 import {
   assertLoadable,
@@ -146,7 +145,6 @@ export class BitNetBackend {
   private readonly views = new Map<number, Scratch>();
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
-  private readonly scores: Float32Array;
   private readonly rope: Rope;
   private readonly tokensInCache: Int32Array;
   /** fp16 → float for every half, for embedding rows. */
@@ -180,7 +178,6 @@ export class BitNetBackend {
     }));
     this.full = this.allocate(batchSize);
     this.logitsOne = new Float32Array(config.vocabSize);
-    this.scores = new Float32Array(contextSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
     this.halfTable = new Float32Array(embedding.info.name === 'F16' ? 65536 : 0);
@@ -567,7 +564,6 @@ export class BitNetBackend {
     const hd = c.headDim;
     const qDim = c.headCount * hd;
     const kvDim = c.headCountKv * hd;
-    const group = c.headCount / c.headCountKv;
     const eps = c.rmsEpsilon;
     const s = this.scratch(T);
     const pos0 = this.length;
@@ -596,34 +592,21 @@ export class BitNetBackend {
           layer.values[to + i] = s.v[from + i];
         }
       }
-      // Causal attention: token t sees positions 0…pos0+t. Locals keep V8 from reloading the arrays each step.
-      const scores = this.scores;
-      const q = s.q;
-      const att = s.att;
-      const keys = layer.keys;
-      const values = layer.values;
-      for (let t = 0; t < T; t++) {
-        const span = pos0 + t + 1;
-        for (let h = 0; h < c.headCount; h++) {
-          const qAt = t * qDim + h * hd;
-          const kvAt = Math.floor(h / group) * hd;
-          for (let p = 0; p < span; p++) {
-            const kAt = p * kvDim + kvAt;
-            let dot = 0;
-            for (let i = 0; i < hd; i++) dot += q[qAt + i] * keys[kAt + i];
-            scores[p] = dot * attentionScale;
-          }
-          softmax(scores, span);
-          const outAt = t * qDim + h * hd;
-          att.fill(0, outAt, outAt + hd);
-          for (let p = 0; p < span; p++) {
-            const w = scores[p];
-            const vAt = p * kvDim + kvAt;
-            for (let i = 0; i < hd; i++) att[outAt + i] += w * values[vAt + i];
-          }
-        }
-        if (layer.attnSubNorm) rmsNorm(att, t * qDim, att, t * qDim, layer.attnSubNorm, qDim, eps);
-      }
+      // Causal attention in the kernel (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
+      this.kernel.attention({
+        q: s.q,
+        keys: layer.keys,
+        values: layer.values,
+        out: s.att,
+        heads: c.headCount,
+        kvHeads: c.headCountKv,
+        headDim: hd,
+        start: pos0,
+        nTokens: T,
+        scale: attentionScale,
+      });
+      if (layer.attnSubNorm)
+        for (let t = 0; t < T; t++) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
       this.project(layer.wo, s.att, T, s.o, s);
       addScaled(s.x, s.o, layer.scale.o);
 

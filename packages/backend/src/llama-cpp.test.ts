@@ -50,6 +50,10 @@ const CASES = (['llama', 'bitnet'] as const).flatMap((arch) =>
 
 const results: string[] = [];
 
+/** Our side of every comparison: one thread, SiLU (see the top of this file). */
+const loadOurs = (path: string, backend: (typeof KERNELS)[number]) =>
+  BitNetBackend.load(path, { backend, threads: 1, contextSize: CONTEXT_SIZE, activation: 'silu' });
+
 describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp token for token', () => {
   let dir: string;
   beforeAll(async () => {
@@ -88,12 +92,7 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
 
       let first: Float32Array | undefined;
       for (const backend of KERNELS) {
-        const ours = await BitNetBackend.load(path, {
-          backend,
-          threads: 1,
-          contextSize: CONTEXT_SIZE,
-          activation: 'silu',
-        });
+        const ours = await loadOurs(path, backend);
         const V = ours.vocabSize;
         const logits = ours.evaluate(tokens, { logits: 'all' });
         await ours.dispose();
@@ -134,12 +133,7 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
       await model.dispose();
 
       for (const backend of KERNELS) {
-        const ours = await BitNetBackend.load(path, {
-          backend,
-          threads: 1,
-          contextSize: CONTEXT_SIZE,
-          activation: 'silu',
-        });
+        const ours = await loadOurs(path, backend);
         const ids: number[] = [];
         for await (const t of ours.generate(prompt, { maxTokens: GREEDY, temperature: 0 }))
           if (t.id >= 0) ids.push(t.id);

@@ -67,20 +67,6 @@ export function applyRope(rope: Rope, x: Float32Array, at: number, heads: number
   }
 }
 
-/** In-place softmax of x[0…n). */
-export function softmax(x: Float32Array, n: number): void {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) if (x[i] > max) max = x[i];
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const e = Math.exp(x[i] - max);
-    x[i] = e;
-    sum += e;
-  }
-  const inv = 1 / sum;
-  for (let i = 0; i < n; i++) x[i] *= inv;
-}
-
 export type Activation = 'silu' | 'relu2' | 'gelu';
 
 /** gate ← act(gate) · up, elementwise over n. */

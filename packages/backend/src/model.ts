@@ -102,6 +102,8 @@ export interface ModelValidation {
   problems: string[];
   /** Tensors in the file that the architecture does not read (llama.cpp refuses such files). */
   unused: string[];
+  /** What trit runs but llama.cpp would refuse or misread. */
+  warnings: string[];
 }
 
 export function vocabSizeOf(file: GgufFile): number {
@@ -127,8 +129,24 @@ export function checkModel(file: GgufFile, config: ModelConfig): ModelValidation
     else found.push(spec.name);
   }
   const unused = file.tensors.filter((t) => !used.has(t.name)).map((t) => t.name);
+  const warnings: string[] = [];
+  const tokenCount = file.metadata.has('tokenizer.ggml.tokens')
+    ? file.metadata.getStringArray('tokenizer.ggml.tokens').length
+    : vocabSize;
+  if (vocabSize > 0 && tokenCount !== vocabSize)
+    warnings.push(
+      `tokenizer.ggml.tokens has ${tokenCount} entries but token_embd.weight has ${vocabSize} rows: llama.cpp refuses the file (check_tensor_dims)`,
+    );
   const configSummary = `${config.architecture}: ${config.blockCount} layers, hidden ${config.embeddingLength}, ffn ${config.feedForwardLength}, ${config.headCount} heads (${config.headCountKv} KV) of ${config.headDim}, vocab ${vocabSize}, context ${config.contextLength}, RoPE ${config.ropeMode} θ ${config.ropeFreqBase}, ${config.activation}`;
-  return { canLoad: missing.length === 0 && problems.length === 0, configSummary, found, missing, problems, unused };
+  return {
+    canLoad: missing.length === 0 && problems.length === 0,
+    configSummary,
+    found,
+    missing,
+    problems,
+    unused,
+    warnings,
+  };
 }
 
 /** Loads the header only and checks the model; never throws for a bad model (problems are listed). */
@@ -145,6 +163,7 @@ export async function validateModel(source: GgufSource): Promise<ModelValidation
       missing: [],
       problems: [(error as Error).message],
       unused: [],
+      warnings: [],
     };
   }
   return checkModel(file, config);

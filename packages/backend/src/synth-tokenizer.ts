@@ -93,14 +93,18 @@ export function trainByteLevelBpe(corpus: string, vocabSize: number, seed: numbe
     }
   }
   const rand = seededRandom(seed * 31 + 7);
+  // Extend random tokens by short ones (bytes and early merges), so candidates stay short and rarely repeat.
+  const short = vocab.length;
   for (let attempts = 0; vocab.length < vocabSize && attempts < vocabSize * 20; attempts++) {
     const a = vocab[Math.floor(rand() * vocab.length)] as string;
-    const b = vocab[Math.floor(rand() * vocab.length)] as string;
+    const b = vocab[Math.floor(rand() * short)] as string;
     if (a.length + b.length > 16 || known.has(a + b)) continue;
     merges.push([a, b]);
     vocab.push(a + b);
     known.add(a + b);
   }
+  if (vocab.length < vocabSize)
+    throw new Error(`could not build a ${vocabSize}-token vocabulary (stopped at ${vocab.length}); use fewer tokens`);
   return { vocab, merges };
 }
 

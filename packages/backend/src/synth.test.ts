@@ -6,7 +6,7 @@ import { openSafetensorsModel } from '@trit/safetensors';
 import { tokenizerFromHf } from '@trit/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthConfig, synthesizeGguf, synthesizeModel } from './synth.js';
-import { trainByteLevelBpe } from './synth-tokenizer.js';
+import { synthCorpus, trainByteLevelBpe } from './synth-tokenizer.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -83,6 +83,8 @@ describe('synthesizeModel', () => {
     expect(new Set(bpe.vocab).size).toBe(5000);
     const known = new Set(bpe.vocab);
     for (const [x, y] of bpe.merges) expect(known.has(x) && known.has(y) && known.has(x + y)).toBe(true);
+    // bitnet-2b's 128,000 ordinary tokens (+256 specials = one per embedding row, as llama.cpp requires).
+    expect(trainByteLevelBpe(synthCorpus(1, 20000), 128000, 0).vocab.length).toBe(128000);
   });
 
   it('shards over the limit with an index, and --gguf writes a float GGUF', async () => {

@@ -81,10 +81,10 @@ export class SafetensorsModel {
     return file.readTensorData(name);
   }
 
-  /** The tensor as float32 (see SafetensorsFile.readTensorFloat32 for the dtypes). */
-  async readTensorFloat32(name: string): Promise<Float32Array> {
+  /** The tensor as float32, or a range of its rows (see SafetensorsFile.readTensorFloat32 for the dtypes). */
+  async readTensorFloat32(name: string, rows?: { start: number; count: number }): Promise<Float32Array> {
     const { file } = this.entry(name);
-    return file.readTensorFloat32(name);
+    return file.readTensorFloat32(name, rows);
   }
 }
 

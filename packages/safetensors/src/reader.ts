@@ -70,10 +70,31 @@ export class SafetensorsFile {
    * Elements of up to 4 bytes are read straight into the tail of the result
    * and widened in place, so the result is the only allocation.
    */
-  async readTensorFloat32(tensor: SafetensorsTensorInfo | string): Promise<Float32Array> {
+  async readTensorFloat32(
+    tensor: SafetensorsTensorInfo | string,
+    rows?: { start: number; count: number },
+  ): Promise<Float32Array> {
     const info = this.resolve(tensor);
     const dtype = findDtype(info.dtype);
-    const where = { source: this.source, tensor: info.name, offset: info.fileOffset };
+    // A row range (along the first dimension) reads only those rows: big tensors convert in bounded memory.
+    const totalRows = info.shape.length === 0 ? 1 : (info.shape[0] as number);
+    const rowElements = totalRows === 0 ? 0 : info.elementCount / totalRows;
+    const start = rows?.start ?? 0;
+    const count = rows?.count ?? totalRows;
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(count) ||
+      start < 0 ||
+      count < 0 ||
+      start + count > totalRows
+    )
+      throw new RangeError(
+        `${this.source}: ${info.name}: rows ${start}…${start + count} are outside its ${totalRows} rows`,
+      );
+    const elements = count * rowElements;
+    const byteSize = (info.byteSize / Math.max(1, info.elementCount)) * elements;
+    const fileOffset = info.fileOffset + (info.byteSize / Math.max(1, info.elementCount)) * start * rowElements;
+    const where = { source: this.source, tensor: info.name, offset: fileOffset };
     if (!dtype?.decodeFloat32) {
       throw new SafetensorsUnsupportedError(`cannot read ${info.dtype} as float32`, {
         ...where,
@@ -81,20 +102,18 @@ export class SafetensorsFile {
         found: info.dtype,
       });
     }
-    const out = new Float32Array(info.elementCount);
+    const out = new Float32Array(elements);
     const width = dtype.bits / 8;
     const input =
-      width <= 4
-        ? new Uint8Array(out.buffer, out.byteLength - info.byteSize, info.byteSize)
-        : new Uint8Array(info.byteSize);
-    await this.bytes.readInto(info.fileOffset, input);
+      width <= 4 ? new Uint8Array(out.buffer, out.byteLength - byteSize, byteSize) : new Uint8Array(byteSize);
+    await this.bytes.readInto(fileOffset, input);
     if (!LITTLE_ENDIAN_HOST) swapBytesInPlace(input, width);
     try {
       dtype.decodeFloat32(out, input.buffer, input.byteOffset);
     } catch (error) {
       // The decoder knows the element; the file and tensor are added here.
       if (!(error instanceof SafetensorsInexactError)) throw error;
-      throw new SafetensorsInexactError(error.index, error.value, where);
+      throw new SafetensorsInexactError(error.index + start * rowElements, error.value, where);
     }
     return out;
   }

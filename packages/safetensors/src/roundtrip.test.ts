@@ -237,3 +237,39 @@ describe('round trips', () => {
     });
   });
 });
+
+describe('row ranges', () => {
+  it('readTensorFloat32 with a row range gives those rows of the whole tensor, for every float dtype', async () => {
+    await withTempDir(async (dir) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<SafetensorsDtype>('F32', 'F16', 'BF16', 'F64', 'I8'),
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 0, max: 1e6 }),
+          async (dtype, rows, cols, seed) => {
+            const width = dtype === 'F64' ? 8 : dtype === 'F32' ? 4 : dtype === 'I8' ? 1 : 2;
+            const data = randomBytes(rows * cols * width, seed);
+            if (dtype === 'F64' || dtype === 'F32' || dtype === 'F16' || dtype === 'BF16') {
+              // Keep the values finite so equality is by value.
+              for (let i = width - 1; i < data.length; i += width) data[i] = (data[i] as number) & 0x3f;
+            }
+            const path = join(dir, `rows-${dtype}.safetensors`);
+            await writeFile(path, [{ name: 't', dtype, shape: [rows, cols], data }]);
+            const file = await readSafetensors(path);
+            const whole = await file.readTensorFloat32('t');
+            const rng = createRng(seed);
+            const start = rng.nextInt(rows);
+            const count = rng.nextInt(rows - start + 1);
+            const part = await file.readTensorFloat32('t', { start, count });
+            expect(Array.from(part)).toEqual(Array.from(whole.subarray(start * cols, (start + count) * cols)));
+            await expect(file.readTensorFloat32('t', { start, count: rows - start + 1 })).rejects.toThrow(
+              /outside its \d+ rows/,
+            );
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+  });
+});

@@ -657,6 +657,92 @@ static napi_value js_denseGemm(napi_env env, napi_callback_info info) {
   return make_undefined(env);
 }
 
+/* -------------------------------------------------------------- attention */
+
+typedef struct {
+  const tl1_attention* a;
+  int isa;
+  int64_t bounds[MAX_PARTS + 1];
+  float* scores; /* one row of start + nTokens floats per part */
+  size_t scoreStride;
+} attention_job;
+
+static void attention_task(void* ctx, int p, int np) {
+  attention_job* j = (attention_job*)ctx;
+  if (p >= np) return;
+  float* s = j->scores + (size_t)p * j->scoreStride;
+#if TL1_X86
+  if (j->isa != TL1_ISA_SCALAR) {
+    tl1_attention_avx2(j->a, j->bounds[p], j->bounds[p + 1], s);
+    return;
+  }
+#endif
+  tl1_attention_scalar(j->a, j->bounds[p], j->bounds[p + 1], s);
+}
+
+static napi_value js_attention(napi_env env, napi_callback_info info) {
+  static const char* FN = "attention";
+  size_t argc = 10;
+  napi_value argv[10];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 10)
+    return TYPE_ERR("%s: expected 10 arguments (q, keys, values, out, heads, kvHeads, headDim, start, nTokens, scale), found %zu",
+                    FN, argc);
+  void *q, *k, *v, *o;
+  size_t qLen, kLen, vLen, oLen;
+  int64_t heads, kvHeads, hd, start, nT;
+  double scale;
+  if (!get_ta(env, argv[0], napi_float32_array, FN, "q", &q, &qLen)) return NULL;
+  if (!get_ta(env, argv[1], napi_float32_array, FN, "keys", &k, &kLen)) return NULL;
+  if (!get_ta(env, argv[2], napi_float32_array, FN, "values", &v, &vLen)) return NULL;
+  if (!get_ta(env, argv[3], napi_float32_array, FN, "out", &o, &oLen)) return NULL;
+  if (!get_int(env, argv[4], FN, "heads", 1, 65536, &heads)) return NULL;
+  if (!get_int(env, argv[5], FN, "kvHeads", 1, 65536, &kvHeads)) return NULL;
+  if (!get_int(env, argv[6], FN, "headDim", 1, 65536, &hd)) return NULL;
+  if (!get_int(env, argv[7], FN, "start", 0, INT32_MAX / 2, &start)) return NULL;
+  if (!get_int(env, argv[8], FN, "nTokens", 1, INT32_MAX / 2, &nT)) return NULL;
+  if (napi_get_value_double(env, argv[9], &scale) != napi_ok || !isfinite(scale))
+    return TYPE_ERR("%s: scale: expected a finite number", FN);
+  if (heads % kvHeads != 0)
+    return RANGE_ERR("%s: heads: expected a multiple of kvHeads (%lld), found %lld", FN, (long long)kvHeads,
+                     (long long)heads);
+  const uint64_t needQ = (uint64_t)nT * (uint64_t)heads * (uint64_t)hd;
+  const uint64_t needKv = (uint64_t)(start + nT) * (uint64_t)kvHeads * (uint64_t)hd;
+  if ((uint64_t)qLen < needQ) return RANGE_ERR("%s: q.length: expected >= %llu, found %zu", FN, (unsigned long long)needQ, qLen);
+  if ((uint64_t)oLen < needQ)
+    return RANGE_ERR("%s: out.length: expected >= %llu, found %zu", FN, (unsigned long long)needQ, oLen);
+  if ((uint64_t)kLen < needKv)
+    return RANGE_ERR("%s: keys.length: expected >= %llu, found %zu", FN, (unsigned long long)needKv, kLen);
+  if ((uint64_t)vLen < needKv)
+    return RANGE_ERR("%s: values.length: expected >= %llu, found %zu", FN, (unsigned long long)needKv, vLen);
+
+  tl1_attention a;
+  a.q = (const float*)q;
+  a.keys = (const float*)k;
+  a.values = (const float*)v;
+  a.out = (float*)o;
+  a.heads = (int32_t)heads;
+  a.kvHeads = (int32_t)kvHeads;
+  a.headDim = (int32_t)hd;
+  a.start = (int32_t)start;
+  a.nTokens = (int32_t)nT;
+  a.scale = (float)scale;
+  attention_job job;
+  job.a = &a;
+  job.isa = atomic_load(&g_isa);
+  const int64_t pairs = nT * heads;
+  const double work = (double)pairs * ((double)start + (double)nT * 0.5 + 1.0) * ((double)hd * 2.0 + 8.0);
+  int np = parts_for(work, 32768.0);
+  if (np > pairs) np = (int)pairs;
+  job.scoreStride = (size_t)(start + nT + 7) & ~(size_t)7;
+  job.scores = (float*)malloc(sizeof(float) * job.scoreStride * (size_t)np);
+  if (!job.scores) return RANGE_ERR("%s: cannot allocate %zu score floats", FN, job.scoreStride * (size_t)np);
+  for (int p = 0; p <= np; p++) job.bounds[p] = pairs * p / np;
+  tl1_pool_run(attention_task, &job, np);
+  free(job.scores);
+  return make_undefined(env);
+}
+
 /* ------------------------------------------------------------- streamSum */
 
 typedef struct {
@@ -729,6 +815,7 @@ NAPI_MODULE_INIT() {
       {"ternaryPrepare", NULL, js_ternaryPrepare, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryGemm", NULL, js_ternaryGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attention", NULL, js_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamSum", NULL, js_streamSum, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -92,6 +92,22 @@ void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1);
 void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1); /* needs AVX2 + F16C */
 #endif
 
+/* ---- attention (attention.c) ---- */
+typedef struct {
+  const float* q;      /* nTokens x heads x headDim */
+  const float* keys;   /* positions x kvHeads x headDim */
+  const float* values; /* positions x kvHeads x headDim */
+  float* out;          /* nTokens x heads x headDim */
+  int32_t heads, kvHeads, headDim, start, nTokens;
+  float scale;
+} tl1_attention;
+
+/* (token, head) pairs [pair0, pair1), pair = t * heads + h; s holds start + nTokens floats. */
+void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s);
+#if TL1_X86
+void tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s);
+#endif
+
 uint64_t tl1_stream_scalar(const uint8_t* p, size_t n);
 #if TL1_X86
 uint64_t tl1_stream_avx2(const uint8_t* p, size_t n);

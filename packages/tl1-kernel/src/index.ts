@@ -1,4 +1,5 @@
 export { absmaxQuantizeActivations, type QuantizedActivations } from './activations.js';
+export { type AttentionInput, exp32, jsAttention } from './attention.js';
 export {
   type BenchWeightType,
   formatKernelBench,

@@ -1,5 +1,6 @@
 import { TernaryTensor } from '@trit/ternary';
 import { quantizeTokens, type TokenBatch, type TokenScratch } from './activations.js';
+import { type AttentionInput, checkAttention, jsAttention } from './attention.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
 import { KernelShapeError } from './errors.js';
 import {
@@ -33,6 +34,11 @@ export interface TernaryKernel {
   gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array;
   /** Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. */
   gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array;
+  /**
+   * Causal multi-head attention of nTokens queries over an f32 KV cache
+   * (GQA when kvHeads < heads), softmax included; the same bits on every backend.
+   */
+  attention(input: AttentionInput): void;
   /** Releases the kernel's threads; prepared matrices become unusable. */
   dispose(): Promise<void>;
 }
@@ -45,6 +51,8 @@ export interface KernelBackendImpl<TernaryHandle, DenseHandle> {
   loadDense(layout: DenseLayout): DenseHandle;
   ternaryGemm(handle: TernaryHandle, batch: TokenBatch, y: Float32Array): void;
   denseGemm(handle: DenseHandle, x: Float32Array, nTokens: number, y: Float32Array): void;
+  /** Optional: backends without their own run the JS reference on the caller's thread. */
+  attention?(input: AttentionInput): void;
   dispose(): Promise<void>;
 }
 
@@ -135,6 +143,11 @@ export class Kernel<TH, DH> implements TernaryKernel {
       this.backend.denseGemm(m.handle as DH, X, nTokens, out);
     }
     return out;
+  }
+
+  attention(input: AttentionInput): void {
+    checkAttention(input);
+    (this.backend.attention ?? jsAttention)(input);
   }
 
   dispose(): Promise<void> {

@@ -40,6 +40,19 @@ export interface NativeAddon {
     y: Float32Array,
   ): void;
   streamSum(data: Uint8Array, threads: number): number;
+  /** Absent from addons built before attention existed; the kernel then uses the JS version. */
+  attention?(
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    out: Float32Array,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    start: number,
+    nTokens: number,
+    scale: number,
+  ): void;
 }
 
 /**
@@ -98,6 +111,12 @@ export function createNativeBackend(addon: NativeAddon, threads: number): Kernel
       ensureThreads();
       addon.denseGemm(DENSE_GGML_TYPE[layout.type], layout.bytes, layout.rows, layout.cols, x, nTokens, y);
     },
+    attention: addon.attention
+      ? (a) => {
+          ensureThreads();
+          addon.attention?.(a.q, a.keys, a.values, a.out, a.heads, a.kvHeads, a.headDim, a.start, a.nTokens, a.scale);
+        }
+      : undefined,
     dispose: async () => {},
   };
 }

@@ -42,6 +42,16 @@ describe('ggufTokenizerMetadataFromHf', () => {
     ]);
   });
 
+  it('pads the token list to the model vocabulary with [PAD<id>] as convert_hf_to_gguf does, and refuses a smaller one', () => {
+    const json = byteLevelJson({ type: 'ByteLevel', use_regex: true });
+    const meta = ggufTokenizerMetadataFromHf(json, {}, { vocabSize: 9 });
+    expect((meta[K.tokens] as string[]).slice(6)).toEqual(['<tool>', '[PAD7]', '[PAD8]']);
+    expect(Array.from(meta[K.tokenType] as Int32Array).slice(7)).toEqual([TokenType.Unused, TokenType.Unused]);
+    expect(() => ggufTokenizerMetadataFromHf(json, {}, { vocabSize: 6 })).toThrow(
+      /vocab_size: expected at least 7 \(the tokenizer's highest id \+ 1\), found 6/,
+    );
+  });
+
   it('recognises the Llama-3 Split + ByteLevel pre-tokenizer and rejects other patterns', () => {
     const split = (regex: string) =>
       byteLevelJson({

@@ -118,6 +118,14 @@ function spacePrefix(json: HfTokenizerJson): boolean {
 export function ggufTokenizerMetadataFromHf(
   tokenizerJson: HfTokenizerJson | string,
   config: HfTokenizerConfig = {},
+  options: {
+    /**
+     * The model's vocabulary (config.json's vocab_size, the embedding's rows).
+     * llama.cpp requires the token list to be exactly this long, so missing
+     * ids are filled with `[PAD<id>]` as convert_hf_to_gguf.py does.
+     */
+    vocabSize?: number;
+  } = {},
 ): GgufTokenizerMetadata {
   const json = parse(tokenizerJson);
   const { model } = json;
@@ -137,6 +145,15 @@ export function ggufTokenizerMetadataFromHf(
   let size = 0;
   for (const id of Object.values(model.vocab)) size = Math.max(size, id + 1);
   for (const token of added) size = Math.max(size, token.id + 1);
+  if (options.vocabSize !== undefined) {
+    if (!Number.isSafeInteger(options.vocabSize) || options.vocabSize < size)
+      throw new TokenizerMetadataError(
+        'vocab_size',
+        `at least ${size} (the tokenizer's highest id + 1)`,
+        String(options.vocabSize),
+      );
+    size = options.vocabSize;
+  }
   const tokens: string[] = new Array(size);
   const types = new Int32Array(size);
   for (const [text, id] of Object.entries(model.vocab)) {

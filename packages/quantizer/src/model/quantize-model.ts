@@ -20,12 +20,17 @@ import {
 } from './hf.js';
 
 /** One tensor to convert: its GGUF name, NumPy-order shape, and a loader called when its turn comes. */
+/** Values per slice when a dense tensor is converted row range by row range (16 MiB of float32). */
+const DENSE_SLICE = 4 * 1024 * 1024;
+
 export interface SourceTensor {
   name: string;
   /** Where it came from (HF name or GGUF name), for messages. */
   sourceName: string;
   shape: number[];
   load(): Promise<Float32Array>;
+  /** Rows start…start+count (along the first dimension), so a big dense tensor converts in bounded memory. */
+  loadRows?(start: number, count: number): Promise<Float32Array>;
 }
 
 /** A model ready to convert: architecture, metadata for the GGUF, and tensors in GGUF naming. */
@@ -47,6 +52,8 @@ export interface QuantizeModelOptions {
   densePrecision?: PtBitnetConfig['densePrecision'];
   /** Store every tensor in one float type and quantize nothing (for float reference files). */
   floatOnly?: 'f32' | 'f16' | 'bf16' | 'q8_0';
+  /** Dense tensors convert in row slices of at most this many values (default 4 Mi, 16 MiB of float32). */
+  denseSliceValues?: number;
   signal?: AbortSignal;
   onProgress?: (progress: QuantizeProgress) => void;
   quantizerVersion?: string;
@@ -122,7 +129,13 @@ export async function hfModelSource(path: string): Promise<ModelSource> {
       ? parseJson<HfTokenizerConfig>(tokenizerConfigText, join(dir, 'tokenizer_config.json'))
       : {};
     try {
-      Object.assign(metadata, ggufTokenizerMetadataFromHf(parseJson(tokenizerText, tokenizerPath), tokenizerConfig));
+      // llama.cpp wants exactly one token per embedding row: pad to the embedding's rows as convert_hf_to_gguf does.
+      const embedding = model.tensors.find((t) => ggufTensorName(t.name) === 'token_embd.weight');
+      const vocabSize = embedding?.shape[0] ?? config.vocab_size;
+      Object.assign(
+        metadata,
+        ggufTokenizerMetadataFromHf(parseJson(tokenizerText, tokenizerPath), tokenizerConfig, { vocabSize }),
+      );
     } catch (error) {
       throw new QuantizeError(`${tokenizerPath}: ${(error as Error).message}`);
     }
@@ -154,6 +167,10 @@ export async function hfModelSource(path: string): Promise<ModelSource> {
         const values = await model.readTensorFloat32(t.name);
         return permuteHeads ? permuteForRope(values, shape[0] as number, shape[1] as number, permuteHeads) : values;
       },
+      // Q/K (permuted within heads) and tensors that are not matrices load whole.
+      ...(permuteHeads || shape.length !== 2
+        ? {}
+        : { loadRows: (start, count) => model.readTensorFloat32(t.name, { start, count }) }),
     });
   }
   if (unknown.length > 0) {
@@ -184,12 +201,24 @@ export async function ggufModelSource(path: string): Promise<ModelSource> {
     path,
     architecture: arch,
     metadata,
-    tensors: file.tensors.map((t) => ({
-      name: t.name,
-      sourceName: t.name,
-      shape: [...t.shape].reverse(),
-      load: () => file.dequantizeTensor(t),
-    })),
+    tensors: file.tensors.map((t) => {
+      const cols = t.shape[0] ?? 1;
+      const info = t.typeInfo;
+      const rowBytes = cols % info.blockSize === 0 ? info.byteSize([cols]) : 0;
+      const toFloat = info.toFloat;
+      return {
+        name: t.name,
+        sourceName: t.name,
+        shape: [...t.shape].reverse(),
+        load: () => file.dequantizeTensor(t),
+        ...(toFloat && rowBytes > 0 && t.shape.length === 2
+          ? {
+              loadRows: async (start: number, count: number) =>
+                toFloat(await file.readBytes(t.fileOffset + start * rowBytes, count * rowBytes), count * cols),
+            }
+          : {}),
+      };
+    }),
   };
 }
 
@@ -315,51 +344,79 @@ export async function quantizeModel(
     }
     for (const plan of plans) {
       if (options.signal?.aborted) break;
-      const values = await plan.tensor.load();
+      const { name, sourceName } = plan.tensor;
       const expected = plan.rows * plan.cols;
-      if (values.length !== expected) {
-        throw new QuantizeError(
-          `${source.path}: ${plan.tensor.sourceName} has ${values.length} values, its shape [${plan.tensor.shape.join(', ')}] needs ${expected}`,
-        );
-      }
-      for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i]))
-          throw new QuantizeError(`${source.path}: ${plan.tensor.sourceName} holds ${values[i]} at element ${i}`);
-      }
-      let bytes: Uint8Array;
-      let restored: Float32Array;
+      /** Checks a loaded slice (starting at element `at`) before anything is stored. */
+      const check = (values: Float32Array, length: number, at: number) => {
+        if (values.length !== length) {
+          throw new QuantizeError(
+            `${source.path}: ${sourceName} has ${values.length} values, its shape [${plan.tensor.shape.join(', ')}] needs ${expected}`,
+          );
+        }
+        for (let i = 0; i < values.length; i++) {
+          if (!Number.isFinite(values[i]))
+            throw new QuantizeError(`${source.path}: ${sourceName} holds ${values[i]} at element ${at + i}`);
+        }
+      };
+      const error = { se: 0, norm: 0 };
+      const addError = (values: Float32Array, restored: Float32Array) => {
+        for (let i = 0; i < values.length; i++) {
+          const d = values[i] - restored[i];
+          error.se += d * d;
+          error.norm += values[i] * values[i];
+        }
+      };
+      let byteCount = 0;
       let sparsity = 0;
       let formatName: string;
       if (plan.ternary) {
-        const tensor = quantizeTensor(values, [plan.rows, plan.cols], config, { name: plan.tensor.sourceName });
-        bytes = encodeTernaryTensor(tensor, plan.ternary);
-        restored = tensor.dequantize();
+        const values = await plan.tensor.load();
+        check(values, expected, 0);
+        const tensor = quantizeTensor(values, [plan.rows, plan.cols], config, { name: sourceName });
+        const bytes = encodeTernaryTensor(tensor, plan.ternary);
+        addError(values, tensor.dequantize());
         sparsity = tensor.sparsity();
         formatName = plan.ternary.toUpperCase();
+        byteCount = bytes.length;
+        await writer.writeTensorData(name, bytes);
       } else {
-        const info = writer.declaredTensors.find((t) => t.name === plan.tensor.name)?.typeInfo;
-        if (!info?.fromFloat || !info.toFloat)
-          throw new QuantizeError(`cannot store ${plan.tensor.name} as ${plan.dense}`);
-        bytes = info.fromFloat(values);
-        restored = info.toFloat(bytes, values.length);
+        const info = writer.declaredTensors.find((t) => t.name === name)?.typeInfo;
+        const fromFloat = info?.fromFloat;
+        const toFloat = info?.toFloat;
+        if (!info || !fromFloat || !toFloat) throw new QuantizeError(`cannot store ${name} as ${plan.dense}`);
         formatName = info.name;
+        // Dense tensors go in row slices of at most DENSE_SLICE values: a 128k-token embedding never sits in memory whole.
+        const loadRows = plan.tensor.loadRows;
+        const sliceValues = options.denseSliceValues ?? DENSE_SLICE;
+        const rowsPerSlice = loadRows ? Math.max(1, Math.floor(sliceValues / Math.max(1, plan.cols))) : plan.rows;
+        const tensor = plan.tensor;
+        const convert = (values: Float32Array, length: number, at: number): Uint8Array => {
+          check(values, length, at);
+          const bytes = fromFloat(values);
+          addError(values, toFloat(bytes, values.length));
+          byteCount += bytes.length;
+          return bytes;
+        };
+        async function* slices(): AsyncGenerator<Uint8Array> {
+          if (!loadRows || plan.rows <= rowsPerSlice) {
+            yield convert(await tensor.load(), expected, 0);
+            return;
+          }
+          for (let row = 0; row < plan.rows; row += rowsPerSlice) {
+            const count = Math.min(rowsPerSlice, plan.rows - row);
+            yield convert(await loadRows(row, count), count * plan.cols, row * plan.cols);
+          }
+        }
+        await writer.writeTensorData(name, slices());
       }
-      let se = 0;
-      let norm = 0;
-      for (let i = 0; i < values.length; i++) {
-        const d = values[i] - restored[i];
-        se += d * d;
-        norm += values[i] * values[i];
-      }
-      await writer.writeTensorData(plan.tensor.name, bytes);
       reports.push({
-        name: plan.tensor.name,
+        name,
         shape: plan.tensor.shape,
         format: formatName,
-        mse: values.length ? se / values.length : 0,
-        relativeError: norm > 0 ? Math.sqrt(se / norm) : 0,
+        mse: expected ? error.se / expected : 0,
+        relativeError: error.norm > 0 ? Math.sqrt(error.se / error.norm) : 0,
         sparsity,
-        bytes: bytes.length,
+        bytes: byteCount,
       });
     }
     const { byteLength } = await writer.finish();
