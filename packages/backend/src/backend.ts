@@ -97,6 +97,9 @@ interface Layer {
   wGate: Projection;
   wUp: Projection;
   wDown: Projection;
+  /** Q, K, V and gate, up: projections sharing an input (built once, so the hot loop allocates nothing). */
+  qkv: readonly Projection[];
+  gateUp: readonly Projection[];
   /** bitnet's optional per-projection output scales (1 when absent). */
   scale: { q: number; k: number; v: number; o: number; gate: number; up: number; down: number };
   keys: Float32Array;
@@ -119,6 +122,9 @@ interface Scratch {
   rounded: Float32Array;
   /** Exact-length views of `rounded`, keyed by input length (E, heads·headDim, ffn). */
   roundedByLength: Map<number, Float32Array>;
+  /** [q, k, v] and [gate, up]: the outputs of the grouped projections. */
+  qkvOut: readonly Float32Array[];
+  gateUpOut: readonly Float32Array[];
 }
 
 const EMPTY_STATS: GenerationStats = {
@@ -143,6 +149,8 @@ export class BitNetBackend {
   private length = 0;
   private readonly layers: Layer[];
   private readonly views = new Map<number, Scratch>();
+  /** The matrices of each all-ternary projection group, for gemmMany (dense groups round per type instead). */
+  private readonly groupMatrices = new Map<readonly Projection[], PreparedMatrix[]>();
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
   private readonly rope: Rope;
@@ -166,16 +174,25 @@ export class BitNetBackend {
     private readonly embedding: { bytes: Uint8Array; info: GgmlTypeInfo; rowBytes: number },
     private readonly outputNorm: Float32Array,
     private readonly output: Projection,
-    layers: Omit<Layer, 'keys' | 'values'>[],
+    layers: Omit<Layer, 'keys' | 'values' | 'qkv' | 'gateUp'>[],
     /** Undefined when the file carries no tokenizer. */
     readonly tokenizer: BpeTokenizer | undefined,
   ) {
     const kvDim = config.headCountKv * config.headDim;
     this.layers = layers.map((l) => ({
       ...l,
+      qkv: [l.wq, l.wk, l.wv],
+      gateUp: [l.wGate, l.wUp],
       keys: new Float32Array(contextSize * kvDim),
       values: new Float32Array(contextSize * kvDim),
     }));
+    for (const l of this.layers)
+      for (const group of [l.qkv, l.gateUp])
+        if (group.every((p) => p.matrix.kind === 'ternary'))
+          this.groupMatrices.set(
+            group,
+            group.map((p) => p.matrix),
+          );
     this.full = this.allocate(batchSize);
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
@@ -234,7 +251,7 @@ export class BitNetBackend {
           ? await matrix('output.weight')
           : { matrix: prepareMatrix(kernel, file, embeddingInfo, embeddingBytes), type: embeddingInfo.typeName };
       const outputNorm = await vector('output_norm.weight');
-      const layers: Omit<Layer, 'keys' | 'values'>[] = [];
+      const layers: Omit<Layer, 'keys' | 'values' | 'qkv' | 'gateUp'>[] = [];
       for (let i = 0; i < config.blockCount; i++) {
         const b = `blk.${i}.`;
         const bitnet = config.family === 'bitnet';
@@ -478,7 +495,7 @@ export class BitNetBackend {
     const c = this.config;
     const qDim = c.headCount * c.headDim;
     const kvDim = c.headCountKv * c.headDim;
-    return {
+    return withGroups({
       x: new Float32Array(T * c.embeddingLength),
       xb: new Float32Array(T * c.embeddingLength),
       q: new Float32Array(T * qDim),
@@ -491,7 +508,7 @@ export class BitNetBackend {
       down: new Float32Array(T * c.embeddingLength),
       rounded: new Float32Array(T * Math.max(c.embeddingLength, qDim, c.feedForwardLength)),
       roundedByLength: new Map(),
-    };
+    });
   }
 
   /** Exact-length views of the batch buffers for T tokens (the kernels check lengths), made once per T. */
@@ -500,7 +517,7 @@ export class BitNetBackend {
     if (!s) {
       const f = this.full;
       const view = (a: Float32Array) => a.subarray(0, (a.length / this.batchSize) * T);
-      s = {
+      s = withGroups({
         x: view(f.x),
         xb: view(f.xb),
         q: view(f.q),
@@ -513,7 +530,7 @@ export class BitNetBackend {
         down: view(f.down),
         rounded: view(f.rounded),
         roundedByLength: new Map(),
-      };
+      });
       const c = this.config;
       for (const n of [c.embeddingLength, c.headCount * c.headDim, c.feedForwardLength])
         s.roundedByLength.set(n * T, s.rounded.subarray(0, n * T));
@@ -526,6 +543,19 @@ export class BitNetBackend {
   private project(p: Projection, X: Float32Array, T: number, Y: Float32Array, s: Scratch): void {
     const input = roundActivationsFor(p.type, X, s.roundedByLength.get(X.length) ?? s.rounded.subarray(0, X.length));
     this.kernel.gemm(p.matrix, input, T, Y);
+  }
+
+  /** Projections of one input: ternary ones share one activation quantization (gemmMany); dense ones round per type. */
+  private projectMany(
+    ps: readonly Projection[],
+    X: Float32Array,
+    T: number,
+    Ys: readonly Float32Array[],
+    s: Scratch,
+  ): void {
+    const matrices = this.groupMatrices.get(ps);
+    if (matrices) this.kernel.gemmMany(matrices, X, T, Ys);
+    else for (let i = 0; i < ps.length; i++) this.project(ps[i] as Projection, X, T, Ys[i] as Float32Array, s);
   }
 
   /** Decodes row `token` of the embedding into out[at…]: common types inline, others through the type table. */
@@ -577,9 +607,7 @@ export class BitNetBackend {
 
     for (const layer of this.layers) {
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.attnNorm, E, eps);
-      this.project(layer.wq, s.xb, T, s.q, s);
-      this.project(layer.wk, s.xb, T, s.k, s);
-      this.project(layer.wv, s.xb, T, s.v, s);
+      this.projectMany(layer.qkv, s.xb, T, s.qkvOut, s);
       scaleInPlace(s.q, layer.scale.q);
       scaleInPlace(s.k, layer.scale.k);
       scaleInPlace(s.v, layer.scale.v);
@@ -611,8 +639,7 @@ export class BitNetBackend {
       addScaled(s.x, s.o, layer.scale.o);
 
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.ffnNorm, E, eps);
-      this.project(layer.wGate, s.xb, T, s.gate, s);
-      this.project(layer.wUp, s.xb, T, s.up, s);
+      this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut, s);
       scaleInPlace(s.gate, layer.scale.gate);
       scaleInPlace(s.up, layer.scale.up);
       gatedActivation(s.gate, s.up, T * F, c.activation);
@@ -634,6 +661,11 @@ export class BitNetBackend {
     }
     return s;
   }
+}
+
+/** Adds the grouped-output lists to a scratch set. */
+function withGroups(s: Omit<Scratch, 'qkvOut' | 'gateUpOut'>): Scratch {
+  return { ...s, qkvOut: [s.q, s.k, s.v], gateUpOut: [s.gate, s.up] };
 }
 
 function scaleInPlace(x: Float32Array, scale: number): void {

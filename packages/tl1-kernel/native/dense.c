@@ -162,7 +162,16 @@ DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, co
     }
     j = nb * 32;
   } else {
+    /* Software prefetch 512 weights ahead in each row: with several rows in
+     * flight the hardware prefetchers fall behind (F16 GEMV 1.3-1.5x faster).
+     * Past a row's end this reaches into the next row, which comes next; past
+     * the matrix it is a hint to an address never loaded, which cannot fault. */
+    const int elemBytes = type == 0 ? 4 : 2;
     for (; j + 8 <= cols; j += 8) {
+      if ((j & 31) == 0) {
+#pragma GCC unroll 4
+        for (int i = 0; i < RB; i++) _mm_prefetch((const char*)(row[i] + (size_t)(j + 512) * elemBytes), _MM_HINT_T0);
+      }
 #pragma GCC unroll 4
       for (int i = 0; i < RB; i++) {
         const __m256 w = loadw8(type, row[i], j);

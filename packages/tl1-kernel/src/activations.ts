@@ -44,6 +44,45 @@ export function quantizeInto(x: Float32Array, offset: number, n: number, q: Int8
   return scale;
 }
 
+/**
+ * quantizeInto and the running prefix sums in one pass: prefix[p] = 0, then
+ * prefix[p + j + 1] = q[0] + … + q[j]. Same codes and scale as quantizeInto.
+ */
+function quantizeWithPrefix(
+  x: Float32Array,
+  offset: number,
+  n: number,
+  q: Int8Array,
+  qOffset: number,
+  prefix: Int32Array,
+  pOffset: number,
+): number {
+  let maxAbs = 0;
+  for (let j = 0; j < n; j++) {
+    const a = Math.abs(x[offset + j] as number);
+    if (a > maxAbs) maxAbs = a; // NaN never compares greater
+  }
+  prefix[pOffset] = 0;
+  if (!(maxAbs >= TINY)) {
+    q.fill(0, qOffset, qOffset + n);
+    prefix.fill(0, pOffset, pOffset + n + 1);
+    return 1;
+  }
+  const scale = Math.fround(127 / maxAbs);
+  let running = 0;
+  for (let j = 0; j < n; j++) {
+    const v = Math.fround((x[offset + j] as number) * scale);
+    // Half away from zero: v ± 0.5 is exact in double, and `| 0` truncates toward zero (NaN → 0).
+    let r = (v >= 0 ? v + 0.5 : v - 0.5) | 0;
+    if (r > 127) r = 127;
+    else if (r < -127) r = -127;
+    q[qOffset + j] = r;
+    running += r;
+    prefix[pOffset + j + 1] = running;
+  }
+  return scale;
+}
+
 /** Quantized tokens laid out for the kernels: see KERNEL.md §1. */
 export interface TokenBatch {
   nTokens: number;
@@ -87,16 +126,12 @@ export function quantizeTokens(
     scratch && scratch.actScales.length >= nTokens ? scratch.actScales.subarray(0, nTokens) : new Float32Array(nTokens);
   for (let t = 0; t < nTokens; t++) {
     const qBase = t * qStride;
-    actScales[t] = quantizeInto(X, t * cols, cols, q, qBase);
+    const pBase = t * (qStride + 1);
+    actScales[t] = quantizeWithPrefix(X, t * cols, cols, q, qBase, prefix, pBase);
     // Reused buffers may hold an earlier, wider token: the padding must read as zero.
     q.fill(0, qBase + cols, qBase + qStride);
-    const pBase = t * (qStride + 1);
-    prefix[pBase] = 0;
-    let running = 0;
-    for (let j = 0; j < qStride; j++) {
-      running += q[qBase + j];
-      prefix[pBase + j + 1] = running;
-    }
+    const total = prefix[pBase + cols] as number;
+    prefix.fill(total, pBase + cols + 1, pBase + qStride + 1);
   }
   return { nTokens, qStride, q, prefix, actScales };
 }

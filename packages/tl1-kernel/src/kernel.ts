@@ -39,6 +39,12 @@ export interface TernaryKernel {
    * (GQA when kvHeads < heads), softmax included; the same bits on every backend.
    */
   attention(input: AttentionInput): void;
+  /**
+   * Y_i = X · M_iᵀ for several matrices that read the same input (Q, K and V;
+   * gate and up): the same results as separate gemm calls, with the
+   * activations quantized once for all the ternary ones.
+   */
+  gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void;
   /** Releases the kernel's threads; prepared matrices become unusable. */
   dispose(): Promise<void>;
 }
@@ -126,21 +132,66 @@ export class Kernel<TH, DH> implements TernaryKernel {
 
   gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array {
     const m = this.own(matrix);
-    if (!Number.isSafeInteger(nTokens) || nTokens < 1)
-      throw new KernelShapeError('gemm: nTokens', 'a positive integer', nTokens);
-    if (!(X instanceof Float32Array)) throw new KernelShapeError('gemm: X', 'a Float32Array', typeof X);
-    if (X.length !== nTokens * m.cols) {
-      throw new KernelShapeError(`gemm: X length (${nTokens} tokens × ${m.cols} cols)`, nTokens * m.cols, X.length);
-    }
-    const out = Y ?? new Float32Array(nTokens * m.rows);
-    if (out.length !== nTokens * m.rows) {
-      throw new KernelShapeError(`gemm: Y length (${nTokens} tokens × ${m.rows} rows)`, nTokens * m.rows, out.length);
-    }
+    const out = this.checkGemm(-1, m, X, nTokens, Y);
     if (m.kind === 'ternary') {
       const batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
       this.backend.ternaryGemm(m.handle as TH, batch, out);
     } else {
       this.backend.denseGemm(m.handle as DH, X, nTokens, out);
+    }
+    return out;
+  }
+
+  gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void {
+    if (matrices.length !== Ys.length)
+      throw new KernelShapeError('gemmMany: outputs (one per matrix)', matrices.length, Ys.length);
+    for (let i = 0; i < matrices.length; i++)
+      this.checkGemm(i, this.own(matrices[i] as PreparedMatrix), X, nTokens, Ys[i] as Float32Array);
+    // One quantization serves every ternary matrix of the same stride (same cols: X is shared).
+    let batch: TokenBatch | undefined;
+    let batchStride = -1;
+    for (let i = 0; i < matrices.length; i++) {
+      const m = matrices[i] as PreparedTernary | PreparedDense;
+      const out = Ys[i] as Float32Array;
+      if (m.kind === 'ternary') {
+        if (!batch || batchStride !== m.qStride) {
+          batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
+          batchStride = m.qStride;
+        }
+        this.backend.ternaryGemm(m.handle as TH, batch, out);
+      } else {
+        this.backend.denseGemm(m.handle as DH, X, nTokens, out);
+      }
+    }
+  }
+
+  /** Checks X and Y against the matrix; returns Y, or a new output when Y is absent. */
+  private checkGemm(
+    /** Index in a gemmMany call, or -1 for gemm (names the call in errors; built only on failure). */
+    index: number,
+    m: PreparedTernary | PreparedDense,
+    X: Float32Array,
+    nTokens: number,
+    Y?: Float32Array,
+  ): Float32Array {
+    const what = () => (index < 0 ? 'gemm' : `gemmMany[${index}]`);
+    if (!Number.isSafeInteger(nTokens) || nTokens < 1)
+      throw new KernelShapeError(`${what()}: nTokens`, 'a positive integer', nTokens);
+    if (!(X instanceof Float32Array)) throw new KernelShapeError(`${what()}: X`, 'a Float32Array', typeof X);
+    if (X.length !== nTokens * m.cols) {
+      throw new KernelShapeError(
+        `${what()}: X length (${nTokens} tokens × ${m.cols} cols)`,
+        nTokens * m.cols,
+        X.length,
+      );
+    }
+    const out = Y ?? new Float32Array(nTokens * m.rows);
+    if (out.length !== nTokens * m.rows) {
+      throw new KernelShapeError(
+        `${what()}: Y length (${nTokens} tokens × ${m.rows} rows)`,
+        nTokens * m.rows,
+        out.length,
+      );
     }
     return out;
   }

@@ -1,6 +1,7 @@
 import { TernaryTensor } from '@trit/ternary';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { absmaxQuantizeActivations } from './activations.js';
+import { absmaxQuantizeActivations, quantizeTokens } from './activations.js';
 import { KernelFormatError, KernelLoadError, KernelShapeError } from './errors.js';
 import { loadKernel } from './select.js';
 
@@ -21,6 +22,40 @@ describe('absmaxQuantizeActivations', () => {
     const inf = absmaxQuantizeActivations(Float32Array.of(Number.POSITIVE_INFINITY, 3));
     expect(Array.from(inf.q)).toEqual([0, 0]);
     expect(inf.scale).toBe(0);
+  });
+});
+
+describe('quantizeTokens', () => {
+  it('gives each token the codes and scale of absmaxQuantizeActivations, zero padding and running prefix sums, in reused buffers', () => {
+    const special = [0, -0, 0.5, -0.5, 1e-11, 3.4e38, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const value = fc.oneof(fc.float({ noDefaultInfinity: true, noNaN: true }), fc.constantFrom(...special));
+    // A wide batch first leaves garbage in the scratch buffers that the second must not read.
+    const scratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
+    const wide = Float32Array.from({ length: 3 * 300 }, (_, i) => ((i * 37) % 19) - 9);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(value, { minLength: 160, maxLength: 160 }),
+        (nTokens, cols, pool) => {
+          const first = quantizeTokens(wide, 3, 300, 300, scratch);
+          Object.assign(scratch, { q: first.q, prefix: first.prefix, actScales: first.actScales });
+          const X = Float32Array.from({ length: nTokens * cols }, (_, i) => pool[i % pool.length] as number);
+          const qStride = cols + 7;
+          const batch = quantizeTokens(X, nTokens, cols, qStride, scratch);
+          for (let t = 0; t < nTokens; t++) {
+            const expected = absmaxQuantizeActivations(X.subarray(t * cols, (t + 1) * cols));
+            expect(batch.actScales[t]).toBe(Math.fround(expected.scale));
+            const codes = Array.from(batch.q.subarray(t * qStride, (t + 1) * qStride));
+            expect(codes).toEqual([...Array.from(expected.q), ...new Array(7).fill(0)]);
+            let running = 0;
+            const sums = [0, ...codes.map((c) => (running += c))];
+            expect(Array.from(batch.prefix.subarray(t * (qStride + 1), (t + 1) * (qStride + 1)))).toEqual(sums);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
