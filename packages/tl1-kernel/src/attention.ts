@@ -5,6 +5,7 @@
  * reduced as the dense GEMV reduces, a float32 exp of our own (no libm), and
  * the weighted sum of values accumulated position by position.
  */
+import { dot8, reduce8 } from './dot.js';
 import { KernelShapeError } from './errors.js';
 
 export interface AttentionInput {
@@ -96,11 +97,6 @@ export function checkAttention(a: AttentionInput): void {
   }
 }
 
-/** Reduces 8 lanes in the order the native kernel does (KERNEL.md §4). */
-function reduce8(l: Float32Array): number {
-  return f(f(f(l[0] + l[4]) + f(l[2] + l[6])) + f(f(l[1] + l[5]) + f(l[3] + l[7])));
-}
-
 /** Scratch reused between calls: scores grow to the longest span seen. */
 let scores = new Float32Array(0);
 const lanes = new Float32Array(8);
@@ -111,7 +107,6 @@ export function jsAttention(a: AttentionInput): void {
   const scale = f(a.scale);
   const group = heads / kvHeads;
   const kvStride = kvHeads * hd;
-  const hd8 = hd & ~7;
   if (scores.length < start + nTokens) scores = new Float32Array(start + nTokens);
   const s = scores;
   for (let t = 0; t < nTokens; t++) {
@@ -122,41 +117,7 @@ export function jsAttention(a: AttentionInput): void {
       let max = Number.NEGATIVE_INFINITY;
       for (let p = 0; p < span; p++) {
         const kAt = p * kvStride + kvAt;
-        // Lanes i mod 8 in locals (V8 keeps them in registers); the tail, if any, through the array.
-        let l0 = 0;
-        let l1 = 0;
-        let l2 = 0;
-        let l3 = 0;
-        let l4 = 0;
-        let l5 = 0;
-        let l6 = 0;
-        let l7 = 0;
-        for (let i = 0; i < hd8; i += 8) {
-          const qi = qAt + i;
-          const ki = kAt + i;
-          l0 = f(l0 + f(q[qi] * keys[ki]));
-          l1 = f(l1 + f(q[qi + 1] * keys[ki + 1]));
-          l2 = f(l2 + f(q[qi + 2] * keys[ki + 2]));
-          l3 = f(l3 + f(q[qi + 3] * keys[ki + 3]));
-          l4 = f(l4 + f(q[qi + 4] * keys[ki + 4]));
-          l5 = f(l5 + f(q[qi + 5] * keys[ki + 5]));
-          l6 = f(l6 + f(q[qi + 6] * keys[ki + 6]));
-          l7 = f(l7 + f(q[qi + 7] * keys[ki + 7]));
-        }
-        let dot: number;
-        if (hd8 === hd) dot = f(f(f(l0 + l4) + f(l2 + l6)) + f(f(l1 + l5) + f(l3 + l7)));
-        else {
-          lanes[0] = l0;
-          lanes[1] = l1;
-          lanes[2] = l2;
-          lanes[3] = l3;
-          lanes[4] = l4;
-          lanes[5] = l5;
-          lanes[6] = l6;
-          lanes[7] = l7;
-          for (let i = hd8; i < hd; i++) lanes[i & 7] = f(lanes[i & 7] + f(q[qAt + i] * keys[kAt + i]));
-          dot = reduce8(lanes);
-        }
+        const dot = dot8(q, qAt, keys, kAt, hd);
         const v = f(dot * scale);
         s[p] = v;
         if (v > max) max = v;

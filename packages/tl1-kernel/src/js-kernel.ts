@@ -1,5 +1,6 @@
 import type { TokenBatch } from './activations.js';
 import type { DenseLayout } from './dense.js';
+import { dot8 } from './dot.js';
 import { CHUNK_BYTES, CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
 
 /*
@@ -149,34 +150,6 @@ export function jsDenseGemm(
   const w = new Float32Array(cols);
   for (let r = rowBegin; r < rowEnd; r++) {
     layout.readRow(r, w);
-    for (let t = 0; t < nTokens; t++) {
-      const xBase = t * cols;
-      let l0 = 0;
-      let l1 = 0;
-      let l2 = 0;
-      let l3 = 0;
-      let l4 = 0;
-      let l5 = 0;
-      let l6 = 0;
-      let l7 = 0;
-      let j = 0;
-      for (; j + 8 <= cols; j += 8) {
-        l0 = Math.fround(l0 + Math.fround(w[j] * x[xBase + j]));
-        l1 = Math.fround(l1 + Math.fround(w[j + 1] * x[xBase + j + 1]));
-        l2 = Math.fround(l2 + Math.fround(w[j + 2] * x[xBase + j + 2]));
-        l3 = Math.fround(l3 + Math.fround(w[j + 3] * x[xBase + j + 3]));
-        l4 = Math.fround(l4 + Math.fround(w[j + 4] * x[xBase + j + 4]));
-        l5 = Math.fround(l5 + Math.fround(w[j + 5] * x[xBase + j + 5]));
-        l6 = Math.fround(l6 + Math.fround(w[j + 6] * x[xBase + j + 6]));
-        l7 = Math.fround(l7 + Math.fround(w[j + 7] * x[xBase + j + 7]));
-      }
-      const lanes = [l0, l1, l2, l3, l4, l5, l6, l7];
-      for (; j < cols; j++) lanes[j & 7] = Math.fround(lanes[j & 7] + Math.fround(w[j] * x[xBase + j]));
-      const v0 = Math.fround(lanes[0] + lanes[4]);
-      const v1 = Math.fround(lanes[1] + lanes[5]);
-      const v2 = Math.fround(lanes[2] + lanes[6]);
-      const v3 = Math.fround(lanes[3] + lanes[7]);
-      y[t * rows + r] = Math.fround(Math.fround(v0 + v2) + Math.fround(v1 + v3));
-    }
+    for (let t = 0; t < nTokens; t++) y[t * rows + r] = dot8(w, 0, x, t * cols, cols);
   }
 }
