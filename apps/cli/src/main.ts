@@ -28,15 +28,16 @@ Commands:
            [--layers all|experts|<globs>] [--no-optimize-scales] [--json]
                              quantize projections to ternary, tensor by tensor; llama.cpp loads
                              the result (t158 is RuvLLM's layout, which it does not)
-  run <model.gguf> [--prompt T] [--max-tokens N] [--temperature X] [--top-k K] [--top-p P]
-      [--min-p P] [--repeat-penalty R] [--seed N] [--context N] [--backend B] [--threads N] [--json]
+  run <model.gguf> [-p|--prompt T] [-n|--max-tokens 128] [--temp|--temperature X] [--top-k K]
+      [--top-p P] [--min-p P] [--repeat-penalty R] [--seed N] [--context N]
+      [--kernel|--backend auto|native|wasm|js] [--threads N] [--json]
                              generate text, streaming, then print prefill/decode speed
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
-              [--backend auto|native|wasm|js] [--vs-llama-cpp] [--json]
+              [--kernel|--backend auto|native|wasm|js] [--vs-llama-cpp] [--json]
                              prefill and decode tokens/s and peak RSS, each runtime in its own
                              process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
                              file, tokens and threads, and prints the ratios
@@ -292,13 +293,27 @@ async function quantize(args: readonly string[]): Promise<number> {
   }
 }
 
+/** An option with two spellings (`--kernel` for `--backend`, `--temp` for `--temperature`): either, not two different values. */
+function alias(
+  value: string | undefined,
+  other: string | undefined,
+  name: string,
+  otherName: string,
+): string | undefined {
+  if (value !== undefined && other !== undefined && value !== other)
+    throw new UsageError(`${name} and ${otherName} are the same option; got "${value}" and "${other}"`);
+  return value ?? other;
+}
+
 async function runModel(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
     options: {
-      prompt: { type: 'string', default: 'The' },
-      'max-tokens': { type: 'string' },
+      prompt: { type: 'string', short: 'p', default: 'The' },
+      'max-tokens': { type: 'string', short: 'n' },
       temperature: { type: 'string' },
+      temp: { type: 'string' },
+      kernel: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
       'min-p': { type: 'string' },
@@ -313,12 +328,13 @@ async function runModel(args: readonly string[]): Promise<number> {
     strict: true,
   });
   const path = singleFile('run', positionals);
-  const backendName = values.backend;
+  const backendName = alias(values.backend, values.kernel, '--backend', '--kernel');
+  const temperature = alias(values.temperature, values.temp, '--temperature', '--temp');
   if (backendName !== undefined && !['auto', 'native', 'wasm', 'js'].includes(backendName))
     throw new UsageError(`--backend must be auto, native, wasm or js, got "${backendName}"`);
   const sampling = {
-    maxTokens: integerOption('max-tokens', values['max-tokens'], 0, 1 << 20) ?? 64,
-    temperature: numberOption('temperature', values.temperature, 0, 100),
+    maxTokens: integerOption('max-tokens', values['max-tokens'], 0, 1 << 20) ?? 128,
+    temperature: numberOption('temperature', temperature, 0, 100),
     topK: integerOption('top-k', values['top-k'], 0, 1 << 24),
     topP: numberOption('top-p', values['top-p'], 0, 1),
     minP: numberOption('min-p', values['min-p'], 0, 1),
@@ -380,7 +396,8 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
       threads: { type: 'string' },
       'prompt-tokens': { type: 'string' },
       'decode-tokens': { type: 'string' },
-      backend: { type: 'string', default: 'auto' },
+      backend: { type: 'string' },
+      kernel: { type: 'string' },
       'vs-llama-cpp': { type: 'boolean', default: false },
       /** Internal: measure one runtime and print its JSON (the parent runs each runtime in a child). */
       child: { type: 'string' },
@@ -390,7 +407,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
   });
   const [path, ...extra] = positionals;
   if (!path || extra.length > 0) throw new UsageError('bench model takes one GGUF file');
-  const backend = values.backend;
+  const backend = alias(values.backend, values.kernel, '--backend', '--kernel') ?? 'auto';
   if (backend !== 'auto' && backend !== 'native' && backend !== 'wasm' && backend !== 'js')
     throw new UsageError(`--backend must be auto, native, wasm or js, got "${backend}"`);
   const { availableParallelism } = await import('node:os');

@@ -84,6 +84,26 @@ describe('trit synth → quantize → run', () => {
     expect(result.tokens.length).toBeGreaterThan(0);
     expect(JSON.parse(generate().stdout).tokens).toEqual(result.tokens);
 
+    // The short spellings: -p, -n, --temp, --kernel.
+    const short = run(
+      'run',
+      out,
+      '-p',
+      'the model',
+      '-n',
+      '12',
+      '--temp',
+      '0.8',
+      '--seed',
+      '5',
+      '--json',
+      '--kernel',
+      'js',
+    );
+    expect(JSON.parse(short.stdout).tokens).toEqual(result.tokens);
+    expect(run('run', out, '--kernel', 'js', '--backend', 'wasm').stderr).toMatch(
+      /--backend and --kernel are the same option/,
+    );
     const text = run('run', out, '--prompt', 'ternary', '--max-tokens', '4', '--temperature', '0');
     expect(text.status).toBe(0);
     expect(text.stdout.startsWith('ternary')).toBe(true);
