@@ -131,30 +131,30 @@ DAI __m256 loadw8(const int type, const uint8_t* row, int32_t j) {
  * or tokens hide the add latency of the single-accumulator order. */
 DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, const int RB, const int TB) {
   const int32_t cols = d->cols;
-  const uint8_t* row[4];
+  const uint8_t* row[8];
   const float* x[4];
-  __m256 acc[4][4];
-#pragma GCC unroll 4
+  __m256 acc[8][4];
+#pragma GCC unroll 8
   for (int i = 0; i < RB; i++) row[i] = d->data + (size_t)(r + i) * d->rowBytes;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int k = 0; k < TB; k++) x[k] = d->x + (size_t)(t + k) * cols;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < RB; i++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int k = 0; k < TB; k++) acc[i][k] = _mm256_setzero_ps();
   int32_t j = 0;
   if (type == 8) {
     const int32_t nb = cols / 32;
     for (int32_t b = 0; b < nb; b++) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
         const uint8_t* blk = row[i] + (size_t)b * 34;
         const __m256 dv = _mm256_set1_ps(_cvtsh_ss(rd16(blk)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int g = 0; g < 4; g++) {
           const __m256i qi = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(blk + 2 + g * 8)));
           const __m256 w = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(qi));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int k = 0; k < TB; k++)
             acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * 32 + g * 8)));
         }
@@ -169,20 +169,20 @@ DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, co
     const int elemBytes = type == 0 ? 4 : 2;
     for (; j + 8 <= cols; j += 8) {
       if ((j & 31) == 0) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int i = 0; i < RB; i++) _mm_prefetch((const char*)(row[i] + (size_t)(j + 512) * elemBytes), _MM_HINT_T0);
       }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
         const __m256 w = loadw8(type, row[i], j);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int k = 0; k < TB; k++) acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + j)));
       }
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int i = 0; i < RB; i++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int k = 0; k < TB; k++) {
       float lane[8];
       _mm256_storeu_ps(lane, acc[i][k]);
@@ -204,6 +204,8 @@ DAI void dense_rows(const tl1_dense* d, const int type, int32_t r0, int32_t r1) 
       for (; t < nT; t++) dense_tile(d, type, r, t, 2, 1);
     }
   } else {
+    for (; r + 8 <= r1; r += 8)
+      for (int32_t t = 0; t < nT; t++) dense_tile(d, type, r, t, 8, 1);
     for (; r + 4 <= r1; r += 4)
       for (int32_t t = 0; t < nT; t++) dense_tile(d, type, r, t, 4, 1);
   }

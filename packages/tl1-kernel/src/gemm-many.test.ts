@@ -53,3 +53,44 @@ it('gemmMany gives the same bits as one gemm per matrix, on every backend, mixin
     await kernel.dispose();
   }
 });
+
+it('dense GEMV tiles of 8, 4 and 1 rows with column tails give the same bits on every backend', async () => {
+  const kernels = [];
+  for (const backend of ['js', 'wasm', 'native'] as const) {
+    try {
+      kernels.push(await loadKernel({ backend, threads: 2 }));
+    } catch (error) {
+      if (backend === 'native' && process.arch === 'x64') throw error;
+    }
+  }
+  for (const type of ['f32', 'f16', 'bf16'] as const)
+    for (const [rows, cols] of [
+      [13, 257],
+      [8, 16],
+      [29, 1031],
+    ] as const)
+      for (const nTokens of [1, 2, 3]) {
+        const c: DenseCase = {
+          id: '',
+          kind: 'dense',
+          rows,
+          cols,
+          type,
+          seed: rows + cols,
+          activations: 'normal',
+          nTokens,
+        };
+        const data = caseDense(c);
+        const X = caseActivations('normal', nTokens, cols, rows);
+        const outs = kernels.map((k) => k.gemm(k.prepareDense({ type, data, rows, cols }), X, nTokens));
+        for (const [i, y] of outs.entries())
+          expect([type, rows, nTokens, kernels[i]?.name, sameFloat32(y, outs[0] as Float32Array)]).toEqual([
+            type,
+            rows,
+            nTokens,
+            kernels[i]?.name,
+            true,
+          ]);
+      }
+  for (const k of kernels) await k.dispose();
+});
