@@ -8,7 +8,13 @@ import {
   type TensorDiscoveryReport,
 } from '@trit/gguf';
 import { halfBitsToFloat } from '@trit/ternary';
-import { type LoadKernelOptions, loadKernel, type PreparedMatrix, type TernaryKernel } from '@trit/tl1-kernel';
+import {
+  type AttentionInput,
+  type LoadKernelOptions,
+  loadKernel,
+  type PreparedMatrix,
+  type TernaryKernel,
+} from '@trit/tl1-kernel';
 import { type BpeTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
 import { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
@@ -149,6 +155,7 @@ export class BitNetBackend {
   private length = 0;
   private readonly layers: Layer[];
   private readonly views = new Map<number, Scratch>();
+  private readonly attentionArgs: AttentionInput;
   /** The matrices of each all-ternary projection group, for gemmMany (dense groups round per type instead). */
   private readonly groupMatrices = new Map<readonly Projection[], PreparedMatrix[]>();
   private readonly full: Scratch;
@@ -194,6 +201,19 @@ export class BitNetBackend {
             group.map((p) => p.matrix),
           );
     this.full = this.allocate(batchSize);
+    const empty = new Float32Array(0);
+    this.attentionArgs = {
+      q: empty,
+      keys: empty,
+      values: empty,
+      out: empty,
+      heads: config.headCount,
+      kvHeads: config.headCountKv,
+      headDim: config.headDim,
+      start: 0,
+      nTokens: 1,
+      scale: 1 / Math.sqrt(config.headDim),
+    };
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
@@ -597,7 +617,6 @@ export class BitNetBackend {
     const eps = c.rmsEpsilon;
     const s = this.scratch(T);
     const pos0 = this.length;
-    const attentionScale = 1 / Math.sqrt(hd);
 
     for (let t = 0; t < T; t++) {
       const token = tokens[start + t];
@@ -621,18 +640,15 @@ export class BitNetBackend {
         }
       }
       // Causal attention in the kernel (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
-      this.kernel.attention({
-        q: s.q,
-        keys: layer.keys,
-        values: layer.values,
-        out: s.att,
-        heads: c.headCount,
-        kvHeads: c.headCountKv,
-        headDim: hd,
-        start: pos0,
-        nTokens: T,
-        scale: attentionScale,
-      });
+      // One arguments object, refilled per layer: the hot loop allocates nothing.
+      const a = this.attentionArgs;
+      a.q = s.q;
+      a.keys = layer.keys;
+      a.values = layer.values;
+      a.out = s.att;
+      a.start = pos0;
+      a.nTokens = T;
+      this.kernel.attention(a);
       if (layer.attnSubNorm)
         for (let t = 0; t < T; t++) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
       this.project(layer.wo, s.att, T, s.o, s);
