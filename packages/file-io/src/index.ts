@@ -23,3 +23,4 @@ export {
   type OpenByteSourceOptions,
   openByteSource,
 } from './source.js';
+export { type SessionTensor, WriteSession, type WriteSessionErrors } from './write-session.js';

@@ -1,4 +1,4 @@
-import { AtomicFileSink, type ByteChunks, writeChunksExactly } from '@trit/file-io';
+import { AtomicFileSink, type ByteChunks, WriteSession } from '@trit/file-io';
 import { type EncodeMetadataOptions, encodeMetadataValue, type GgufMetadataInput, serializeHeader } from './encode.js';
 import { GgufAbortError, GgufError, GgufWriteError, ggufFileErrors } from './errors.js';
 import {
@@ -66,17 +66,22 @@ export class GgufWriter {
   private readonly alignment: number;
   private readonly version: number;
   private readonly dialect: GgufDialect;
-  private state: 'declaring' | 'writing' | 'finished' | 'failed' = 'declaring';
-  private nextTensor = 0;
+  private readonly session: WriteSession;
   private dataBytes = 0;
   private totalBytes = 0;
 
   private constructor(
     /** The destination path. */
     readonly path: string,
-    private readonly sink: AtomicFileSink,
+    sink: AtomicFileSink,
     private readonly options: GgufWriterOptions,
   ) {
+    this.session = new WriteSession(
+      sink,
+      options.signal,
+      { base: GgufError, write: GgufWriteError, aborted: GgufAbortError },
+      path,
+    );
     this.alignment = options.alignment ?? GGUF_DEFAULT_ALIGNMENT;
     this.version = options.version ?? 3;
     this.dialect = options.dialect ?? 'ggml';
@@ -112,7 +117,7 @@ export class GgufWriter {
   }
 
   private requireDeclaring(what: string): void {
-    if (this.state !== 'declaring') {
+    if (this.session.state !== 'declaring') {
       throw new GgufWriteError(
         `${what} after tensor data has started (metadata and tensor infos come first)`,
         this.where(),
@@ -239,17 +244,17 @@ export class GgufWriter {
 
   /** Writes the header: implied by the first writeTensorData or by finish(). */
   async writeHeader(): Promise<void> {
-    if (this.state !== 'declaring') return;
+    if (this.session.state !== 'declaring') return;
     if (!this.metadata.has('general.architecture')) {
-      throw await this.failure(
+      throw await this.session.failure(
         new GgufWriteError(
           'general.architecture is required (llama.cpp refuses files without it)',
           this.where({ key: 'general.architecture' }),
         ),
       );
     }
-    try {
-      this.checkAborted();
+    await this.session.guard(async () => {
+      this.session.checkAborted();
       const header = serializeHeader(
         this.version,
         this.metadata,
@@ -257,126 +262,44 @@ export class GgufWriter {
       );
       const headerBytes = alignUp(header.length, this.alignment);
       this.totalBytes = headerBytes + this.dataBytes;
-      this.state = 'writing';
+      this.session.state = 'writing';
       await this.append(header);
       await this.append(new Uint8Array(headerBytes - header.length));
-    } catch (error) {
-      throw await this.failure(error);
-    }
+    });
   }
 
   /** Writes the next tensor's data, whole or as chunks; the total must equal its byte size. */
   async writeTensorData(name: string, data: ByteChunks): Promise<void> {
     await this.writeHeader();
-    await this.ensureWriting();
-    const tensor = this.tensors[this.nextTensor];
-    if (!tensor || tensor.name !== name) {
-      throw await this.failure(
-        new GgufWriteError(
-          tensor ? `tensor data out of order: "${tensor.name}" comes next` : 'all declared tensors are already written',
-          this.where({ tensor: name }),
-        ),
-      );
-    }
-    const where = this.where({ tensor: name });
-    const expected = `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})`;
-    let written: number;
-    try {
-      written = await writeChunksExactly(
-        data,
-        tensor.byteSize,
-        (chunk) => this.append(chunk, name),
-        {
-          notBytes: (found) => new GgufWriteError('tensor data must be Uint8Array chunks', { ...where, found }),
-          tooLong: (found) =>
-            new GgufWriteError('tensor data is longer than its type and shape allow', {
-              ...where,
-              expected,
-              found: `at least ${found}`,
-            }),
-          tooShort: (found) =>
-            new GgufWriteError('tensor data is shorter than its type and shape need', {
-              ...where,
-              expected,
-              found: `${found}`,
-            }),
-        },
-        () => this.checkAborted(),
-      );
-    } catch (error) {
-      throw await this.failure(error);
-    }
+    const tensor = this.tensors[this.session.nextTensor];
+    const written = await this.session.writeNext(this.tensors, name, data, (chunk) => this.append(chunk, name), {
+      expected: tensor ? `${tensor.byteSize} bytes (${tensor.shape.join('×')} ${tensor.typeInfo.name})` : '',
+      shapeOf: 'type',
+    });
     await this.append(new Uint8Array(alignUp(written, this.alignment) - written), name);
-    this.nextTensor++;
+    this.session.nextTensor++;
   }
 
   /** Flushes, fsyncs and renames the file into place. */
   async finish(): Promise<{ path: string; byteLength: number }> {
     await this.writeHeader();
-    await this.ensureWriting();
-    if (this.nextTensor !== this.tensors.length) {
-      throw await this.failure(
-        new GgufWriteError(
-          `${this.tensors.length - this.nextTensor} declared tensors have no data (next: "${this.tensors[this.nextTensor].name}")`,
-          this.where(),
-        ),
-      );
-    }
-    try {
-      await this.sink.commit();
-    } catch (error) {
-      throw await this.failure(error);
-    }
-    this.state = 'finished';
+    await this.session.commit(this.tensors);
     return { path: this.path, byteLength: this.totalBytes };
   }
 
   /** Stops and deletes the temporary file. Safe to call at any time, more than once. */
-  async abort(): Promise<void> {
-    if (this.state === 'finished') return;
-    this.state = 'failed';
-    await this.sink.discard();
-  }
-
-  private checkAborted(): void {
-    if (this.options.signal?.aborted) {
-      throw new GgufAbortError('writing was aborted; no file was written', this.where());
-    }
-  }
-
-  private async ensureWriting(): Promise<void> {
-    if (this.options.signal?.aborted) {
-      throw await this.failure(new GgufAbortError('writing was aborted; no file was written', this.where()));
-    }
-    if (this.state === 'failed') {
-      throw await this.failure(
-        new GgufWriteError('the writer has failed or was aborted; no file was written', this.where()),
-      );
-    }
-    if (this.state === 'finished') throw new GgufWriteError('the file is already finished', this.where());
-  }
-
-  /** Cleans up, then returns the error to throw (as a GgufError), so no partial file survives any failure. */
-  private async failure(error: unknown): Promise<GgufError> {
-    if (this.state !== 'finished') {
-      this.state = 'failed';
-      await this.sink.discard();
-    }
-    if (this.options.signal?.aborted && !(error instanceof GgufAbortError)) {
-      return new GgufAbortError('writing was aborted; no file was written', this.where(), { cause: error });
-    }
-    if (error instanceof GgufError) return error;
-    return new GgufWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), { cause: error });
+  abort(): Promise<void> {
+    return this.session.abort();
   }
 
   private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
     if (bytes.length === 0) return;
-    await this.sink.write(bytes);
+    await this.session.sink.write(bytes);
     this.options.onProgress?.({
-      bytesWritten: this.sink.bytesWritten,
+      bytesWritten: this.session.sink.bytesWritten,
       totalBytes: this.totalBytes,
       tensor,
-      tensorsDone: this.nextTensor,
+      tensorsDone: this.session.nextTensor,
       tensorCount: this.tensors.length,
     });
   }

@@ -1,4 +1,4 @@
-import { AtomicFileSink, type ByteChunks, writeChunksExactly } from '@trit/file-io';
+import { AtomicFileSink, type ByteChunks, WriteSession } from '@trit/file-io';
 import { findDtype, type SafetensorsDtype, tensorByteSize } from './dtypes.js';
 import { SafetensorsAbortError, SafetensorsError, SafetensorsWriteError, safetensorsFileErrors } from './errors.js';
 import { float32ToBfloat16Bytes, float32ToBytes, float32ToFloat16Bytes } from './floats.js';
@@ -56,17 +56,23 @@ export class SafetensorsWriter {
   private readonly metadata = new Map<string, string>();
   private readonly tensors: SafetensorsWriterTensor[] = [];
   private readonly names = new Set<string>();
-  private state: 'declaring' | 'writing' | 'sealed' | 'finished' | 'failed' = 'declaring';
-  private nextTensor = 0;
+  private readonly session: WriteSession;
   private dataBytes = 0;
   private totalBytes = 0;
 
   private constructor(
     /** The destination path. */
     readonly path: string,
-    private readonly sink: AtomicFileSink,
+    sink: AtomicFileSink,
     private readonly options: SafetensorsWriterOptions,
-  ) {}
+  ) {
+    this.session = new WriteSession(
+      sink,
+      options.signal,
+      { base: SafetensorsError, write: SafetensorsWriteError, aborted: SafetensorsAbortError },
+      path,
+    );
+  }
 
   /** Opens a temporary file in `path`'s directory; nothing appears at `path` until finish(). */
   static async create(path: string, options: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
@@ -90,7 +96,7 @@ export class SafetensorsWriter {
   }
 
   private requireDeclaring(what: string): void {
-    if (this.state !== 'declaring') {
+    if (this.session.state !== 'declaring') {
       throw new SafetensorsWriteError(`${what} after tensor data has started (the header comes first)`, this.where());
     }
   }
@@ -163,9 +169,9 @@ export class SafetensorsWriter {
 
   /** Writes the header; implied by the first writeTensorData or by finish(). */
   async writeHeader(): Promise<void> {
-    if (this.state !== 'declaring') return;
-    try {
-      this.checkAborted();
+    if (this.session.state !== 'declaring') return;
+    await this.session.guard(async () => {
+      this.session.checkAborted();
       const header = encodeHeader(this.metadata, this.tensors);
       if (header.length > SAFETENSORS_MAX_HEADER_BYTES) {
         throw new SafetensorsWriteError('the header would be larger than safetensors readers accept', {
@@ -175,57 +181,23 @@ export class SafetensorsWriter {
         });
       }
       this.totalBytes = 8 + header.length + this.dataBytes;
-      this.state = 'writing';
+      this.session.state = 'writing';
       const length = new Uint8Array(8);
       new DataView(length.buffer).setBigUint64(0, BigInt(header.length), true);
       await this.append(length);
       await this.append(header);
-    } catch (error) {
-      throw await this.failure(error);
-    }
+    });
   }
 
   /** Writes the next tensor's bytes, whole or in chunks; the total must equal its byte size. */
   async writeTensorData(name: string, data: TensorChunks): Promise<void> {
     await this.writeHeader();
-    await this.ensureWriting();
-    const tensor = this.tensors[this.nextTensor];
-    if (!tensor || tensor.name !== name) {
-      throw await this.failure(
-        new SafetensorsWriteError(
-          tensor ? `tensor data out of order: "${tensor.name}" comes next` : 'all declared tensors are already written',
-          this.where(name),
-        ),
-      );
-    }
-    const where = this.where(name);
-    const expected = `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})`;
-    try {
-      await writeChunksExactly(
-        data,
-        tensor.byteSize,
-        (chunk) => this.append(chunk, name),
-        {
-          notBytes: (found) => new SafetensorsWriteError('tensor data must be Uint8Array chunks', { ...where, found }),
-          tooLong: (found) =>
-            new SafetensorsWriteError('tensor data is longer than its dtype and shape allow', {
-              ...where,
-              expected,
-              found: `at least ${found}`,
-            }),
-          tooShort: (found) =>
-            new SafetensorsWriteError('tensor data is shorter than its dtype and shape need', {
-              ...where,
-              expected,
-              found: `${found}`,
-            }),
-        },
-        () => this.checkAborted(),
-      );
-    } catch (error) {
-      throw await this.failure(error);
-    }
-    this.nextTensor++;
+    const tensor = this.tensors[this.session.nextTensor];
+    await this.session.writeNext(this.tensors, name, data, (chunk) => this.append(chunk, name), {
+      expected: tensor ? `${tensor.byteSize} bytes ([${tensor.shape.join(', ')}] ${tensor.dtype})` : '',
+      shapeOf: 'dtype',
+    });
+    this.session.nextTensor++;
   }
 
   /** Writes the next tensor from float32 values, converted to its dtype (F32, F16 or BF16, rounding to nearest even). */
@@ -240,7 +212,7 @@ export class SafetensorsWriter {
             ? float32ToBfloat16Bytes
             : undefined;
     if (tensor && !encode) {
-      throw await this.failure(
+      throw await this.session.failure(
         new SafetensorsWriteError('float32 values can only be written to F32, F16 or BF16 tensors', {
           ...this.where(name),
           expected: 'F32, F16 or BF16',
@@ -265,87 +237,29 @@ export class SafetensorsWriter {
    * several files that should appear together; commit() or abort() follows.
    */
   async seal(): Promise<void> {
-    if (this.state === 'sealed') return;
     await this.writeHeader();
-    await this.ensureWriting();
-    if (this.nextTensor !== this.tensors.length) {
-      throw await this.failure(
-        new SafetensorsWriteError(
-          `${this.tensors.length - this.nextTensor} declared tensors have no data (next: "${this.tensors[this.nextTensor].name}")`,
-          this.where(),
-        ),
-      );
-    }
-    try {
-      await this.sink.seal();
-      this.state = 'sealed';
-    } catch (error) {
-      throw await this.failure(error);
-    }
+    await this.session.seal(this.tensors);
   }
 
   /** The second half of finish(): renames the sealed temporary file over `path`. */
   async commit(): Promise<void> {
-    if (this.state === 'finished') return;
-    if (this.state !== 'sealed') await this.seal();
-    try {
-      await this.sink.commit();
-    } catch (error) {
-      throw await this.failure(error);
-    }
-    this.state = 'finished';
+    if (this.session.state !== 'sealed' && this.session.state !== 'finished') await this.writeHeader();
+    await this.session.commit(this.tensors);
   }
 
   /** Stops and deletes the temporary file. Safe to call at any time, more than once; a no-op once finished. */
-  async abort(): Promise<void> {
-    if (this.state === 'finished') return;
-    this.state = 'failed';
-    await this.sink.discard();
-  }
-
-  private checkAborted(): void {
-    if (this.options.signal?.aborted) {
-      throw new SafetensorsAbortError('writing was aborted; no file was written', this.where());
-    }
-  }
-
-  private async ensureWriting(): Promise<void> {
-    if (this.options.signal?.aborted) {
-      throw await this.failure(new SafetensorsAbortError('writing was aborted; no file was written', this.where()));
-    }
-    if (this.state === 'failed') {
-      throw await this.failure(
-        new SafetensorsWriteError('the writer has failed or was aborted; no file was written', this.where()),
-      );
-    }
-    if (this.state === 'finished' || this.state === 'sealed') {
-      throw new SafetensorsWriteError('the file is already finished', this.where());
-    }
-  }
-
-  /** Cleans up, then returns the error to throw (as a SafetensorsError), so no partial file survives a failure. */
-  private async failure(error: unknown): Promise<SafetensorsError> {
-    if (this.state !== 'finished') {
-      this.state = 'failed';
-      await this.sink.discard();
-    }
-    if (this.options.signal?.aborted && !(error instanceof SafetensorsAbortError)) {
-      return new SafetensorsAbortError('writing was aborted; no file was written', this.where(), { cause: error });
-    }
-    if (error instanceof SafetensorsError) return error;
-    return new SafetensorsWriteError(`write failed: ${(error as Error)?.message ?? error}`, this.where(), {
-      cause: error,
-    });
+  abort(): Promise<void> {
+    return this.session.abort();
   }
 
   private async append(bytes: Uint8Array, tensor?: string): Promise<void> {
     if (bytes.length === 0) return;
-    await this.sink.write(bytes);
+    await this.session.sink.write(bytes);
     this.options.onProgress?.({
-      bytesWritten: this.sink.bytesWritten,
+      bytesWritten: this.session.sink.bytesWritten,
       totalBytes: this.totalBytes,
       tensor,
-      tensorsDone: this.nextTensor,
+      tensorsDone: this.session.nextTensor,
       tensorCount: this.tensors.length,
     });
   }
