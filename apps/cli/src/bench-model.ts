@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createRng } from '@trit/testkit';
 
 export type BenchRuntime = 'trit' | 'llama.cpp';
 
@@ -62,11 +63,8 @@ export interface ModelBenchReport {
 
 /** The prompt both runtimes see: deterministic ids spread over the vocabulary. */
 export function benchTokens(count: number, vocabSize: number): number[] {
-  let state = 0x2545f491;
-  return Array.from({ length: count }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 8) % vocabSize;
-  });
+  const rng = createRng(0x2545f491);
+  return Array.from({ length: count }, () => rng.nextInt(vocabSize));
 }
 
 /** What both sides need from the header: the vocabulary the prompt ids come from, and the bytes a decoded token reads. */

@@ -381,13 +381,6 @@ async function runModel(args: readonly string[]): Promise<number> {
   }
 }
 
-function positiveInteger(text: string | undefined, option: string, max: number, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${option} must be 1–${max}, got "${text}"`);
-  return n;
-}
-
 async function benchModelCommand(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -412,9 +405,9 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
     throw new UsageError(`--backend must be auto, native, wasm or js, got "${backend}"`);
   const { availableParallelism } = await import('node:os');
   const options = {
-    threads: positiveInteger(values.threads, '--threads', 256, Math.min(availableParallelism(), 8)),
-    promptTokens: positiveInteger(values['prompt-tokens'], '--prompt-tokens', 8192, 512),
-    decodeTokens: positiveInteger(values['decode-tokens'], '--decode-tokens', 8192, 128),
+    threads: integerOption('threads', values.threads, 1, 256) ?? Math.min(availableParallelism(), 8),
+    promptTokens: integerOption('prompt-tokens', values['prompt-tokens'], 1, 8192) ?? 512,
+    decodeTokens: integerOption('decode-tokens', values['decode-tokens'], 1, 8192) ?? 128,
     backend: backend as 'auto' | 'native' | 'wasm' | 'js',
     vsLlamaCpp: values['vs-llama-cpp'],
   } as const;

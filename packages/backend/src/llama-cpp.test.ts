@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantizeModel } from '@trit/quantizer';
 import { createRng, sameFloat32 } from '@trit/testkit';
-import { compareDistributions, disposeLlamaCpp, llamaCppDistributions, loadLlamaCpp } from '@trit/testkit/llama-cpp';
+import {
+  compareDistributions,
+  disposeLlamaCpp,
+  LIKE_TRIT_CONTEXT,
+  llamaCppDistributions,
+  loadLlamaCpp,
+} from '@trit/testkit/llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
 import { synthesizeModel } from './synth.js';
@@ -117,13 +123,7 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
       const prompt = [1, 72, 101, 108, 108, 111, 44, 32, 119, 111, 114, 108, 100];
 
       const model = await llama.loadModel({ modelPath: path });
-      // An f32 KV cache as ours (llama.cpp's F16 default moves logits by ~1e-3, enough to flip a near-tie).
-      const context = await model.createContext({
-        contextSize: CONTEXT_SIZE,
-        experimentalKvCacheKeyType: 'F32',
-        experimentalKvCacheValueType: 'F32',
-        flashAttention: false,
-      });
+      const context = await model.createContext({ contextSize: CONTEXT_SIZE, ...LIKE_TRIT_CONTEXT });
       const theirs: number[] = [];
       for await (const token of context.getSequence().evaluate(prompt as never, { temperature: 0 })) {
         theirs.push(token as number);

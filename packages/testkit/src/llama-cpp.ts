@@ -72,9 +72,19 @@ export async function disposeLlamaCpp(llama: LlamaCpp | undefined): Promise<void
 }
 
 /**
+ * Context options that make llama.cpp compute like trit: an f32 KV cache (it
+ * defaults to F16, which moves logits by ~1e-3 and flips near-ties) and no
+ * flash attention.
+ */
+export const LIKE_TRIT_CONTEXT = {
+  experimentalKvCacheKeyType: 'F32',
+  experimentalKvCacheValueType: 'F32',
+  flashAttention: false,
+} as const;
+
+/**
  * llama.cpp's next-token distribution after each of `tokens`, teacher-forced.
- * Its KV cache is made f32 like trit's (llama.cpp defaults to F16, which moves
- * logits by ~1e-3 and flips near-ties), and flash attention is off.
+ * The context is LIKE_TRIT_CONTEXT.
  */
 export async function llamaCppDistributions(
   llama: LlamaCpp,
@@ -87,9 +97,7 @@ export async function llamaCppDistributions(
     const context = await model.createContext({
       contextSize: options.contextSize,
       ...(options.threads ? { threads: options.threads } : {}),
-      experimentalKvCacheKeyType: 'F32',
-      experimentalKvCacheValueType: 'F32',
-      flashAttention: false,
+      ...LIKE_TRIT_CONTEXT,
     });
     try {
       const evaluated = await context
