@@ -88,9 +88,12 @@ export class SafetensorsFile {
       count < 0 ||
       start + count > totalRows
     )
-      throw new RangeError(
-        `${this.source}: ${info.name}: rows ${start}…${start + count} are outside its ${totalRows} rows`,
-      );
+      throw new SafetensorsError(`rows ${start}…${start + count} are outside its ${totalRows} rows`, {
+        source: this.source,
+        tensor: info.name,
+        expected: `start, count ≥ 0 and start + count ≤ ${totalRows}`,
+        found: `start ${start}, count ${count}`,
+      });
     const elements = count * rowElements;
     const byteSize = (info.byteSize / Math.max(1, info.elementCount)) * elements;
     const fileOffset = info.fileOffset + (info.byteSize / Math.max(1, info.elementCount)) * start * rowElements;
