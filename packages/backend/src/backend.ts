@@ -17,7 +17,13 @@ import {
 } from '@trit/tl1-kernel';
 import { type BpeTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
-import { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
+import {
+  BackendBusyError,
+  BackendDisposedError,
+  BackendUsageError,
+  ContextOverflowError,
+  ModelLoadError,
+} from './errors.js';
 import {
   type Activation,
   applyRope,
@@ -168,6 +174,8 @@ export class BitNetBackend {
   private readonly word: Int32Array;
   private readonly wordFloats: Float32Array;
   private disposed = false;
+  /** True while a generation holds the KV cache and position. */
+  private generating = false;
   /** Statistics of the last generate() call. */
   lastStats: GenerationStats = { ...EMPTY_STATS };
 
@@ -232,6 +240,11 @@ export class BitNetBackend {
     const contextSize = options.contextSize ?? Math.min(config.contextLength, 4096);
     if (!Number.isSafeInteger(contextSize) || contextSize < 1)
       throw new BackendUsageError(`contextSize must be a positive integer, got ${contextSize}`);
+    // The cache and RoPE tables are sized by it: no more positions than the model was made for.
+    if (contextSize > config.contextLength)
+      throw new BackendUsageError(
+        `contextSize ${contextSize} is more than the ${config.contextLength} positions of the model's context_length`,
+      );
     const batchSize = options.batchSize ?? 64;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1)
       throw new BackendUsageError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -339,10 +352,14 @@ export class BitNetBackend {
   }
 
   resetCache(): void {
+    this.enter('resetCache');
     this.length = 0;
   }
 
-  /** Releases the kernel if this backend loaded it. */
+  /**
+   * Releases the kernel if this backend loaded it. Every later call throws
+   * BackendDisposedError; a generation in progress ends with finishReason `aborted`.
+   */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -355,6 +372,11 @@ export class BitNetBackend {
    * token (tokens × vocab).
    */
   evaluate(tokens: ArrayLike<number>, options: { logits?: 'last' | 'all' } = {}): Float32Array {
+    this.enter('evaluate');
+    return this.evaluateTokens(tokens, options);
+  }
+
+  private evaluateTokens(tokens: ArrayLike<number>, options: { logits?: 'last' | 'all' } = {}): Float32Array {
     if (tokens.length === 0) throw new BackendUsageError('evaluate needs at least one token');
     this.checkTokens(tokens);
     if (this.length + tokens.length > this.contextSize)
@@ -379,6 +401,11 @@ export class BitNetBackend {
    * rewinds the cache). The returned logits are a buffer the next call reuses.
    */
   forwardToken(token: number, position: number = this.length): Float32Array {
+    this.enter('forwardToken');
+    return this.forwardOne(token, position);
+  }
+
+  private forwardOne(token: number, position: number = this.length): Float32Array {
     if (!Number.isInteger(position) || position < 0 || position > this.length) {
       throw new BackendUsageError(`position ${position} is not in 0…${this.length} (the tokens in the cache)`);
     }
@@ -389,24 +416,56 @@ export class BitNetBackend {
     return this.logitsOne;
   }
 
-  /** Streams generated tokens; `prompt` is text (needs the file's tokenizer) or token ids. */
-  async *generate(
+  /**
+   * Streams generated tokens; `prompt` is text (needs the file's tokenizer) or
+   * token ids. The generation holds the model until it ends (or its `return()`
+   * is called, as `break` in for-await does): other calls meanwhile throw
+   * BackendBusyError.
+   */
+  generate(
     prompt: string | ArrayLike<number>,
     options: GenerateOptions = {},
   ): AsyncGenerator<GeneratedToken, GenerationStats, void> {
-    const started = performance.now();
-    const tokenizer = this.tokenizer;
+    this.enter('generate');
     const ids =
       typeof prompt === 'string'
-        ? this.requireTokenizer().encode(prompt, { addSpecial: options.addSpecial ?? true })
+        ? Array.from(this.requireTokenizer().encode(prompt, { addSpecial: options.addSpecial ?? true }))
         : Array.from(prompt);
     const maxTokens = options.maxTokens ?? 128;
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 0)
       throw new BackendUsageError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
-    if (!options.continueCache) this.resetCache();
+    this.checkTokens(ids);
+    const sampler = new Sampler(this.config.vocabSize, options);
+    return this.generation(ids, maxTokens, sampler, options);
+  }
+
+  private async *generation(
+    ids: number[],
+    maxTokens: number,
+    sampler: Sampler,
+    options: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationStats, void> {
+    // Another generation may have started between the call and this first step.
+    this.enter('generate');
+    this.generating = true;
+    try {
+      return yield* this.generateTokens(ids, maxTokens, sampler, options);
+    } finally {
+      this.generating = false;
+    }
+  }
+
+  private async *generateTokens(
+    ids: number[],
+    maxTokens: number,
+    sampler: Sampler,
+    options: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationStats, void> {
+    const started = performance.now();
+    const tokenizer = this.tokenizer;
+    if (!options.continueCache) this.length = 0;
     if (ids.length === 0 && this.length === 0)
       throw new BackendUsageError('the prompt is empty and the cache holds nothing to continue from');
-    const sampler = new Sampler(this.config.vocabSize, options);
     const stopIds = new Set<number>();
     const stopStrings: string[] = [];
     for (const s of options.stop ?? []) typeof s === 'number' ? stopIds.add(s) : s.length > 0 && stopStrings.push(s);
@@ -416,7 +475,7 @@ export class BitNetBackend {
     const stats: GenerationStats = { ...EMPTY_STATS, promptTokens: ids.length };
     const history: number[] = [...ids];
     const prefillStart = performance.now();
-    let logits = ids.length > 0 ? this.evaluate(ids) : this.logitsOne;
+    let logits = ids.length > 0 ? this.evaluateTokens(ids) : this.logitsOne;
     stats.prefillMs = performance.now() - prefillStart;
     // Generated text continues the prompt: keep the leading space SentencePiece pieces carry.
     const decoder = tokenizer?.createDecoder({ stripSpacePrefix: false });
@@ -425,7 +484,7 @@ export class BitNetBackend {
     let finish: GenerationStats['finishReason'] = 'max-tokens';
     try {
       for (let n = 0; n < maxTokens; n++) {
-        if (options.signal?.aborted) {
+        if (options.signal?.aborted || this.disposed) {
           finish = 'aborted';
           break;
         }
@@ -452,11 +511,16 @@ export class BitNetBackend {
           pending = pending.slice(pending.length - hold);
         }
         yield { id, text };
+        // The caller may have aborted or disposed the model while this generator waited.
+        if (options.signal?.aborted || this.disposed) {
+          finish = 'aborted';
+          break;
+        }
         if (this.length >= this.contextSize) {
           finish = 'context';
           break;
         }
-        logits = this.forwardToken(id);
+        logits = this.forwardOne(id);
       }
     } finally {
       stats.decodeMs = performance.now() - decodeStart;
@@ -474,9 +538,10 @@ export class BitNetBackend {
 
   /** Mean of the final (output-normed) hidden states over the text's tokens; the cache is reset. */
   getEmbeddings(text: string | ArrayLike<number>): Float32Array {
+    this.enter('getEmbeddings');
     const ids = typeof text === 'string' ? this.requireTokenizer().encode(text) : Array.from(text);
     if (ids.length === 0) throw new BackendUsageError('getEmbeddings needs at least one token');
-    this.resetCache();
+    this.length = 0;
     const E = this.config.embeddingLength;
     const sum = new Float64Array(E);
     for (let start = 0; start < ids.length; start += this.batchSize) {
@@ -490,8 +555,14 @@ export class BitNetBackend {
         for (let i = 0; i < E; i++) sum[i] += s.xb[t * E + i];
       }
     }
-    this.resetCache();
+    this.length = 0;
     return Float32Array.from(sum, (v) => v / ids.length);
+  }
+
+  /** Every public call that touches the cache or kernel starts here. */
+  private enter(call: string): void {
+    if (this.disposed) throw new BackendDisposedError(call);
+    if (this.generating) throw new BackendBusyError(call);
   }
 
   private requireTokenizer(): BpeTokenizer {

@@ -1,4 +1,4 @@
-import { type GgufFile, GgufValueType } from '@trit/gguf';
+import { checkHyperParameters, type GgufFile, GgufValueType } from '@trit/gguf';
 import { ModelLoadError } from './errors.js';
 import type { Activation } from './math.js';
 
@@ -44,15 +44,16 @@ function perLayer(file: GgufFile, key: string, fallback?: number): number {
   }
 }
 
-const ACTIVATIONS: Record<string, Activation> = {
-  silu: 'silu',
-  swish: 'silu',
-  relu2: 'relu2',
-  relu_sqr: 'relu2',
-  relu_squared: 'relu2',
-  squared_relu: 'relu2',
-  gelu: 'gelu',
-};
+// A Map: the name comes from the file, and must not find Object.prototype's members.
+const ACTIVATIONS = new Map<string, Activation>([
+  ['silu', 'silu'],
+  ['swish', 'silu'],
+  ['relu2', 'relu2'],
+  ['relu_sqr', 'relu2'],
+  ['relu_squared', 'relu2'],
+  ['squared_relu', 'relu2'],
+  ['gelu', 'gelu'],
+]);
 
 /** Reads and checks the hyper-parameters llama.cpp reads for this architecture. */
 export function readModelConfig(file: GgufFile, overrides: { activation?: Activation } = {}): ModelConfig {
@@ -63,6 +64,13 @@ export function readModelConfig(file: GgufFile, overrides: { activation?: Activa
       file.source,
       `architecture "${architecture}" is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
     );
+  }
+  // Sizes from the file drive loops and buffers: check them against what it holds before using any.
+  const { errors } = checkHyperParameters(file);
+  if (errors.length > 0) {
+    const prefix = `${file.source}: `;
+    const reasons = errors.map((e) => (e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message));
+    throw new ModelLoadError(file.source, `bad hyper-parameters: ${reasons.join('; ')}`);
   }
   const family = architecture === 'llama' ? 'llama' : 'bitnet';
   const k = (name: string) => `${architecture}.${name}`;
@@ -90,7 +98,7 @@ export function readModelConfig(file: GgufFile, overrides: { activation?: Activa
   const activationKey = file.metadata.get(k('hidden_activation'));
   if (activationKey) {
     const name = activationKey.type === GgufValueType.STRING ? activationKey.value : '';
-    const activation = ACTIVATIONS[name.toLowerCase()];
+    const activation = ACTIVATIONS.get(name.toLowerCase());
     if (!activation)
       throw new ModelLoadError(
         file.source,

@@ -29,3 +29,21 @@ export class ContextOverflowError extends RangeError {
 export class BackendUsageError extends RangeError {
   override name = 'BackendUsageError';
 }
+
+/** A call while a generation holds the model (one KV cache, one position): finish or `return()` the generator first. */
+export class BackendBusyError extends BackendUsageError {
+  override name = 'BackendBusyError';
+  constructor(readonly call: string) {
+    super(
+      `${call}: the model is generating; one BitNetBackend runs one sequence at a time (finish the generation, break out of it, or load another model)`,
+    );
+  }
+}
+
+/** A call on a model after `dispose()`. */
+export class BackendDisposedError extends BackendUsageError {
+  override name = 'BackendDisposedError';
+  constructor(readonly call: string) {
+    super(`${call}: the model was disposed`);
+  }
+}

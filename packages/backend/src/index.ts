@@ -6,7 +6,13 @@ export {
   type GenerationStats,
 } from './backend.js';
 export { type ModelConfig, readModelConfig, SUPPORTED_ARCHITECTURES } from './config.js';
-export { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
+export {
+  BackendBusyError,
+  BackendDisposedError,
+  BackendUsageError,
+  ContextOverflowError,
+  ModelLoadError,
+} from './errors.js';
 export type { Activation } from './math.js';
 export { checkModel, type ModelValidation, type TensorSpec, tensorSpecs } from './model.js';
 export { argmax, Sampler, type SamplingOptions } from './sampling.js';

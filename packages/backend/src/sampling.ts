@@ -13,7 +13,7 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   /** How many recent tokens the penalty looks at. Default 64. */
   repeatLastN?: number;
-  /** Seed for reproducible sampling; default: random. */
+  /** Seed for reproducible sampling, an integer in 0…2^32−1; default: random. */
   seed?: number;
 }
 
@@ -45,8 +45,9 @@ class Rng {
 }
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
-function check(name: string, value: number, ok: boolean): void {
-  if (!ok || Number.isNaN(value)) throw new BackendUsageError(`sampling option ${name} = ${value} is out of range`);
+function check(name: string, value: number, ok: boolean, expected: string): void {
+  if (!ok || Number.isNaN(value))
+    throw new BackendUsageError(`sampling option ${name} = ${value} is out of range (expected ${expected})`);
 }
 
 /**
@@ -74,13 +75,30 @@ export class Sampler {
     this.minP = options.minP ?? 0.05;
     this.repeatPenalty = options.repeatPenalty ?? 1;
     this.repeatLastN = options.repeatLastN ?? 64;
-    check('temperature', this.temperature, this.temperature >= 0);
-    check('topK', this.topK, Number.isInteger(this.topK) && this.topK >= 0);
-    check('topP', this.topP, this.topP > 0 && this.topP <= 1);
-    check('minP', this.minP, this.minP >= 0 && this.minP <= 1);
-    check('repeatPenalty', this.repeatPenalty, this.repeatPenalty > 0);
-    check('repeatLastN', this.repeatLastN, Number.isInteger(this.repeatLastN) && this.repeatLastN >= 0);
-    this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    check(
+      'temperature',
+      this.temperature,
+      this.temperature >= 0 && Number.isFinite(this.temperature),
+      'a finite number ≥ 0',
+    );
+    check('topK', this.topK, Number.isInteger(this.topK) && this.topK >= 0, 'an integer ≥ 0');
+    check('topP', this.topP, this.topP > 0 && this.topP <= 1, 'a number in (0, 1]');
+    check('minP', this.minP, this.minP >= 0 && this.minP <= 1, 'a number in [0, 1]');
+    check(
+      'repeatPenalty',
+      this.repeatPenalty,
+      this.repeatPenalty > 0 && Number.isFinite(this.repeatPenalty),
+      'a finite number > 0',
+    );
+    check(
+      'repeatLastN',
+      this.repeatLastN,
+      Number.isInteger(this.repeatLastN) && this.repeatLastN >= 0,
+      'an integer ≥ 0',
+    );
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    check('seed', seed, Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, 'an integer in 0…4294967295');
+    this.rng = new Rng(seed);
     this.order = new Int32Array(vocabSize);
     this.probs = new Float64Array(vocabSize);
     this.penalized = new Uint8Array(vocabSize);

@@ -35,6 +35,8 @@ export interface TestModelOptions {
   context?: number;
   activation?: string;
   tied?: boolean;
+  /** Metadata written over the defaults (to make bad files). */
+  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -138,5 +140,6 @@ export async function writeTestModel(path: string, options: TestModelOptions): P
     'tokenizer.ggml.unknown_token_id': 0,
   };
   if (options.activation) metadata[`${arch}.hidden_activation`] = options.activation;
+  Object.assign(metadata, options.metadata);
   await exportBitnetModel(path, { architecture: arch, metadata: metadata as never, tensors, order: 'given' });
 }

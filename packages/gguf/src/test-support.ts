@@ -84,6 +84,7 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
 
 import { packTernary, TernaryTensor } from '@trit/ternary';
 import { randomFloats, randomTernary } from '@trit/testkit';
+import type { GgufMetadataInput } from './encode.js';
 import { type ExportTensor, exportBitnetModel } from './export.js';
 
 /** A SentencePiece vocabulary llama.cpp accepts: <unk>, <s>, </s>, the 256 byte tokens, then a few pieces. */
@@ -101,6 +102,8 @@ export interface TinyLlamaOptions {
   seed?: number;
   embd?: number;
   ff?: number;
+  /** Metadata that replaces (or, as undefined, removes) the defaults. */
+  metadata?: Record<string, GgufMetadataInput | undefined>;
   /** GGUF types of the projection tensors, by GGUF tensor suffix. */
   types?: Partial<
     Record<
@@ -160,7 +163,7 @@ export async function writeTinyLlama(path: string, options: TinyLlamaOptions = {
   });
   await exportBitnetModel(path, {
     architecture: 'llama',
-    metadata: {
+    metadata: withoutUndefined({
       'general.name': 'trit tiny llama',
       'llama.context_length': 256,
       'llama.embedding_length': embd,
@@ -179,7 +182,8 @@ export async function writeTinyLlama(path: string, options: TinyLlamaOptions = {
       'tokenizer.ggml.bos_token_id': 1,
       'tokenizer.ggml.eos_token_id': 2,
       'tokenizer.ggml.unknown_token_id': 0,
-    },
+      ...options.metadata,
+    }),
     tensors: [
       matrix('token_embd', '', nVocab, embd),
       norm('output_norm.weight', embd),
@@ -196,4 +200,8 @@ export async function writeTinyLlama(path: string, options: TinyLlamaOptions = {
     ],
     quantization: { quantizerVersion: 'test' },
   });
+}
+
+function withoutUndefined(entries: Record<string, GgufMetadataInput | undefined>): Map<string, GgufMetadataInput> {
+  return new Map(Object.entries(entries).filter((e): e is [string, GgufMetadataInput] => e[1] !== undefined));
 }

@@ -1,4 +1,5 @@
 import { GgufError } from './errors.js';
+import { checkHyperParameters } from './hyper-parameters.js';
 import { knownKeyType } from './known-keys.js';
 import { alignUp, type GgufFile, type GgufTensorInfo, type ReadGgufOptions, readGguf } from './reader.js';
 import type { GgufSource } from './source.js';
@@ -112,6 +113,9 @@ export async function validateGguf(source: GgufSource, options: ValidateGgufOpti
       });
   }
   checkTokenizer(file, errors, warnings);
+  const hyper = checkHyperParameters(file);
+  errors.push(...hyper.errors);
+  warnings.push(...hyper.warnings);
 
   // Data layout: llama.cpp wants info order, back to back, each padded to the alignment.
   let expectedOffset = 0;

@@ -32,3 +32,14 @@ export class KernelFormatError extends Error {
     super(message);
   }
 }
+
+/** A call on a kernel after `dispose()`: its threads and prepared matrices are gone. */
+export class KernelDisposedError extends Error {
+  override readonly name = 'KernelDisposedError';
+  constructor(
+    readonly kernel: string,
+    readonly call: string,
+  ) {
+    super(`${call}: the ${kernel} kernel was disposed`);
+  }
+}

@@ -11,7 +11,13 @@ export {
   runKernelBench,
 } from './benchmark.js';
 export type { DenseInput, DenseType } from './dense.js';
-export { type KernelBackend, KernelFormatError, KernelLoadError, KernelShapeError } from './errors.js';
+export {
+  type KernelBackend,
+  KernelDisposedError,
+  KernelFormatError,
+  KernelLoadError,
+  KernelShapeError,
+} from './errors.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
 export type { GgufTernaryInput } from './layout.js';
 export { type LoadedKernel, type LoadKernelOptions, loadKernel, type SkippedBackend } from './select.js';

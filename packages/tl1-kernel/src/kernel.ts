@@ -2,7 +2,7 @@ import { TernaryTensor } from '@trit/ternary';
 import { quantizeTokens, type TokenBatch, type TokenScratch } from './activations.js';
 import { type AttentionInput, checkAttention, jsAttention } from './attention.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
-import { KernelShapeError } from './errors.js';
+import { KernelDisposedError, KernelShapeError } from './errors.js';
 import {
   CHUNK_WEIGHTS,
   type GgufTernaryInput,
@@ -87,6 +87,7 @@ export function qStrideFor(layout: TernaryLayout): number {
 export class Kernel<TH, DH> implements TernaryKernel {
   /** Quantized-activation buffers reused across calls (grown on demand). */
   private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
+  private disposed = false;
 
   constructor(private readonly backend: KernelBackendImpl<TH, DH>) {}
 
@@ -99,6 +100,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   prepare(matrix: TernaryTensor | GgufTernaryInput): PreparedMatrix {
+    this.live('prepare');
     const layout = matrix instanceof TernaryTensor ? layoutFromTensor(matrix) : layoutFromGguf(matrix);
     const prepared: PreparedTernary = {
       kind: 'ternary',
@@ -113,6 +115,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   prepareDense(matrix: DenseInput): PreparedMatrix {
+    this.live('prepareDense');
     const layout = denseLayout(matrix);
     const prepared: PreparedDense = {
       kind: 'dense',
@@ -126,11 +129,13 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array {
+    this.live('gemv');
     if (x.length !== matrix.cols) throw new KernelShapeError('gemv: x length (matrix cols)', matrix.cols, x.length);
     return this.gemm(matrix, x, 1, y);
   }
 
   gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array {
+    this.live('gemm');
     const m = this.own(matrix);
     const out = this.checkGemm(-1, m, X, nTokens, Y);
     if (m.kind === 'ternary') {
@@ -143,6 +148,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void {
+    this.live('gemmMany');
     if (matrices.length !== Ys.length)
       throw new KernelShapeError('gemmMany: outputs (one per matrix)', matrices.length, Ys.length);
     for (let i = 0; i < matrices.length; i++)
@@ -197,12 +203,20 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   attention(input: AttentionInput): void {
+    this.live('attention');
     checkAttention(input);
     (this.backend.attention ?? jsAttention)(input);
   }
 
+  /** Idempotent; every later call throws KernelDisposedError at once (a disposed pool would otherwise wait on workers that are gone). */
   dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    this.disposed = true;
     return this.backend.dispose();
+  }
+
+  private live(call: string): void {
+    if (this.disposed) throw new KernelDisposedError(this.name, call);
   }
 
   private growScratch(nTokens: number, qStride: number): TokenScratch {

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkHyperParameters, MAX_CONTEXT_LENGTH } from './hyper-parameters.js';
+import { readGguf } from './reader.js';
+import { withTempDir, writeTinyLlama } from './test-support.js';
+import { validateGguf } from './validate.js';
+import { GgufValue } from './value-types.js';
+
+/** The hyper-parameter errors of a one-layer tiny llama with `metadata` replacing its defaults. */
+async function problems(metadata: Parameters<typeof writeTinyLlama>[1]['metadata']) {
+  return withTempDir(async (dir) => {
+    const path = join(dir, 'm.gguf');
+    await writeTinyLlama(path, { metadata });
+    const file = await readGguf(path);
+    const started = performance.now();
+    const result = checkHyperParameters(file);
+    const validation = await validateGguf(path);
+    return { ...result, validation, elapsedMs: performance.now() - started };
+  });
+}
+
+describe('checkHyperParameters', () => {
+  it('passes the well-formed model', async () => {
+    const { errors, warnings, validation } = await problems({});
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(validation.errors.filter((e) => e.code === 'hyper-parameter')).toEqual([]);
+  });
+
+  it('refuses block_count = 2^31 against the one layer present, at once', async () => {
+    const { errors, validation } = await problems({ 'llama.block_count': GgufValue.u32(2 ** 31) });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.key).toBe('llama.block_count');
+    expect(errors[0]?.offset).toBeGreaterThan(0);
+    expect(errors[0]?.message).toMatch(
+      /llama\.block_count = 2147483648, but the file holds tensors for 1 layer \(blk\.0\)/,
+    );
+    expect(validation.ok).toBe(false);
+    expect(validation.errors.map((e) => e.code)).toContain('hyper-parameter');
+  });
+
+  it('refuses two layers when the file holds one', async () => {
+    const two = await problems({ 'llama.block_count': 2 });
+    expect(two.errors[0]?.message).toMatch(/= 2, but the file holds tensors for 1 layer/);
+  });
+
+  it('refuses zero (the writer enforces llama.cpp u32 types; other types come from the fuzz suite)', async () => {
+    expect((await problems({ 'llama.block_count': 0 })).errors[0]?.message).toMatch(
+      /block_count = 0; expected a positive integer/,
+    );
+    expect((await problems({ 'llama.feed_forward_length': 0 })).errors[0]?.key).toBe('llama.feed_forward_length');
+  });
+
+  it('caps context_length', async () => {
+    expect((await problems({ 'llama.context_length': MAX_CONTEXT_LENGTH })).errors).toEqual([]);
+    const over = await problems({ 'llama.context_length': MAX_CONTEXT_LENGTH + 1 });
+    expect(over.errors[0]?.message).toMatch(/context_length = 16777217; expected one integer of at most 16777216/);
+  });
+
+  it('checks head counts against the embedding width and each other', async () => {
+    expect((await problems({ 'llama.attention.head_count': 512 })).errors.map((e) => e.message).join()).toMatch(
+      /head_count = 512 is more heads than the 256 embedding dimensions/,
+    );
+    expect((await problems({ 'llama.attention.head_count_kv': 3 })).errors[0]?.message).toMatch(
+      /head_count_kv = 3 must divide attention.head_count = 4/,
+    );
+    expect((await problems({ 'llama.embedding_length': 128 })).errors[0]?.message).toMatch(
+      /embedding_length = 128, but token_embd.weight rows hold 256 values/,
+    );
+  });
+
+  it('wants one per-layer entry a layer', async () => {
+    expect((await problems({ 'llama.attention.head_count': Uint32Array.of(4) })).errors).toEqual([]);
+    const { errors } = await problems({ 'llama.attention.head_count': Uint32Array.of(4, 4, 4) });
+    expect(errors[0]?.message).toMatch(/head_count has 3 per-layer entries; expected 1/);
+  });
+});
