@@ -55,9 +55,13 @@ export class GgufMetadata implements Iterable<[string, GgufMetadataValue]> {
     return this.map.entries();
   }
 
-  /** The values without their types, e.g. for JSON output (bigints stay bigints). */
+  /**
+   * The values without their types, e.g. for JSON output (bigints stay
+   * bigints). The object has no prototype, so a key `__proto__` is an
+   * ordinary key and `toString` is absent unless the file has it.
+   */
   toObject(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = Object.create(null);
     for (const [key, entry] of this.map) out[key] = unwrap(entry);
     return out;
   }

@@ -112,7 +112,7 @@ export function parseHeader(header: Uint8Array, fileSize: number, source: string
   }
   const root = parseJson(header, { source, baseOffset: 8, what: 'header' }) as JsonObject;
 
-  let metadata: Record<string, string> = {};
+  let metadata: Record<string, string> = Object.create(null);
   const entries: Entry[] = [];
   for (const member of root.members) {
     if (member.key === METADATA_KEY) metadata = readMetadata(member.value, member.valueOffset, source);
@@ -176,7 +176,7 @@ export function parseHeader(header: Uint8Array, fileSize: number, source: string
 
 function readMetadata(value: JsonValue, offset: number, source: string): Record<string, string> {
   // serde reads `"__metadata__": null` as no metadata.
-  if (value === null) return {};
+  if (value === null) return Object.create(null);
   if (!(value instanceof JsonObject)) {
     throw new SafetensorsError('__metadata__ must be an object of strings', {
       source,
@@ -197,8 +197,10 @@ function readMetadata(value: JsonValue, offset: number, source: string): Record<
       });
     }
   }
-  // fromEntries defines own properties, so a key like "__proto__" is just a key.
-  return Object.fromEntries(value.members.map((m) => [m.key, m.value as string]));
+  // No prototype: "__proto__" is just a key, and an absent "toString" reads as undefined.
+  const metadata: Record<string, string> = Object.create(null);
+  for (const member of value.members) metadata[member.key] = member.value as string;
+  return metadata;
 }
 
 function readEntry(name: string, value: JsonValue, headerOffset: number, source: string): Entry {

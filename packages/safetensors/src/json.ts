@@ -414,10 +414,16 @@ export function jsonTypeName(value: JsonValue | undefined): string {
   return 'an object';
 }
 
-/** The value as plain JavaScript (objects with own properties, numbers as numbers). */
+/**
+ * The value as plain JavaScript, numbers as numbers. Objects have no
+ * prototype: keys come from the file, and `__proto__` or `toString` must read
+ * as what the file says (or nothing), never as Object.prototype's.
+ */
 export function toPlain(value: JsonValue): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof JsonNumber) return value.value;
   if (Array.isArray(value)) return value.map(toPlain);
-  return Object.fromEntries(value.members.map((m) => [m.key, toPlain(m.value)]));
+  const out: Record<string, unknown> = Object.create(null);
+  for (const member of value.members) out[member.key] = toPlain(member.value);
+  return out;
 }

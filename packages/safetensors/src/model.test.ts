@@ -267,6 +267,29 @@ describe('index validation', () => {
     });
   });
 
+  it('an index whose weight_map is empty, or a single file with no tensors, is no model', async () => {
+    await withTempDir(async (dir) => {
+      await writeFile(join(dir, 'a.safetensors'), shard({ x: 4 }));
+      const indexPath = await writeIndex(dir, {});
+      const e = await rejection(indexPath);
+      expect(e.message).toContain('weight_map is empty');
+      expect(e.source).toBe(indexPath);
+      expect(e.key).toBe('weight_map');
+      expect(e.found).toBe('an empty object');
+      // The single file is valid safetensors (readSafetensors accepts it) but not a checkpoint.
+      const emptyPath = join(dir, SAFETENSORS_SINGLE_FILE);
+      await writeFile(emptyPath, rawSafetensors('{}'));
+      expect((await readSafetensors(emptyPath)).tensors).toEqual([]);
+      for (const path of [dir, emptyPath]) {
+        const single = await rejection(path);
+        expect(single.message).toContain('checkpoint has no tensors');
+        expect(single.source).toBe(emptyPath);
+      }
+      await writeFile(emptyPath, rawSafetensors('{"__metadata__":{"format":"pt"}}'));
+      expect((await rejection(emptyPath)).message).toContain('checkpoint has no tensors');
+    });
+  });
+
   it('tensors a shard holds but the index does not map are reported, not served', async () => {
     await withTempDir(async (dir) => {
       await writeFile(join(dir, 'a.safetensors'), shard({ x: 4, extra: 2 }));

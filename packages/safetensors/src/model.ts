@@ -32,6 +32,8 @@ export interface OpenSafetensorsModelOptions extends ReadSafetensorsOptions {
   maxIndexBytes?: number;
 }
 
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze(Object.create(null));
+
 /** One view over a checkpoint's tensors, whichever file each is in. Data is read on demand. */
 export class SafetensorsModel {
   private readonly byName: Map<string, { tensor: SafetensorsModelTensor; file: SafetensorsFile }>;
@@ -57,7 +59,7 @@ export class SafetensorsModel {
 
   /** The `__metadata__` of the single file, or of the first shard. */
   get metadata(): Readonly<Record<string, string>> {
-    return this.shards[0]?.safetensors.metadata ?? {};
+    return this.shards[0]?.safetensors.metadata ?? NO_METADATA;
   }
 
   private entry(name: string) {
@@ -94,7 +96,8 @@ export class SafetensorsModel {
  * file, or an index JSON. An index is validated: `weight_map` must map names
  * to shard paths that stay inside the directory (no `..`, no absolute
  * paths), every mapped tensor must be in its shard, and no tensor may be in
- * two shards. Only headers are read.
+ * two shards. A checkpoint with no tensors (an empty weight_map, a file with
+ * an empty header) is refused. Only headers are read.
  */
 export async function openSafetensorsModel(
   path: string | URL,
@@ -133,13 +136,22 @@ export async function openSafetensorsModel(
 
   if (!target.endsWith('.json')) {
     const file = await readSafetensors(target, options);
+    // A valid file may hold no tensors, but a checkpoint with none is no model.
+    if (file.tensors.length === 0) {
+      throw new SafetensorsError('checkpoint has no tensors', {
+        source: target,
+        offset: 8,
+        expected: 'at least one tensor in the header',
+        found: 'none',
+      });
+    }
     const shard = basename(target);
     return new SafetensorsModel(
       dirname(target),
       undefined,
       [{ file: shard, path: target, safetensors: file }],
       file.tensors.map((t) => ({ ...t, shard })),
-      {},
+      Object.freeze(Object.create(null)),
       [],
     );
   }
@@ -170,7 +182,7 @@ async function openIndex(indexPath: string, options: OpenSafetensorsModelOptions
   }
 
   const metadataMember = root.get('metadata');
-  let indexMetadata: Record<string, unknown> = {};
+  let indexMetadata: Record<string, unknown> = Object.create(null);
   if (metadataMember && metadataMember.value !== null) {
     if (!(metadataMember.value instanceof JsonObject)) {
       throw new SafetensorsError('index "metadata" must be an object', {
@@ -192,6 +204,15 @@ async function openIndex(indexPath: string, options: OpenSafetensorsModelOptions
       key: 'weight_map',
       expected: 'an object mapping tensor names to shard files',
       found: mapMember ? jsonTypeName(mapMember.value) : 'nothing',
+    });
+  }
+  if (mapMember.value.members.length === 0) {
+    throw new SafetensorsError('index weight_map is empty: the checkpoint has no tensors', {
+      source: indexPath,
+      offset: mapMember.valueOffset,
+      key: 'weight_map',
+      expected: 'at least one tensor name mapped to a shard file',
+      found: 'an empty object',
     });
   }
 

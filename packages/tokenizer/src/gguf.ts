@@ -146,7 +146,7 @@ function lookupOf(input: GgufLike): (key: string) => unknown {
   }
   if (isMapLike(input)) return (key) => input.get(key);
   const record = input as Record<string, unknown>;
-  if (!Object.hasOwn(record, GGUF_TOKENIZER_KEYS.model) && 'metadata' in record) {
+  if (!Object.hasOwn(record, GGUF_TOKENIZER_KEYS.model) && Object.hasOwn(record, 'metadata')) {
     const inner = record.metadata;
     if (inner !== null && typeof inner === 'object') return lookupOf(inner as GgufMetadata);
   }

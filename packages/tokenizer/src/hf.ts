@@ -140,11 +140,26 @@ export function ggufTokenizerMetadataFromHf(
     );
   }
   const K = GGUF_TOKENIZER_KEYS;
-  const added = json.added_tokens ?? [];
+  // Token texts are data: Object.entries sees own keys only, so "__proto__" and "constructor" are tokens like any other.
+  const vocab = checkedVocab(model.vocab);
+  const added = checkedAddedTokens(json.added_tokens);
+  if (!Array.isArray(model.merges)) {
+    throw new TokenizerMetadataError('model.merges', 'an array of merges', describeJson(model.merges));
+  }
 
   let size = 0;
-  for (const id of Object.values(model.vocab)) size = Math.max(size, id + 1);
+  for (const [, id] of vocab) size = Math.max(size, id + 1);
   for (const token of added) size = Math.max(size, token.id + 1);
+  // Gaps between ids are padded, so the highest id sizes the token list: bound it by the tokens
+  // the file really lists (a model's vocab_size, checked by the caller against its embedding, may pad more).
+  const listed = vocab.length + added.length;
+  const mostIds = 2 * listed + 256;
+  if (size > Math.max(mostIds, options.vocabSize ?? 0))
+    throw new TokenizerMetadataError(
+      'model.vocab',
+      `ids below ${mostIds} (the ${listed} listed tokens, with room for gaps) or the model's vocab_size`,
+      `id ${size - 1}`,
+    );
   if (options.vocabSize !== undefined) {
     if (!Number.isSafeInteger(options.vocabSize) || options.vocabSize < size)
       throw new TokenizerMetadataError(
@@ -156,7 +171,7 @@ export function ggufTokenizerMetadataFromHf(
   }
   const tokens: string[] = new Array(size);
   const types = new Int32Array(size);
-  for (const [text, id] of Object.entries(model.vocab)) {
+  for (const [text, id] of vocab) {
     tokens[id] = text;
     types[id] = TokenType.Normal;
   }
@@ -219,6 +234,51 @@ export function ggufTokenizerMetadataFromHf(
   if (addBos !== undefined) out[K.addBosToken] = addBos;
   if (addEos !== undefined) out[K.addEosToken] = addEos;
   return out;
+}
+
+function describeJson(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'an array';
+  return value === null || typeof value !== 'object' ? JSON.stringify(value) : 'an object';
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** model.vocab as [text, id] pairs, every id a non-negative integer. */
+function checkedVocab(vocab: unknown): [string, number][] {
+  if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab)) {
+    throw new TokenizerMetadataError('model.vocab', 'an object of token → id', describeJson(vocab));
+  }
+  const entries = Object.entries(vocab);
+  for (const [text, id] of entries) {
+    if (!isId(id)) {
+      throw new TokenizerMetadataError(
+        `model.vocab[${JSON.stringify(text)}]`,
+        'a non-negative integer id',
+        describeJson(id),
+      );
+    }
+  }
+  return entries as [string, number][];
+}
+
+/** added_tokens, each with a string content and a non-negative integer id. */
+function checkedAddedTokens(added: unknown): { id: number; content: string; special?: boolean }[] {
+  if (added === undefined || added === null) return [];
+  if (!Array.isArray(added)) throw new TokenizerMetadataError('added_tokens', 'an array', describeJson(added));
+  added.forEach((token: unknown, i) => {
+    const t = token as { id?: unknown; content?: unknown } | null;
+    if (t === null || typeof t !== 'object' || !isId(t.id) || typeof t.content !== 'string') {
+      throw new TokenizerMetadataError(
+        `added_tokens[${i}]`,
+        '{ "id": a non-negative integer, "content": a string }',
+        JSON.stringify(token),
+      );
+    }
+  });
+  return added;
 }
 
 /**

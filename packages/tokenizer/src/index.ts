@@ -15,7 +15,7 @@ export {
   type HfTokenizerJson,
   tokenizerFromHf,
 } from './hf.js';
-export { PRE_TOKENIZERS, type PreTokenizerSpec } from './pre-tokenizer-registry.js';
+export { findPreTokenizer, PRE_TOKENIZERS, type PreTokenizerSpec } from './pre-tokenizer-registry.js';
 export {
   type BitNetSpecialTokens,
   defaultSpecialTokens,

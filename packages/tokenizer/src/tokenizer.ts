@@ -7,7 +7,7 @@ import { ByteLevelBpe, type Merge } from './byte-level-bpe.js';
 import { CODE_POINT_TO_BYTE } from './byte-map.js';
 import { TokenIdError, TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
 import { IdBuffer } from './id-buffer.js';
-import { PRE_TOKENIZERS } from './pre-tokenizer-registry.js';
+import { findPreTokenizer, PRE_TOKENIZERS, type PreTokenizerSpec } from './pre-tokenizer-registry.js';
 import { SentencePieceBpe } from './sentencepiece-bpe.js';
 import {
   defaultSpecialTokens,
@@ -193,10 +193,8 @@ export class BpeTokenizer implements Tokenizer {
         warnings.push("tokenizer.ggml.pre is missing: using the 'default' pre-tokenizer, as llama.cpp does");
         pre = 'default';
       }
-      const spec = PRE_TOKENIZERS[pre];
-      if (spec === undefined || !Object.hasOwn(PRE_TOKENIZERS, pre)) {
-        throw new UnknownPreTokenizerError(pre, Object.keys(PRE_TOKENIZERS));
-      }
+      const spec = findPreTokenizer(pre);
+      if (spec === undefined) throw new UnknownPreTokenizerError(String(pre), Object.keys(PRE_TOKENIZERS));
       this.pre = pre;
       addBos = spec.addBos;
       ignoreMerges = options.ignoreMerges ?? spec.ignoreMerges;
@@ -233,7 +231,7 @@ export class BpeTokenizer implements Tokenizer {
 
     this.special = new SpecialTokenSplitter(vocab.tokens, vocab.types);
     if (model === 'gpt2') {
-      const spec = PRE_TOKENIZERS[this.pre as string];
+      const spec = findPreTokenizer(this.pre as string) as PreTokenizerSpec;
       this.byteLevel = new ByteLevelBpe(vocab, {
         merges: options.merges as readonly Merge[],
         splitter: spec.splitter,

@@ -23,23 +23,52 @@ export interface HfConfig {
 
 export type ModelArchitecture = 'llama' | 'bitnet';
 
-const ARCHITECTURES: Record<string, ModelArchitecture> = {
-  LlamaForCausalLM: 'llama',
-  BitNetForCausalLM: 'bitnet',
-};
+// Maps, not object literals: names come from config.json, and `constructor` must not be found on Object.prototype.
+const ARCHITECTURES: ReadonlyMap<string, ModelArchitecture> = new Map([
+  ['LlamaForCausalLM', 'llama'],
+  ['BitNetForCausalLM', 'bitnet'],
+]);
+const MODEL_TYPES: ReadonlyMap<string, ModelArchitecture> = new Map([
+  ['llama', 'llama'],
+  ['bitnet', 'bitnet'],
+]);
 
 /** The GGUF architecture for a config.json; anything else is a clear error. */
 export function architectureOf(config: HfConfig, source: string): ModelArchitecture {
-  const names = config.architectures ?? [];
-  for (const name of names) if (ARCHITECTURES[name]) return ARCHITECTURES[name];
-  if (config.model_type === 'llama' || config.model_type === 'bitnet') return config.model_type;
+  const names: unknown = config.architectures ?? [];
+  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) {
+    throw new QuantizeError(
+      `${source}: "architectures" must be an array of strings, found ${JSON.stringify(config.architectures)}`,
+    );
+  }
+  for (const name of names as string[]) {
+    const arch = ARCHITECTURES.get(name);
+    if (arch) return arch;
+  }
+  const modelType: unknown = config.model_type;
+  if (modelType !== undefined && typeof modelType !== 'string') {
+    throw new QuantizeError(`${source}: "model_type" must be a string, found ${JSON.stringify(modelType)}`);
+  }
+  const fromType = modelType === undefined ? undefined : MODEL_TYPES.get(modelType);
+  if (fromType) return fromType;
+  const given =
+    names.length > 0
+      ? (names as string[]).map((n) => `'${n}'`).join(', ')
+      : modelType !== undefined
+        ? `'${modelType}' (model_type)`
+        : '(none given)';
   throw new QuantizeError(
-    `${source}: architecture ${names.length ? names.join(', ') : (config.model_type ?? '(none given)')} is not supported; supported: ${Object.keys(ARCHITECTURES).join(', ')}`,
+    `${source}: unsupported architecture ${given}; supported: ${[...ARCHITECTURES.keys()].join(', ')} (or model_type ${[...MODEL_TYPES.keys()].join(', ')})`,
   );
 }
 
 /** Checks the numbers a config must have before anything is converted. */
 export function checkHfConfig(config: HfConfig, source: string): void {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new QuantizeError(
+      `${source}: config.json must be a JSON object, found ${Array.isArray(config) ? 'an array' : JSON.stringify(config)}`,
+    );
+  }
   const required = [
     'hidden_size',
     'intermediate_size',
@@ -67,34 +96,36 @@ export function checkHfConfig(config: HfConfig, source: string): void {
 }
 
 const LAYER = /^model\.layers\.(\d+)\.(.+)$/;
-const PER_LAYER: Record<string, string> = {
-  'input_layernorm.weight': 'attn_norm.weight',
-  'self_attn.q_proj.weight': 'attn_q.weight',
-  'self_attn.k_proj.weight': 'attn_k.weight',
-  'self_attn.v_proj.weight': 'attn_v.weight',
-  'self_attn.o_proj.weight': 'attn_output.weight',
-  'post_attention_layernorm.weight': 'ffn_norm.weight',
-  'mlp.gate_proj.weight': 'ffn_gate.weight',
-  'mlp.up_proj.weight': 'ffn_up.weight',
-  'mlp.down_proj.weight': 'ffn_down.weight',
+// Maps for the same reason as ARCHITECTURES: tensor names come from the checkpoint.
+const PER_LAYER: ReadonlyMap<string, string> = new Map([
+  ['input_layernorm.weight', 'attn_norm.weight'],
+  ['self_attn.q_proj.weight', 'attn_q.weight'],
+  ['self_attn.k_proj.weight', 'attn_k.weight'],
+  ['self_attn.v_proj.weight', 'attn_v.weight'],
+  ['self_attn.o_proj.weight', 'attn_output.weight'],
+  ['post_attention_layernorm.weight', 'ffn_norm.weight'],
+  ['mlp.gate_proj.weight', 'ffn_gate.weight'],
+  ['mlp.up_proj.weight', 'ffn_up.weight'],
+  ['mlp.down_proj.weight', 'ffn_down.weight'],
   // BitNet's sub-norms: 2B4T's names and the 1bitLLM ones.
-  'self_attn.attn_sub_norm.weight': 'attn_sub_norm.weight',
-  'self_attn.inner_attn_ln.weight': 'attn_sub_norm.weight',
-  'mlp.ffn_sub_norm.weight': 'ffn_sub_norm.weight',
-  'mlp.ffn_layernorm.weight': 'ffn_sub_norm.weight',
-};
-const GLOBAL: Record<string, string> = {
-  'model.embed_tokens.weight': 'token_embd.weight',
-  'model.norm.weight': 'output_norm.weight',
-  'lm_head.weight': 'output.weight',
-};
+  ['self_attn.attn_sub_norm.weight', 'attn_sub_norm.weight'],
+  ['self_attn.inner_attn_ln.weight', 'attn_sub_norm.weight'],
+  ['mlp.ffn_sub_norm.weight', 'ffn_sub_norm.weight'],
+  ['mlp.ffn_layernorm.weight', 'ffn_sub_norm.weight'],
+]);
+const GLOBAL: ReadonlyMap<string, string> = new Map([
+  ['model.embed_tokens.weight', 'token_embd.weight'],
+  ['model.norm.weight', 'output_norm.weight'],
+  ['lm_head.weight', 'output.weight'],
+]);
 
 /** The GGUF name of a Hugging Face tensor (gguf-py's tensor_mapping), or undefined when it has none. */
 export function ggufTensorName(hfName: string): string | undefined {
-  if (GLOBAL[hfName]) return GLOBAL[hfName];
+  const global = GLOBAL.get(hfName);
+  if (global) return global;
   const m = LAYER.exec(hfName);
   if (!m) return undefined;
-  const suffix = PER_LAYER[m[2] as string];
+  const suffix = PER_LAYER.get(m[2] as string);
   return suffix ? `blk.${m[1]}.${suffix}` : undefined;
 }
 
@@ -128,7 +159,11 @@ export function permuteForRope(values: Float32Array, rows: number, cols: number,
 }
 
 /** `[arch].*` hyper-parameters in the GGUF types llama.cpp demands (u32 counts, f32 epsilon and base). */
-export function ggufHyperParameters(config: HfConfig, arch: ModelArchitecture): Record<string, number | string> {
+export function ggufHyperParameters(
+  config: HfConfig,
+  arch: ModelArchitecture,
+  source = 'config.json',
+): Record<string, number | string> {
   const heads = config.num_attention_heads;
   const headDim = config.head_dim ?? config.hidden_size / heads;
   const out: Record<string, number | string> = {
@@ -144,7 +179,10 @@ export function ggufHyperParameters(config: HfConfig, arch: ModelArchitecture): 
     [`${arch}.vocab_size`]: config.vocab_size,
   };
   if (arch === 'bitnet') {
-    const act = (config.hidden_act ?? 'silu').toLowerCase();
+    const given: unknown = config.hidden_act ?? 'silu';
+    if (typeof given !== 'string')
+      throw new QuantizeError(`${source}: hidden_act must be a string, found ${JSON.stringify(given)}`);
+    const act = given.toLowerCase();
     out['bitnet.hidden_activation'] = act === 'relu2' || act === 'relu_squared' ? 'relu2' : act;
   }
   return out;

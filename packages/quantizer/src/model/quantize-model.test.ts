@@ -1,14 +1,20 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GgufValueType, readGguf } from '@trit/gguf';
+import { GgufValueType, GgufWriter, readGguf } from '@trit/gguf';
 import { float32ToBfloat16Bytes, float32ToBytes, writeShardedSafetensors } from '@trit/safetensors';
 import { randomFloats } from '@trit/testkit';
 import { tokenizerFromGguf } from '@trit/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuantizeError } from '../errors.js';
-import { ggufTensorName, permuteForRope } from './hf.js';
-import { quantizeModel } from './quantize-model.js';
+import { architectureOf, ggufTensorName, type HfConfig, permuteForRope } from './hf.js';
+import {
+  ggufModelSource,
+  hfModelSource,
+  type ModelSource,
+  type QuantizeModelOptions,
+  quantizeModel,
+} from './quantize-model.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -28,7 +34,13 @@ const V = 300;
 async function writeHfModel(
   path: string,
   arch: 'llama' | 'bitnet',
-  options: { maxShardBytes?: number; dtype?: 'BF16' | 'F32'; extra?: Record<string, unknown> } = {},
+  options: {
+    maxShardBytes?: number;
+    dtype?: 'BF16' | 'F32';
+    extra?: Record<string, unknown>;
+    /** More tensors, written after the model's own. */
+    extraTensors?: [string, number[]][];
+  } = {},
 ) {
   await mkdir(path, { recursive: true });
   const hd = E / HEADS;
@@ -51,6 +63,7 @@ async function writeHfModel(
   }
   shapes.push(['model.norm.weight', [E]]);
   if (arch === 'llama') shapes.push(['lm_head.weight', [V, E]]);
+  shapes.push(...(options.extraTensors ?? []));
   const dtype = options.dtype ?? 'BF16';
   await writeShardedSafetensors(
     path,
@@ -265,7 +278,9 @@ describe('quantizeModel', () => {
     await expect(quantizeModel(noConfig, out)).rejects.toThrow(/config\.json: missing/);
     const mixtral = join(dir, 'mixtral');
     await writeHfModel(mixtral, 'llama', { extra: { architectures: ['MixtralForCausalLM'] } });
-    await expect(quantizeModel(mixtral, out)).rejects.toThrow(/MixtralForCausalLM is not supported/);
+    await expect(quantizeModel(mixtral, out)).rejects.toThrow(
+      /config\.json: unsupported architecture 'MixtralForCausalLM'/,
+    );
     const aborted = join(dir, 'aborted');
     await writeHfModel(aborted, 'bitnet');
     const bad = join(dir, 'nan');
@@ -284,5 +299,254 @@ describe('quantizeModel', () => {
     controller.abort();
     await expect(quantizeModel(aborted, out, { signal: controller.signal })).rejects.toThrow(/abort/);
     expect((await readdir(dir)).filter((f) => f.startsWith('never') || f.startsWith('.never'))).toEqual([]);
+  });
+});
+
+/** Whether anything named after `output` (the file or a temporary beside it) exists in its directory. */
+async function leftovers(output: string): Promise<string[]> {
+  const { basename, dirname } = await import('node:path');
+  const name = basename(output);
+  return (await readdir(dirname(output))).filter((f) => f.includes(name));
+}
+
+describe('names from files are data', () => {
+  it('tensors named toString and __proto__ are unmapped tensors, not Object.prototype members', async () => {
+    const input = join(dir, 'proto-tensors');
+    await writeHfModel(input, 'llama', {
+      extraTensors: [
+        ['toString', [4]],
+        ['__proto__', [4]],
+        ['constructor', [4]],
+      ],
+    });
+    const out = join(dir, 'proto-tensors.gguf');
+    const error = await quantizeModel(input, out).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuantizeError);
+    expect(String(error)).toMatch(/3 tensors have no GGUF name for llama \(first: toString, __proto__, constructor\)/);
+    expect(ggufTensorName('toString')).toBeUndefined();
+    expect(ggufTensorName('__proto__')).toBeUndefined();
+    expect(ggufTensorName('model.layers.0.constructor')).toBeUndefined();
+    expect(ggufTensorName('model.layers.0.hasOwnProperty')).toBeUndefined();
+    expect(await leftovers(out)).toEqual([]);
+  });
+
+  it('config.json architectures and model_type found on Object.prototype are unsupported', async () => {
+    const out = join(dir, 'proto-arch.gguf');
+    for (const [name, extra, message] of [
+      ['arch-constructor', { architectures: ['constructor'] }, /config\.json: unsupported architecture 'constructor'/],
+      ['arch-proto', { architectures: ['__proto__', 'toString'] }, /unsupported architecture '__proto__', 'toString'/],
+      [
+        'type-constructor',
+        { architectures: [], model_type: 'constructor' },
+        /config\.json: unsupported architecture 'constructor' \(model_type\)/,
+      ],
+      [
+        'arch-string',
+        { architectures: 'LlamaForCausalLM' },
+        /config\.json: "architectures" must be an array of strings/,
+      ],
+      ['type-number', { architectures: [], model_type: 7 }, /config\.json: "model_type" must be a string, found 7/],
+    ] as const) {
+      const input = join(dir, name);
+      await writeHfModel(input, 'llama', { extra });
+      const error = await quantizeModel(input, out).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(QuantizeError);
+      expect(String(error), name).toMatch(message);
+    }
+    expect(architectureOf({ architectures: ['toString'], model_type: 'llama' } as HfConfig, 'c')).toBe('llama');
+    expect(() => architectureOf({ model_type: 'hasOwnProperty' } as HfConfig, 'c')).toThrow(
+      /unsupported architecture 'hasOwnProperty'/,
+    );
+    expect(await leftovers(out)).toEqual([]);
+  });
+
+  it('GGUF metadata keys __proto__, constructor and toString round-trip as ordinary keys', async () => {
+    const input = join(dir, 'proto-meta');
+    await writeHfModel(input, 'llama', { dtype: 'F32' });
+    const hf = await hfModelSource(input);
+    // JSON.parse makes "__proto__" an own key, as a file would.
+    const odd = JSON.parse('{"__proto__": "p", "constructor": "c", "toString": 7, "hasOwnProperty": true}');
+    const first = join(dir, 'proto-meta-1.gguf');
+    await quantizeModel({ ...hf, metadata: Object.assign(Object.create(null), hf.metadata, odd) }, first, {
+      floatOnly: 'f32',
+    });
+    // Second pass: the keys now come from a GGUF file.
+    const source = await ggufModelSource(first);
+    expect(Object.getPrototypeOf(source.metadata)).toBeNull();
+    expect(Object.keys(source.metadata)).toEqual(expect.arrayContaining(['__proto__', 'constructor', 'toString']));
+    const second = join(dir, 'proto-meta-2.gguf');
+    await quantizeModel(first, second, { floatOnly: 'f32' });
+    const file = await readGguf(second);
+    expect(file.metadata.get('__proto__')).toEqual({ type: GgufValueType.STRING, value: 'p' });
+    expect(file.metadata.get('constructor')).toEqual({ type: GgufValueType.STRING, value: 'c' });
+    expect(file.metadata.get('toString')).toEqual({ type: GgufValueType.UINT32, value: 7 });
+    expect(file.metadata.get('hasOwnProperty')).toEqual({ type: GgufValueType.BOOL, value: true });
+    expect(file.tensors.length).toBe(hf.tensors.length);
+  });
+
+  it('format and floatOnly names found on Object.prototype are unknown', async () => {
+    const input = join(dir, 'proto-format');
+    await writeHfModel(input, 'bitnet');
+    const out = join(dir, 'proto-format.gguf');
+    for (const options of [
+      { format: 'toString' },
+      { format: 'constructor' },
+      { floatOnly: '__proto__' },
+      { floatOnly: 'hasOwnProperty' },
+    ]) {
+      const error = await quantizeModel(input, out, options as QuantizeModelOptions).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuantizeError);
+      expect(String(error)).toMatch(
+        /unknown (format|floatOnly type) "(toString|constructor|__proto__|hasOwnProperty)"/,
+      );
+    }
+    expect(await leftovers(out)).toEqual([]);
+  });
+});
+
+describe('an empty or partial model is an error before any output exists', () => {
+  it('a ModelSource with no tensors', async () => {
+    const out = join(dir, 'empty-source.gguf');
+    const source: ModelSource = { path: 'empty', architecture: 'llama', metadata: {}, tensors: [] };
+    for (const options of [{}, { floatOnly: 'f16' } as const]) {
+      const error = await quantizeModel(source, out, options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuantizeError);
+      expect(String(error)).toMatch(/empty: the model has no tensors/);
+    }
+    expect(await leftovers(out)).toEqual([]);
+  });
+
+  it('a GGUF with metadata but no tensors', async () => {
+    const path = join(dir, 'no-tensors.gguf');
+    const text = (s: string) => {
+      const bytes = new TextEncoder().encode(s);
+      return [...u64(bytes.length), ...bytes];
+    };
+    const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
+    const u64 = (v: number) => [...u32(v), 0, 0, 0, 0];
+    // Magic, version 3, 0 tensors, 1 key: general.architecture = "llama" (type 8, string).
+    const bytes = [...[0x47, 0x47, 0x55, 0x46], ...u32(3), ...u64(0), ...u64(1)];
+    bytes.push(...text('general.architecture'), ...u32(8), ...text('llama'));
+    while (bytes.length % 32 !== 0) bytes.push(0);
+    await writeFile(path, new Uint8Array(bytes));
+    expect((await readGguf(path)).tensors).toEqual([]);
+    const out = join(dir, 'no-tensors-out.gguf');
+    const error = await quantizeModel(path, out).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuantizeError);
+    expect(String(error)).toMatch(/no-tensors\.gguf: the model has no tensors/);
+    expect(await leftovers(out)).toEqual([]);
+  });
+
+  it('a Hugging Face checkpoint whose index maps nothing, or whose single file holds nothing', async () => {
+    const { SafetensorsError } = await import('@trit/safetensors');
+    const out = join(dir, 'empty-hf.gguf');
+    const sharded = join(dir, 'empty-index');
+    await writeHfModel(sharded, 'llama', { maxShardBytes: 300_000 });
+    await writeFile(
+      join(sharded, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 0 }, weight_map: {} }),
+    );
+    const indexError = await quantizeModel(sharded, out).catch((e: unknown) => e);
+    expect(indexError).toBeInstanceOf(SafetensorsError);
+    expect(String(indexError)).toMatch(/model\.safetensors\.index\.json.*weight_map is empty/);
+    const single = join(dir, 'empty-single');
+    await writeHfModel(single, 'llama');
+    await writeShardedSafetensors(single, []);
+    const singleError = await quantizeModel(single, out).catch((e: unknown) => e);
+    expect(singleError).toBeInstanceOf(SafetensorsError);
+    expect(String(singleError)).toMatch(/model\.safetensors.*checkpoint has no tensors/);
+    expect(await leftovers(out)).toEqual([]);
+  });
+
+  it('tensors that are not a whole model: a block lacks a tensor, or a block is beyond block_count', async () => {
+    const input = join(dir, 'partial');
+    await writeHfModel(input, 'bitnet');
+    const full = await hfModelSource(input);
+    const out = join(dir, 'partial.gguf');
+    const without = (name: string): ModelSource => ({ ...full, tensors: full.tensors.filter((t) => t.name !== name) });
+    for (const [source, message] of [
+      [
+        without('blk.1.ffn_down.weight'),
+        /not a whole bitnet model: 1 required tensors are missing \(first: blk\.1\.ffn_down\.weight\)/,
+      ],
+      [without('blk.0.attn_sub_norm.weight'), /missing \(first: blk\.0\.attn_sub_norm\.weight\)/],
+      [without('token_embd.weight'), /missing \(first: token_embd\.weight\)/],
+      [
+        { ...full, metadata: { ...full.metadata, 'bitnet.block_count': 1 } },
+        /tensor blk\.1\.\* is beyond bitnet\.block_count = 1/,
+      ],
+      [
+        { ...full, metadata: { ...full.metadata, 'bitnet.block_count': 3 } },
+        /bitnet\.block_count = 3, but the model holds tensors for 2 blocks \(blk\.0 … blk\.1\)/,
+      ],
+      [
+        { ...full, metadata: { ...full.metadata, 'bitnet.block_count': 2 ** 31 } },
+        /bitnet\.block_count = 2147483648, but the model holds tensors for 2 blocks/,
+      ],
+    ] as const) {
+      const error = await quantizeModel(source, out, { floatOnly: 'f16' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuantizeError);
+      expect(String(error)).toMatch(message);
+    }
+    expect(await leftovers(out)).toEqual([]);
+  });
+});
+
+describe('hyper-parameters a runtime sizes from are checked, not copied', () => {
+  it('config.json num_hidden_layers = 2^31 and a GGUF claiming 2^31 layers are refused before any output exists', async () => {
+    const input = join(dir, 'many-layers');
+    await writeHfModel(input, 'llama', { extra: { num_hidden_layers: 2 ** 31 } });
+    const out = join(dir, 'many-layers.gguf');
+    await expect(quantizeModel(input, out)).rejects.toThrow(
+      /llama\.block_count = 2147483648, but the model holds tensors for 2 blocks/,
+    );
+    expect(await leftovers(out)).toEqual([]);
+
+    // A float GGUF that claims 2^31 layers (written through a good one, then its metadata changed).
+    const good = join(dir, 'two-layers.gguf');
+    await writeHfModel(join(dir, 'two'), 'llama');
+    await quantizeModel(join(dir, 'two'), good, { floatOnly: 'f16' });
+    const bad = join(dir, 'claims-many.gguf');
+    const file = await readGguf(good);
+    const writer = await GgufWriter.create(bad);
+    for (const [key, value] of file.metadata) writer.setMetadata(key, key === 'llama.block_count' ? 2 ** 31 : value);
+    for (const t of file.tensors) writer.addTensor(t.name, t.type, t.shape);
+    for (const t of file.tensors) await writer.writeTensorData(t.name, await file.readTensorData(t));
+    await writer.finish();
+    const error = await quantizeModel(bad, out).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuantizeError);
+    expect(String(error)).toMatch(
+      /llama\.block_count = 2147483648, but the file holds tensors for 2 layers \(blk\.0 … blk\.1\)/,
+    );
+    expect(await leftovers(out)).toEqual([]);
+  });
+});
+
+describe('openModelSource names what a file is not', () => {
+  it('an empty, short or text .gguf file; another kind of file; a directory without config.json', async () => {
+    const out = join(dir, 'never-written.gguf');
+    const cases: [string, string | Uint8Array, RegExp][] = [
+      ['x.gguf', '', /x\.gguf: empty file \(expected a GGUF file\)/],
+      ['text.gguf', 'hello world', /text\.gguf: not a GGUF file \(starts with 0x68 0x65 0x6c 0x6c, expected "GGUF"\)/],
+      [
+        'short.GGUF',
+        'GG',
+        /short\.GGUF: not a GGUF file \(starts with 0x47 0x47, only 2 bytes long, expected "GGUF"\)/,
+      ],
+      ['notes.txt', 'some notes', /notes\.txt: not a model file; expected a GGUF file, a \.safetensors file/],
+      ['blank.bin', '', /blank\.bin: not a model file \(it is empty\)/],
+    ];
+    for (const [name, content, message] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, content);
+      const error = await quantizeModel(path, out).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(QuantizeError);
+      expect(String(error), name).toMatch(message);
+      expect(String(error), name).not.toMatch(/config\.json/);
+    }
+    const bare = join(dir, 'bare-dir');
+    await mkdir(bare, { recursive: true });
+    await expect(quantizeModel(bare, out)).rejects.toThrow(/config\.json: missing/);
+    expect(await leftovers(out)).toEqual([]);
   });
 });

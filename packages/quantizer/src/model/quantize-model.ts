@@ -1,4 +1,4 @@
-import { GgmlType, type GgufMetadataInput, GgufValue, GgufWriter, readGguf } from '@trit/gguf';
+import { checkHyperParameters, GgmlType, type GgufMetadataInput, GgufValue, GgufWriter, readGguf } from '@trit/gguf';
 import { openSafetensorsModel } from '@trit/safetensors';
 import { encodeTernaryTensor, type TernaryFormatName } from '@trit/ternary';
 import { ggufTokenizerMetadataFromHf, type HfTokenizerConfig } from '@trit/tokenizer';
@@ -96,6 +96,14 @@ export interface QuantizeReport {
   };
 }
 
+/**
+ * A record for keys read from files: no prototype, so a key `__proto__` is an
+ * ordinary key and `toString` is not found unless the file has it.
+ */
+function dataRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function parseJson<T>(text: string, path: string): T {
   try {
     return JSON.parse(text) as T;
@@ -120,7 +128,8 @@ export async function hfModelSource(path: string): Promise<ModelSource> {
   checkHfConfig(config, configPath);
   const arch = architectureOf(config, configPath);
   const model = await openSafetensorsModel(path);
-  const metadata: Record<string, GgufMetadataInput> = { ...ggufHyperParameters(config, arch) };
+  const metadata = dataRecord<GgufMetadataInput>();
+  Object.assign(metadata, ggufHyperParameters(config, arch, configPath));
   const tokenizerPath = join(dir, 'tokenizer.json');
   const tokenizerText = await readFile(tokenizerPath, 'utf8').catch(() => undefined);
   if (tokenizerText !== undefined) {
@@ -131,7 +140,8 @@ export async function hfModelSource(path: string): Promise<ModelSource> {
     try {
       // llama.cpp wants exactly one token per embedding row: pad to the embedding's rows as convert_hf_to_gguf does.
       const embedding = model.tensors.find((t) => ggufTensorName(t.name) === 'token_embd.weight');
-      const vocabSize = embedding?.shape[0] ?? config.vocab_size;
+      // Rows the file holds, never config.json's claim: the token list is allocated this long.
+      const vocabSize = embedding?.shape[0];
       Object.assign(
         metadata,
         ggufTokenizerMetadataFromHf(parseJson(tokenizerText, tokenizerPath), tokenizerConfig, { vocabSize }),
@@ -192,7 +202,10 @@ export async function ggufModelSource(path: string): Promise<ModelSource> {
   const arch = file.architecture;
   if (arch !== 'llama' && arch !== 'bitnet')
     throw new QuantizeError(`${path}: architecture ${arch ?? '(none)'} is not supported (llama, bitnet)`);
-  const metadata: Record<string, GgufMetadataInput> = {};
+  // The output carries these values: refuse what no runtime could load rather than copy it.
+  const { errors } = checkHyperParameters(file);
+  if (errors.length > 0) throw new QuantizeError(errors.map((e) => e.message).join('; '));
+  const metadata = dataRecord<GgufMetadataInput>();
   for (const [key, value] of file.metadata) {
     if (key === 'general.architecture' || key === 'general.alignment' || key.startsWith('trit.quantization.')) continue;
     metadata[key] = value;
@@ -222,19 +235,106 @@ export async function ggufModelSource(path: string): Promise<ModelSource> {
   };
 }
 
-/** Opens a model by what `path` is: a GGUF file, or a Hugging Face directory / safetensors file. */
+/** The first bytes of a file as hex, for "not a GGUF file" messages. */
+function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(' ');
+}
+
+/**
+ * Opens a model by what `path` is: a GGUF file (by its magic), a Hugging Face
+ * directory, or a `.safetensors` / `.safetensors.index.json` file inside one.
+ */
 export async function openModelSource(path: string): Promise<ModelSource> {
   const { open, stat } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
   const info = await stat(path).catch(() => {
     throw new QuantizeError(`${path}: no such file or directory`);
   });
-  if (info.isFile()) {
-    const handle = await open(path, 'r');
-    const head = new Uint8Array(4);
-    await handle.read(head, 0, 4, 0).finally(() => handle.close());
-    if (String.fromCharCode(...head) === 'GGUF') return ggufModelSource(path);
+  if (info.isDirectory()) return hfModelSource(path);
+  if (!info.isFile()) throw new QuantizeError(`${path}: not a regular file or directory`);
+  const handle = await open(path, 'r');
+  const head = new Uint8Array(4);
+  const { bytesRead } = await handle.read(head, 0, 4, 0).finally(() => handle.close());
+  const magic = head.subarray(0, bytesRead);
+  if (bytesRead === 4 && String.fromCharCode(...magic) === 'GGUF') return ggufModelSource(path);
+  const name = basename(path).toLowerCase();
+  if (name.endsWith('.gguf')) {
+    if (bytesRead === 0) throw new QuantizeError(`${path}: empty file (expected a GGUF file)`);
+    throw new QuantizeError(
+      `${path}: not a GGUF file (starts with ${hexBytes(magic)}${bytesRead < 4 ? `, only ${bytesRead} bytes long` : ''}, expected "GGUF")`,
+    );
   }
-  return hfModelSource(path);
+  if (name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json')) return hfModelSource(path);
+  throw new QuantizeError(
+    `${path}: not a model file${bytesRead === 0 ? ' (it is empty)' : ''}; expected a GGUF file, a .safetensors file, a model.safetensors.index.json or a Hugging Face model directory`,
+  );
+}
+
+// llama.cpp's llama and bitnet graphs load these for every block; a file without them cannot run.
+const BLOCK_TENSORS = [
+  'attn_norm',
+  'attn_q',
+  'attn_k',
+  'attn_v',
+  'attn_output',
+  'ffn_norm',
+  'ffn_gate',
+  'ffn_up',
+  'ffn_down',
+].map((n) => `${n}.weight`);
+const BITNET_BLOCK_TENSORS = ['attn_sub_norm.weight', 'ffn_sub_norm.weight'];
+const BLOCK_INDEX = /^blk\.(\d+)\./;
+
+/** A metadata value as a number, whether plain or a typed GGUF value; undefined when absent or not a number. */
+function metadataNumber(metadata: Record<string, GgufMetadataInput>, key: string): number | undefined {
+  if (!Object.hasOwn(metadata, key)) return undefined;
+  const entry: unknown = metadata[key];
+  const value =
+    entry !== null && typeof entry === 'object' && 'value' in entry ? (entry as { value: unknown }).value : entry;
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Refuses a source that is not a whole model, before any output exists: no
+ * tensors at all, no embedding or output norm, or a block (of
+ * `[arch].block_count`, else of the highest block seen) lacking a tensor
+ * llama.cpp requires.
+ */
+function checkWholeModel(source: ModelSource): void {
+  if (source.tensors.length === 0) {
+    throw new QuantizeError(`${source.path}: the model has no tensors (expected token_embd.weight and blocks)`);
+  }
+  const names = new Set(source.tensors.map((t) => t.name));
+  const missing = ['token_embd.weight', 'output_norm.weight'].filter((n) => !names.has(n));
+  let highest = -1;
+  for (const name of names) {
+    const m = BLOCK_INDEX.exec(name);
+    if (m) highest = Math.max(highest, Number(m[1]));
+  }
+  const key = `${source.architecture}.block_count`;
+  const declared = metadataNumber(source.metadata, key);
+  const blocks = declared ?? highest + 1;
+  if (declared !== undefined && highest >= declared) {
+    throw new QuantizeError(
+      `${source.path}: tensor blk.${highest}.* is beyond ${key} = ${declared} (expected blocks 0–${declared - 1})`,
+    );
+  }
+  if (declared !== undefined && declared > highest + 1) {
+    throw new QuantizeError(
+      `${source.path}: ${key} = ${declared}, but the model holds tensors for ${highest + 1} blocks (blk.0 … blk.${highest})`,
+    );
+  }
+  if (blocks === 0) missing.push('blk.0.* (the model has no blocks)');
+  const perBlock = source.architecture === 'bitnet' ? [...BLOCK_TENSORS, ...BITNET_BLOCK_TENSORS] : BLOCK_TENSORS;
+  for (let b = 0; b < blocks && missing.length < 50; b++) {
+    for (const suffix of perBlock) if (!names.has(`blk.${b}.${suffix}`)) missing.push(`blk.${b}.${suffix}`);
+  }
+  if (missing.length > 0) {
+    throw new QuantizeError(
+      `${source.path}: not a whole ${source.architecture} model: ${missing.length >= 50 ? 'at least ' : ''}${missing.length} required tensors are missing (first: ${missing.slice(0, 3).join(', ')})`,
+    );
+  }
 }
 
 const LAYER_ORDER = /^blk\.(\d+)\./;
@@ -247,8 +347,18 @@ function naturalOrder(a: SourceTensor, b: SourceTensor): number {
   return d !== 0 ? d : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-const GGML_TERNARY: Record<string, number> = { tq2_0: GgmlType.TQ2_0, tq1_0: GgmlType.TQ1_0, t158: 30 };
-const GGML_DENSE: Record<string, string> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0' };
+// Maps: options often come from a command line, and `toString` must not pass for a format.
+const GGML_TERNARY: ReadonlyMap<string, number> = new Map([
+  ['tq2_0', GgmlType.TQ2_0],
+  ['tq1_0', GgmlType.TQ1_0],
+  ['t158', 30],
+]);
+const GGML_DENSE: ReadonlyMap<string, string> = new Map([
+  ['f32', 'F32'],
+  ['f16', 'F16'],
+  ['bf16', 'BF16'],
+  ['q8_0', 'Q8_0'],
+]);
 
 interface Plan {
   tensor: SourceTensor;
@@ -269,9 +379,14 @@ export async function quantizeModel(
   options: QuantizeModelOptions = {},
 ): Promise<QuantizeReport> {
   const started = performance.now();
-  const source = typeof input === 'string' ? await openModelSource(input) : input;
   const format = options.format ?? 'tq2_0';
-  if (!(format in GGML_TERNARY)) throw new QuantizeError(`unknown format "${format}"; use tq2_0, tq1_0 or t158`);
+  if (typeof format !== 'string' || !GGML_TERNARY.has(format))
+    throw new QuantizeError(`unknown format "${String(format)}"; use ${[...GGML_TERNARY.keys()].join(', ')}`);
+  const floatOnly = options.floatOnly;
+  if (floatOnly !== undefined && (typeof floatOnly !== 'string' || !GGML_DENSE.has(floatOnly)))
+    throw new QuantizeError(`unknown floatOnly type "${String(floatOnly)}"; use ${[...GGML_DENSE.keys()].join(', ')}`);
+  const source = typeof input === 'string' ? await openModelSource(input) : input;
+  checkWholeModel(source);
   const layers = options.layers ?? 'all';
   validateLayerMask(layers);
   const config = ptBitnetConfig({
@@ -288,14 +403,14 @@ export async function quantizeModel(
         ? [1, tensor.shape[0] as number]
         : [tensor.shape.slice(0, -1).reduce((a, b) => a * b, 1), tensor.shape.at(-1) as number];
     if (options.floatOnly) {
-      const dense = tensor.shape.length === 1 ? 'F32' : (GGML_DENSE[options.floatOnly] as string);
+      const dense = tensor.shape.length === 1 ? 'F32' : (GGML_DENSE.get(options.floatOnly) as string);
       return { tensor, rows, cols, dense: dense === 'Q8_0' && cols % 32 !== 0 ? 'F16' : dense };
     }
     const storage = tensorStorage(tensor.name, config);
     if (storage.kind === 'ternary' && tensor.shape.length === 2 && (ruvllm || cols % 256 === 0))
       return { tensor, rows, cols, ternary: storage.format };
     const precision = storage.kind === 'dense' ? storage.precision : config.densePrecision;
-    return { tensor, rows, cols, dense: tensor.shape.length === 1 ? 'F32' : (GGML_DENSE[precision] as string) };
+    return { tensor, rows, cols, dense: tensor.shape.length === 1 ? 'F32' : (GGML_DENSE.get(precision) as string) };
   });
 
   const writer = await GgufWriter.create(output, {
@@ -339,7 +454,7 @@ export async function quantizeModel(
     for (const plan of plans) {
       // GGUF lists dims fastest first; RuvLLM's files list them [rows, cols].
       const ne = [...plan.tensor.shape].reverse();
-      const type = plan.ternary ? (GGML_TERNARY[plan.ternary] as number) : (plan.dense as string);
+      const type = plan.ternary ? (GGML_TERNARY.get(plan.ternary) as number) : (plan.dense as string);
       writer.addTensor(plan.tensor.name, type, ruvllm ? [...ne].reverse() : ne);
     }
     for (const plan of plans) {
