@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GgmlType, GgufValue, GgufWriter } from '@trit/gguf';
+import { synthesizeModel } from '@trit/backend';
+import { GgmlType, type GgufMetadataValue, GgufWriter, readGguf } from '@trit/gguf';
+import { quantizeModel } from '@trit/quantizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InspectReport, ValidateReport } from './inspect.js';
 
@@ -12,8 +14,13 @@ const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], {
 
 let dir: string;
 let good: string;
+/** A tiny bitnet model trit runs (synth → quantize, TQ2_0). */
+let tiny: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trit-cli-'));
+  await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed: 1, output: join(dir, 'hf') });
+  tiny = join(dir, 'tiny.gguf');
+  await quantizeModel(join(dir, 'hf'), tiny, { format: 'tq2_0' });
   good = join(dir, 'model.gguf');
   const w = await GgufWriter.create(good);
   w.setMetadata('general.architecture', 'bitnet');
@@ -69,34 +76,128 @@ describe('trit inspect', () => {
   });
 });
 
+/** A copy of `path` with bytes overwritten at `offset`. */
+async function patched(path: string, name: string, offset: number, bytes: number[]): Promise<string> {
+  const out = join(dir, name);
+  await copyFile(path, out);
+  const handle = await open(out, 'r+');
+  await handle.write(Uint8Array.from(bytes), 0, bytes.length, offset);
+  await handle.close();
+  return out;
+}
+
+/** A copy of a GGUF with metadata changed: `edit` returns the new value, or undefined to drop the key. */
+async function rewritten(
+  path: string,
+  name: string,
+  edit: (key: string, value: GgufMetadataValue) => GgufMetadataValue | string | undefined,
+  keepTensor: (name: string) => boolean = () => true,
+): Promise<string> {
+  const file = await readGguf(path);
+  const out = join(dir, name);
+  const w = await GgufWriter.create(out);
+  w.setMetadata('general.architecture', file.metadata.getString('general.architecture'));
+  for (const [key, value] of file.metadata) {
+    const next = key === 'general.architecture' ? undefined : edit(key, value);
+    if (next !== undefined) w.setMetadata(key, next);
+  }
+  const tensors = file.tensors.filter((t) => keepTensor(t.name));
+  for (const t of tensors) w.addTensor(t.name, t.type, t.shape);
+  for (const t of tensors) await w.writeTensorData(t.name, await file.readTensorData(t));
+  await w.finish();
+  return out;
+}
+
+const json = (result: { stdout: string }) => JSON.parse(result.stdout) as ValidateReport;
+
 describe('trit validate', () => {
-  it('exits 0 for a valid file and 1 with reasons for an invalid one', async () => {
-    const ok = run('validate', good, '--check-data');
-    expect(ok.status, ok.stderr).toBe(0);
+  it('exits 0 for a model trit runs, and 1 for the first non-finite scale or non-ternary code, which run refuses too', async () => {
+    const ok = run('validate', tiny, '--check-data');
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/valid \(tensor data checked\)/);
 
-    // Same layout, but a u64 where llama.cpp demands u32, and a NaN scale.
-    const broken = join(dir, 'broken.gguf');
-    const w = await GgufWriter.create(broken);
-    w.setMetadata('general.architecture', 'bitnet');
-    w.setMetadata('general.quantization_version', 2);
-    w.setMetadata('bitnet.expert_weights_scale', GgufValue.u64(1));
-    w.setMetadata('bitnet.context_length.extra', GgufValue.u64(1));
-    w.addTensor('blk.0.attn_q.weight', GgmlType.TQ2_0, [256]);
-    const block = new Uint8Array(66);
-    block[64] = 0x00;
-    block[65] = 0x7e;
-    await w.writeTensorData('blk.0.attn_q.weight', block);
-    await w.finish();
-    const quick = run('validate', broken, '--json');
-    expect(quick.status).toBe(0);
-    const full = run('validate', broken, '--json', '--check-data');
+    const q = (await readGguf(tiny)).tensor('blk.0.attn_q.weight');
+    expect(q.typeName).toBe('TQ2_0');
+    // Block 0's fp16 scale (bytes 64–65) set to NaN.
+    const nan = await patched(tiny, 'nan.gguf', q.fileOffset + 64, [0x00, 0x7e]);
+    expect(run('validate', nan, '--json').status).toBe(0);
+    const full = run('validate', nan, '--json', '--check-data');
     expect(full.status).toBe(1);
-    const report = JSON.parse(full.stdout) as ValidateReport;
-    expect(report.errors.map((e) => e.code)).toEqual(['non-finite-data']);
-    expect(report.errors[0]?.message).toMatch(/block 0 has a non-finite fp16 scale/);
-    const text = run('validate', broken, '--check-data');
-    expect(text.stdout).toMatch(/INVALID, 1 error/);
+    expect(json(full).errors.map((e) => [e.code, e.tensor, e.offset])).toEqual([
+      ['non-finite-data', 'blk.0.attn_q.weight', q.fileOffset],
+    ]);
+    expect(json(full).errors[0]?.message).toMatch(/block 0 has a non-finite fp16 scale/);
+    expect(run('validate', nan, '--check-data').stdout).toMatch(/INVALID, 1 error/);
+
+    // Code 3 in every field of block 0's byte 5: the kernels refuse it on load.
+    const code3 = await patched(tiny, 'code3.gguf', q.fileOffset + 5, [0xff]);
+    expect(run('validate', code3).status).toBe(0);
+    const scanned = run('validate', code3, '--json', '--check-data');
+    expect(scanned.status).toBe(1);
+    expect(json(scanned).errors.map((e) => [e.code, e.tensor, e.offset])).toEqual([
+      ['non-ternary-code', 'blk.0.attn_q.weight', q.fileOffset + 5],
+    ]);
+    expect(json(scanned).errors[0]?.message).toMatch(/block 0, element 5 holds a reserved code/);
+    const refused = run('run', code3, '-n', '1', '--backend', 'js');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/blk\.0\.attn_q\.weight.*reserved code 3/);
+  });
+
+  it('reports as errors what trit run refuses for the architectures it runs: hyper-parameters, missing tensors, the tokenizer', async () => {
+    const config = run('validate', good, '--json');
+    expect(config.status).toBe(1);
+    const unloadable = json(config).errors.filter((e) => e.code === 'unloadable');
+    expect(unloadable).toHaveLength(1);
+    expect(unloadable[0]?.message.startsWith(good)).toBe(true);
+    expect(unloadable[0]?.message).toMatch(
+      /key "bitnet\.embedding_length": missing metadata key .*\(trit run refuses the file\)$/,
+    );
+    expect(run('run', good, '--backend', 'js').stderr).toMatch(/key "bitnet\.embedding_length": missing metadata key/);
+
+    const down = 'blk.1.ffn_down.weight';
+    const partial = await rewritten(
+      tiny,
+      'partial.gguf',
+      (_, v) => v,
+      (name) => name !== down,
+    );
+    const missing = run('validate', partial, '--json');
+    expect(missing.status).toBe(1);
+    const report = json(missing);
+    expect(report.errors.map((e) => [e.code, e.tensor])).toEqual([['missing-tensor', down]]);
+    expect(report.errors[0]?.message).toBe(
+      `${partial}: tensor "${down}" is missing; bitnet needs it (trit run refuses the file)`,
+    );
+    expect(run('run', partial, '--backend', 'js').stderr).toMatch(/cannot load: missing blk\.1\.ffn_down\.weight/);
+
+    const pre = await rewritten(tiny, 'pre.gguf', (key, value) => (key === 'tokenizer.ggml.pre' ? 'nope' : value));
+    const tokenizer = run('validate', pre, '--json');
+    expect(tokenizer.status).toBe(1);
+    expect(json(tokenizer).errors.map((e) => e.code)).toEqual(['tokenizer']);
+    expect(json(tokenizer).errors[0]?.message).toMatch(/tokenizer: unknown pre-tokenizer "nope"/);
+    expect(run('run', pre, '--backend', 'js').stderr).toMatch(/tokenizer: unknown pre-tokenizer "nope"/);
+  });
+
+  it('calls a file without tensors invalid unless --vocab-only says a vocabulary is all it should hold', async () => {
+    const vocab = await rewritten(
+      tiny,
+      'vocab.gguf',
+      (_, value) => value,
+      () => false,
+    );
+    const plain = run('validate', vocab, '--json');
+    expect(plain.status).toBe(1);
+    expect(json(plain).errors.map((e) => e.code)).toEqual(['no-tensors']);
+    const expected = run('validate', vocab, '--vocab-only');
+    expect(expected.status, expected.stdout).toBe(0);
+    // The tokenizer is still checked.
+    const bad = await rewritten(
+      tiny,
+      'bad-vocab.gguf',
+      (k, v) => (k === 'tokenizer.ggml.model' ? 'bert' : v),
+      () => false,
+    );
+    expect(json(run('validate', bad, '--vocab-only', '--json')).errors.map((e) => e.code)).toEqual(['tokenizer']);
   });
 
   it('reads the RuvLLM dialect too', async () => {

@@ -9,6 +9,7 @@ import {
   validateGguf,
   valueTypeName,
 } from '@trit/gguf';
+import { tokenizerFromGguf } from '@trit/tokenizer';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -108,15 +109,72 @@ export interface ValidateReport {
   warnings: { code: string; message: string; offset?: number; tensor?: string; key?: string }[];
 }
 
+type Issue = ValidateReport['errors'][number];
+
+/**
+ * validateGguf, plus what `trit run` refuses beyond llama.cpp's rules: for
+ * the architectures trit runs, a missing or misshapen tensor or a bad
+ * hyper-parameter (BitNetBackend.validateModel) and a tokenizer that
+ * tokenizerFromGguf cannot build are errors, so validate never calls valid a
+ * file run refuses. For other architectures the tokenizer is a warning.
+ */
 export async function validateFile(path: string, options: ValidateGgufOptions): Promise<ValidateReport> {
   const result = await validateGguf(path, options);
+  const errors: Issue[] = [...result.errors];
+  const warnings: Issue[] = [...result.warnings];
+  if (result.file) await checkRunnable(path, result.file, errors, warnings);
   return {
     file: path,
-    ok: result.ok,
+    ok: errors.length === 0,
     checkedData: !!options.checkTensorData,
-    errors: result.errors,
-    warnings: result.warnings,
+    errors,
+    warnings,
   };
+}
+
+async function checkRunnable(path: string, file: GgufFile, errors: Issue[], warnings: Issue[]): Promise<void> {
+  const { BitNetBackend, SUPPORTED_ARCHITECTURES } = await import('@trit/backend');
+  const architecture = file.architecture;
+  const runs = architecture !== undefined && (SUPPORTED_ARCHITECTURES as readonly string[]).includes(architecture);
+  const refused = ' (trit run refuses the file)';
+  // A problem may already start with the file name (a hyper-parameter error names its source).
+  const located = (text: string) => (text.startsWith(path) ? text : `${path}: ${text}`);
+  // A file without tensors is already an error of its own (no-tensors), or is a vocabulary.
+  if (runs && file.tensors.length > 0) {
+    const model = await BitNetBackend.validateModel(path);
+    for (const name of model.missing) {
+      errors.push({
+        code: 'missing-tensor',
+        message: `${path}: tensor "${name}" is missing; ${architecture} needs it${refused}`,
+        tensor: name,
+      });
+    }
+    for (const problem of model.problems) {
+      const first = problem.split(' ')[0] as string;
+      const tensor = file.hasTensor(first) ? first : undefined;
+      const offset = tensor === undefined ? undefined : file.tensor(tensor).fileOffset;
+      errors.push({ code: 'unloadable', message: located(problem) + refused, tensor, offset });
+    }
+    for (const warning of model.warnings) warnings.push({ code: 'model', message: located(warning) });
+    if (model.unused.length > 0) {
+      const shown = model.unused.slice(0, 5).join(', ') + (model.unused.length > 5 ? ', …' : '');
+      warnings.push({
+        code: 'unused-tensors',
+        message: `${path}: ${model.unused.length} tensors ${architecture} does not read (${shown}): trit ignores them, llama.cpp refuses the file`,
+      });
+    }
+  }
+  if (file.metadata.has('tokenizer.ggml.model')) {
+    try {
+      tokenizerFromGguf(file);
+    } catch (error) {
+      (runs ? errors : warnings).push({
+        code: 'tokenizer',
+        message: `${path}: tokenizer: ${(error as Error).message}${runs ? refused : ''}`,
+        key: typeof (error as { key?: unknown }).key === 'string' ? (error as { key: string }).key : undefined,
+      });
+    }
+  }
 }
 
 export function formatValidateReport(report: ValidateReport): string {

@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
+import { checkInputFile, parseCommand } from './args.js';
 import { runDemo } from './demo.js';
+import { InputError, UsageError } from './errors.js';
 import { formatDemoReport } from './format-report.js';
 import { formatInspectReport, formatValidateReport, inspectFile, validateFile } from './inspect.js';
 import { abortOnInterrupt, formatQuantizeReport, formatStats, parseLayers, progressBar } from './model-commands.js';
@@ -15,9 +16,11 @@ Commands:
                              synthesize, quantize, validate and run a whole tiny model
   inspect <file.gguf> [--json] list metadata and tensors by group (embedding/output, norms,
                              attention, FFN/experts), with types, shapes, sizes, bits/weight
-  validate <file.gguf> [--json] [--check-data]
-                             check a GGUF the way llama.cpp loads it; exit 0 if valid, 1 if not;
-                             --check-data also scans every tensor for non-finite values and scales
+  validate <file.gguf> [--json] [--check-data] [--vocab-only]
+                             check a GGUF the way llama.cpp loads it, and, for the architectures
+                             trit runs, that every tensor and the tokenizer load; exit 0 if valid,
+                             1 if not; --check-data also scans every tensor for non-finite values
+                             and scales and non-ternary codes; --vocab-only expects no tensors
   tokenize <model.gguf | tokenizer.json> [--text T | --file F] [--json] [--no-special] [--parse-special]
                              print the token ids and pieces of a text (default: standard input);
                              --no-special leaves out BOS/EOS, --parse-special matches "<|…|>" text
@@ -48,10 +51,7 @@ Options:
 
 Set TRIT_DEBUG=1 to print stack traces.`;
 
-/** A usage mistake: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from './errors.js';
 
 /** Runs the trit command line; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -88,7 +88,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
 }
 
 async function demo(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args: [...args],
     options: { json: { type: 'boolean', default: false }, seed: { type: 'string' } },
     strict: true,
@@ -110,28 +110,36 @@ function singleFile(command: string, positionals: string[]): string {
 }
 
 async function inspect(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
     options: { json: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
-  const { file, report } = await inspectFile(singleFile('inspect', positionals));
+  const path = singleFile('inspect', positionals);
+  await checkInputFile(path, 'a .gguf file');
+  const { file, report } = await inspectFile(path);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatInspectReport(file, report));
   return 0;
 }
 
 async function validate(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
-    options: { json: { type: 'boolean', default: false }, 'check-data': { type: 'boolean', default: false } },
+    options: {
+      json: { type: 'boolean', default: false },
+      'check-data': { type: 'boolean', default: false },
+      'vocab-only': { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
   const path = singleFile('validate', positionals);
+  await checkInputFile(path, 'a .gguf file');
   const tty = process.stderr.isTTY && !values.json;
   const report = await validateFile(path, {
     checkTensorData: values['check-data'],
+    vocabOnly: values['vocab-only'],
     onProgress: tty
       ? (done, total) =>
           process.stderr.write(`\r\x1b[Kchecking tensor data: ${((100 * done) / Math.max(total, 1)).toFixed(0)}%`)
@@ -149,7 +157,7 @@ async function readStdin(): Promise<string> {
 }
 
 async function tokenizeCommand(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
     options: {
       json: { type: 'boolean', default: false },
@@ -163,6 +171,8 @@ async function tokenizeCommand(args: readonly string[]): Promise<number> {
   });
   const source = singleFile('tokenize', positionals);
   if (values.text !== undefined && values.file !== undefined) throw new UsageError('give --text or --file, not both');
+  await checkInputFile(source, 'a .gguf or tokenizer.json');
+  if (values.file !== undefined) await checkInputFile(values.file, 'a text file');
   const { readFile } = await import('node:fs/promises');
   const text =
     values.text ??
@@ -198,8 +208,52 @@ function numberOption(name: string, value: string | undefined, min: number, max:
   return n;
 }
 
+/** Tells the user about each temporary of an earlier, killed run that was removed (or directory restored). */
+function reportCleanup(notice: { message: string }): void {
+  console.error(`trit: ${notice.message}`);
+}
+
+/** An output file path that is an existing directory would fail at the final rename, after all the work. */
+async function checkOutputFile(path: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  const stats = await stat(path).catch(() => undefined);
+  if (stats?.isDirectory()) throw new InputError(path, 'is a directory; give the path of the .gguf file to write');
+}
+
+/**
+ * Runs a job that writes `output` under Ctrl-C handling (abortOnInterrupt):
+ * an interrupted job exits 130 saying nothing was written, since the
+ * writers remove their temporaries and leave any old output as it was.
+ */
+async function interruptible<T>(
+  command: string,
+  output: string,
+  job: (signal: AbortSignal) => Promise<T>,
+  report: (result: T) => void,
+): Promise<number> {
+  const interrupt = abortOnInterrupt();
+  try {
+    const result = await job(interrupt.signal);
+    if (interrupt.signal.aborted) {
+      // Ctrl-C during the final renames: the new output is complete and in place.
+      console.error(`trit: ${command} interrupted after ${output} was complete; it was kept`);
+      return 130;
+    }
+    report(result);
+    return 0;
+  } catch (error) {
+    if (interrupt.signal.aborted) {
+      console.error(`trit: ${command} interrupted; no output was written`);
+      return 130;
+    }
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
 async function synth(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args: [...args],
     options: {
       arch: { type: 'string' },
@@ -218,38 +272,46 @@ async function synth(args: readonly string[]): Promise<number> {
   const preset = values.preset;
   if (preset !== 'tiny' && preset !== 'small' && preset !== 'bitnet-2b')
     throw new UsageError(`--preset must be tiny, small or bitnet-2b, got "${preset}"`);
-  if (!values.output) throw new UsageError('synth needs -o DIR (or -o FILE.gguf with --gguf)');
+  const output = values.output;
+  if (!output) throw new UsageError('synth needs -o DIR (or -o FILE.gguf with --gguf)');
   const seed = integerOption('seed', values.seed, 0, 2 ** 31) ?? 0;
+  if (values.gguf) await checkOutputFile(output);
   const { synthesizeGguf, synthesizeModel } = await import('@trit/backend');
   const bar = progressBar('synth');
-  const interrupt = abortOnInterrupt();
   try {
-    const options = {
-      arch,
-      preset,
-      seed,
-      output: values.output,
-      signal: interrupt.signal,
-      onProgress: (d: number, t: number, name: string) => bar.update(d, t, name),
-    } as const;
-    const result = values.gguf
-      ? await synthesizeGguf({ ...options, ggufPath: values.output, floatType: values.f32 ? 'f32' : 'f16' })
-      : await synthesizeModel(options);
-    bar.end();
-    if (values.json) console.log(JSON.stringify(result, null, 2));
-    else
-      console.log(
-        `${arch} ${preset} (seed ${seed}): ${result.parameters.toLocaleString('en-US')} parameters\n${result.files.map((f) => `  ${f}`).join('\n')}`,
-      );
-    return 0;
+    return await interruptible(
+      'synth',
+      output,
+      (signal) => {
+        const options = {
+          arch,
+          preset,
+          seed,
+          output,
+          signal,
+          onProgress: (d: number, t: number, name: string) => bar.update(d, t, name),
+          onCleanup: reportCleanup,
+        } as const;
+        return values.gguf
+          ? synthesizeGguf({ ...options, ggufPath: output, floatType: values.f32 ? 'f32' : 'f16' })
+          : synthesizeModel(options);
+      },
+      (result) => {
+        bar.end();
+        if (values.json) console.log(JSON.stringify(result, null, 2));
+        else
+          console.log(
+            `${arch} ${preset} (seed ${seed}): ${result.parameters.toLocaleString('en-US')} parameters\n${result.files.map((f) => `  ${f}`).join('\n')}`,
+          );
+      },
+    );
   } finally {
     bar.end();
-    interrupt.dispose();
   }
 }
 
 async function quantize(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
     options: {
       output: { type: 'string', short: 'o' },
@@ -262,34 +324,36 @@ async function quantize(args: readonly string[]): Promise<number> {
     strict: true,
   });
   const input = singleFile('quantize', positionals);
-  if (!values.output) throw new UsageError('quantize needs -o out.gguf');
+  const output = values.output;
+  if (!output) throw new UsageError('quantize needs -o out.gguf');
   const format = values.format;
   if (format !== 'tq2_0' && format !== 'tq1_0' && format !== 't158')
     throw new UsageError(`--format must be tq2_0, tq1_0 or t158, got "${format}"`);
+  await checkOutputFile(output);
+  const { cleanStaleTemporaries } = await import('@trit/file-io');
+  const { dirname, resolve } = await import('node:path');
+  await cleanStaleTemporaries(dirname(resolve(output)), { onCleanup: reportCleanup });
   const { quantizeModel } = await import('@trit/quantizer');
   const bar = progressBar('quantize');
-  const interrupt = abortOnInterrupt();
   try {
-    const report = await quantizeModel(input, values.output, {
-      format,
-      layers: parseLayers(values.layers),
-      optimizeScales: !values['no-optimize-scales'],
-      signal: interrupt.signal,
-      onProgress: (p) => bar.update(p.bytesWritten, p.totalBytes, `${p.index}/${p.count} ${p.tensor}`),
-    });
-    bar.end();
-    if (interrupt.signal.aborted) return 130;
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatQuantizeReport(report));
-    return 0;
-  } catch (error) {
-    if (interrupt.signal.aborted) {
-      console.error('trit: quantize interrupted; no output was written');
-      return 130;
-    }
-    throw error;
+    return await interruptible(
+      'quantize',
+      output,
+      (signal) =>
+        quantizeModel(input, output, {
+          format,
+          layers: parseLayers(values.layers),
+          optimizeScales: !values['no-optimize-scales'],
+          signal,
+          onProgress: (p) => bar.update(p.bytesWritten, p.totalBytes, `${p.index}/${p.count} ${p.tensor}`),
+        }),
+      (report) => {
+        bar.end();
+        console.log(values.json ? JSON.stringify(report, null, 2) : formatQuantizeReport(report));
+      },
+    );
   } finally {
     bar.end();
-    interrupt.dispose();
   }
 }
 
@@ -306,7 +370,7 @@ function alias(
 }
 
 async function runModel(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
     options: {
       prompt: { type: 'string', short: 'p', default: 'The' },
@@ -346,6 +410,7 @@ async function runModel(args: readonly string[]): Promise<number> {
     backend: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
     threads: integerOption('threads', values.threads, 1, 256),
   };
+  await checkInputFile(path, 'a .gguf file');
   const { BitNetBackend } = await import('@trit/backend');
   const model = await BitNetBackend.load(path, loadOptions);
   const interrupt = abortOnInterrupt();
@@ -382,7 +447,7 @@ async function runModel(args: readonly string[]): Promise<number> {
 }
 
 async function benchModelCommand(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args: [...args],
     options: {
       json: { type: 'boolean', default: false },
@@ -411,6 +476,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
     backend: backend as 'auto' | 'native' | 'wasm' | 'js',
     vsLlamaCpp: values['vs-llama-cpp'],
   } as const;
+  await checkInputFile(path, 'a .gguf file');
   const { benchModel, formatModelBench, measureRuntime } = await import('./bench-model.js');
   if (values.child !== undefined) {
     if (values.child !== 'trit' && values.child !== 'llama.cpp')
@@ -432,7 +498,7 @@ async function bench(args: readonly string[]): Promise<number> {
   if (what === 'model') return benchModelCommand(rest);
   if (what !== 'kernel')
     throw new UsageError(`bench: unknown target "${what ?? ''}"; try "trit bench kernel" or "trit bench model"`);
-  const { values } = parseArgs({
+  const { values } = parseCommand({
     args: [...rest],
     options: {
       json: { type: 'boolean', default: false },

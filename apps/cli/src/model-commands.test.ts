@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,6 +149,16 @@ describe('trit synth → quantize → run', () => {
 
   it('explains mistakes: bad options, unsupported architectures, missing files', () => {
     expect(run('synth', '--arch', 'gpt2', '-o', dir).status).toBe(2);
+    const negative = run('run', join(dir, 'nope.gguf'), '-n', '-5');
+    expect([negative.status, negative.stderr.split('\n')[0]]).toEqual([
+      2,
+      'trit: --max-tokens must be an integer in 0–1048576, got "-5"',
+    ]);
+    const tokenize = run('tokenize', join(dir, 'nope.gguf'), '--text', 'a');
+    expect([tokenize.status, tokenize.stderr.trim()]).toEqual([1, `trit: ${join(dir, 'nope.gguf')}: no such file`]);
+    expect(run('tokenize', dir, '--text', 'a').stderr.trim()).toBe(
+      `trit: ${dir}: is a directory; give a .gguf or tokenizer.json`,
+    );
     expect(run('quantize', join(dir, 'nope'), '-o', join(dir, 'x.gguf')).stderr).toMatch(/no such file/);
     expect(run('quantize', dir).status).toBe(2);
     expect(run('run', join(dir, 'nope.gguf')).status).toBe(1);
@@ -173,6 +183,90 @@ describe('trit synth → quantize → run', () => {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(130);
+    expect(stderr).toContain('trit: quantize interrupted; no output was written');
     expect((await readdir(dir)).filter((f) => f.includes('interrupted'))).toEqual([]);
+  }, 120_000);
+});
+
+/** Every file of a directory with its bytes, for comparing whole models. */
+async function snapshot(d: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of (await readdir(d)).sort()) out.set(name, (await readFile(join(d, name))).toString('base64'));
+  return out;
+}
+
+/**
+ * Starts `trit synth … -o parent/hf` (the small preset takes seconds), waits
+ * until it is writing into its staging directory, then sends `signal`.
+ */
+async function interruptSynth(parent: string, arch: string, signal: NodeJS.Signals) {
+  const child = spawn(process.execPath, [cli, 'synth', '--arch', arch, '--preset', 'small', '-o', join(parent, 'hf')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  for (let i = 0; i < 2000; i++) {
+    const staging = (await readdir(parent)).find((f) => f.startsWith('.hf.trit-staging-'));
+    if (staging && (await readdir(join(parent, staging)).catch(() => [])).length > 0) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill(signal);
+  const code = await exited;
+  return { code, stderr, pid: child.pid as number };
+}
+
+describe('trit synth writes the model directory as a whole', () => {
+  it('after a kill -9 mid-write there is no model or the complete old one, and the next run removes what it left and says so', async () => {
+    const parent = join(dir, 'killed');
+    await mkdir(parent);
+    const first = await interruptSynth(parent, 'llama', 'SIGKILL');
+    expect(first.code).toBe(null);
+    const left = await readdir(parent);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^\\.hf\\.trit-staging-${first.pid}-`));
+
+    const next = run('synth', '--arch', 'llama', '--preset', 'tiny', '--seed', '1', '-o', join(parent, 'hf'));
+    expect(next.status, next.stderr).toBe(0);
+    expect(next.stderr).toContain(
+      `trit: removed ${join(parent, left[0] as string)}, left by process ${first.pid}, which is no longer running`,
+    );
+    expect(await readdir(parent)).toEqual(['hf']);
+    const complete = await snapshot(join(parent, 'hf'));
+    expect([...complete.keys()]).toEqual([
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+
+    // Replacing that model, killed mid-write: the old model is still whole.
+    const second = await interruptSynth(parent, 'bitnet', 'SIGKILL');
+    expect(second.code).toBe(null);
+    expect(await snapshot(join(parent, 'hf'))).toEqual(complete);
+    const again = run('synth', '--arch', 'llama', '--preset', 'tiny', '--seed', '1', '-o', join(parent, 'hf'));
+    expect(again.stderr).toMatch(new RegExp(`removed .*\\.hf\\.trit-staging-${second.pid}-`));
+    expect(await readdir(parent)).toEqual(['hf']);
+
+    // quantize cleans the directory it writes into the same way (here, what a killed quantize left).
+    const stale = join(parent, `.m.gguf.${second.pid}-abc123.tmp`);
+    await writeFile(stale, 'partial');
+    const quantize = run('quantize', join(parent, 'hf'), '-o', join(parent, 'm.gguf'));
+    expect(quantize.status, quantize.stderr).toBe(0);
+    expect(quantize.stderr).toContain(
+      `trit: removed ${stale}, left by process ${second.pid}, which is no longer running`,
+    );
+    expect((await readdir(parent)).sort()).toEqual(['hf', 'm.gguf']);
+  }, 120_000);
+
+  it('Ctrl-C exits 130 saying no output was written, and leaves nothing behind', async () => {
+    const parent = join(dir, 'interrupted-synth');
+    await mkdir(parent);
+    const { code, stderr } = await interruptSynth(parent, 'llama', 'SIGINT');
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('trit: synth interrupted; no output was written');
+    expect(await readdir(parent)).toEqual([]);
   }, 120_000);
 });

@@ -23,6 +23,7 @@ import {
   BackendUsageError,
   ContextOverflowError,
   ModelLoadError,
+  withoutSource,
 } from './errors.js';
 import {
   type Activation,
@@ -328,7 +329,7 @@ export class BitNetBackend {
     } catch (error) {
       if (!options.kernel) await kernel.dispose();
       if (error instanceof ModelLoadError || error instanceof BackendUsageError) throw error;
-      throw new ModelLoadError(file.source, (error as Error).message);
+      throw new ModelLoadError(file.source, withoutSource((error as Error).message, file.source));
     }
   }
 

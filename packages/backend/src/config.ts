@@ -1,5 +1,5 @@
 import { checkHyperParameters, type GgufFile, GgufValueType } from '@trit/gguf';
-import { ModelLoadError } from './errors.js';
+import { ModelLoadError, withoutSource } from './errors.js';
 import type { Activation } from './math.js';
 
 /** Architectures the runtime runs, by `general.architecture`. bitnet.cpp's names run as `bitnet`. */
@@ -40,7 +40,7 @@ function perLayer(file: GgufFile, key: string, fallback?: number): number {
   try {
     return file.metadata.getNumber(key, fallback);
   } catch (error) {
-    throw new ModelLoadError(file.source, (error as Error).message);
+    throw new ModelLoadError(file.source, withoutSource((error as Error).message, file.source));
   }
 }
 
@@ -68,8 +68,7 @@ export function readModelConfig(file: GgufFile, overrides: { activation?: Activa
   // Sizes from the file drive loops and buffers: check them against what it holds before using any.
   const { errors } = checkHyperParameters(file);
   if (errors.length > 0) {
-    const prefix = `${file.source}: `;
-    const reasons = errors.map((e) => (e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message));
+    const reasons = errors.map((e) => withoutSource(e.message, file.source));
     throw new ModelLoadError(file.source, `bad hyper-parameters: ${reasons.join('; ')}`);
   }
   const family = architecture === 'llama' ? 'llama' : 'bitnet';

@@ -1,5 +1,12 @@
 /** Errors thrown by @trit/backend: each names the model file and what was wrong. */
 
+/** `message` without a leading `source: ` or `source, ` (errors from @trit/gguf already name the file). */
+export function withoutSource(message: string, source: string): string {
+  return message.startsWith(`${source}: `) || message.startsWith(`${source}, `)
+    ? message.slice(source.length + 2)
+    : message;
+}
+
 /** The model cannot be loaded: unsupported architecture or type, missing or misshapen tensor, bad hyper-parameter. */
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError';

@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf } from '@trit/gguf';
 import { openSafetensorsModel } from '@trit/safetensors';
 import { tokenizerFromHf } from '@trit/tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendUsageError } from './errors.js';
 import { synthConfig, synthesizeGguf, synthesizeModel } from './synth.js';
 import { synthCorpus, trainByteLevelBpe } from './synth-tokenizer.js';
 
@@ -103,6 +105,94 @@ describe('synthesizeModel', () => {
     expect(file.architecture).toBe('bitnet');
     expect(new Set(file.tensors.map((t) => t.typeName))).toEqual(new Set(['F16', 'F32']));
     expect(file.metadata.getString('tokenizer.ggml.pre')).toBe('llama-bpe');
-    expect((await readdir(dir)).some((f) => f.startsWith('.trit-synth-'))).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+/** The id of a process that has exited (spawnSync waits for it). */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid as number;
+}
+
+/** Every file of a directory with its bytes, for comparing whole models. */
+async function snapshot(d: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const name of (await readdir(d)).sort()) out.set(name, (await readFile(join(d, name))).toString('base64'));
+  return out;
+}
+
+describe('synthesizeModel writes the directory as a whole', () => {
+  it('replaces a model it wrote entirely (no old shards beside a new single file), and refuses a directory holding other files', async () => {
+    const parent = join(dir, 'whole');
+    const d = join(parent, 'model');
+    await synthesizeModel({ arch: 'llama', preset: 'tiny', seed: 1, output: d, maxShardBytes: 1 << 20 });
+    expect((await readdir(d)).filter((f) => f.startsWith('model-')).length).toBeGreaterThan(1);
+    const result = await synthesizeModel({ arch: 'llama', preset: 'tiny', seed: 2, output: d });
+    expect((await readdir(d)).sort()).toEqual(
+      ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].sort(),
+    );
+    expect(result.files.map((f) => f.slice(d.length + 1)).sort()).toEqual((await readdir(d)).sort());
+    const before = await snapshot(d);
+
+    await writeFile(join(d, 'README.md'), 'my notes');
+    const refused = synthesizeModel({ arch: 'llama', preset: 'tiny', seed: 3, output: d });
+    await expect(refused).rejects.toThrow(BackendUsageError);
+    await expect(refused).rejects.toThrow(/model: holds files this write did not make.*found README\.md\)/);
+    await rm(join(d, 'README.md'));
+    expect(await snapshot(d)).toEqual(before);
+    expect(await readdir(parent)).toEqual(['model']);
+  });
+
+  it('an abort mid-way leaves the old model and nothing else', async () => {
+    const parent = join(dir, 'aborted');
+    const d = join(parent, 'model');
+    await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed: 1, output: d });
+    const before = await snapshot(d);
+    const controller = new AbortController();
+    const run = synthesizeModel({
+      arch: 'bitnet',
+      preset: 'tiny',
+      seed: 2,
+      output: d,
+      signal: controller.signal,
+      onProgress: (done) => {
+        if (done === 3) controller.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await snapshot(d)).toEqual(before);
+    expect(await readdir(parent)).toEqual(['model']);
+  });
+
+  it('first removes what killed runs left beside the output (staging, temporaries), and says so', async () => {
+    const parent = join(dir, 'stale');
+    const dead = deadPid();
+    await mkdir(join(parent, `.model.trit-staging-${dead}-a1`), { recursive: true });
+    await writeFile(join(parent, `.model.trit-staging-${dead}-a1`, 'config.json'), '{}');
+    await writeFile(join(parent, `.tiny.gguf.${dead}-b2.tmp`), 'partial gguf');
+    await mkdir(join(parent, `.tiny.gguf.trit-synth-${dead}-c3`));
+    const messages: string[] = [];
+    await synthesizeModel({
+      arch: 'llama',
+      preset: 'tiny',
+      output: join(parent, 'model'),
+      onCleanup: (n) => messages.push(n.message),
+    });
+    expect(messages).toHaveLength(3);
+    for (const m of messages)
+      expect(m).toMatch(new RegExp(`^removed .*, left by process ${dead}, which is no longer running$`));
+    expect(await readdir(parent)).toEqual(['model']);
+    // synth --gguf cleans its own directory the same way.
+    await writeFile(join(parent, `.tiny.gguf.${dead}-d4.tmp`), 'partial gguf');
+    const gguf: string[] = [];
+    await synthesizeGguf({
+      arch: 'llama',
+      preset: 'tiny',
+      output: parent,
+      ggufPath: join(parent, 'tiny.gguf'),
+      onCleanup: (n) => gguf.push(n.path),
+    });
+    expect(gguf).toEqual([join(parent, `.tiny.gguf.${dead}-d4.tmp`)]);
+    expect((await readdir(parent)).sort()).toEqual(['model', 'tiny.gguf']);
   });
 });

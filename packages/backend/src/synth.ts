@@ -1,5 +1,15 @@
+import {
+  type CleanupNotice,
+  cleanStaleTemporaries,
+  defaultErrorFactory,
+  formatLocatedMessage,
+  type LocatedErrorFactory,
+  temporaryDirectoryFor,
+  writeDirectoryAtomic,
+} from '@trit/file-io';
 import type { HfConfig } from '@trit/quantizer';
 import { float32ToBfloat16Bytes, writeShardedSafetensors } from '@trit/safetensors';
+import { BackendUsageError } from './errors.js';
 import { seededRandom, synthCorpus, tokenizerJson, trainByteLevelBpe } from './synth-tokenizer.js';
 
 export type SynthArchitecture = 'llama' | 'bitnet';
@@ -97,12 +107,19 @@ export interface SynthOptions {
   arch: SynthArchitecture;
   preset: SynthPreset;
   seed?: number;
-  /** Output directory (created if needed). */
+  /** Output directory, written as a whole (see synthesizeModel); missing parents are created. */
   output: string;
   /** Shard size for model.safetensors; default 2 GiB. */
   maxShardBytes?: number;
+  /** Aborting leaves no output: the directory (or GGUF) keeps what it held before. */
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, tensor: string) => void;
+  /**
+   * Told of each temporary that an earlier, killed run left beside the output
+   * (trit's naming, its process gone) as it is removed, or of an old
+   * directory put back, before anything is written.
+   */
+  onCleanup?: (notice: CleanupNotice) => void;
 }
 
 export interface SynthResult {
@@ -125,21 +142,54 @@ function gaussians(n: number, rand: () => number, std: number): Float32Array {
 }
 
 /**
+ * The names a synthesized model directory holds, so replacing one deletes
+ * nothing else (`NAME.tmp`: the JSON temporaries earlier versions left).
+ */
+const MODEL_FILE =
+  /^(config\.json|tokenizer\.json|tokenizer_config\.json|model\.safetensors|model\.safetensors\.index\.json|model-\d{5}-of-\d{5}\.safetensors)(\.tmp)?$/;
+
+/** A directory that is not a model synth wrote is a usage mistake; file system failures stay LocatedErrors. */
+const directoryErrors: LocatedErrorFactory = (code, reason, details, options) =>
+  code === 'refuse'
+    ? new BackendUsageError(formatLocatedMessage(reason, details), options)
+    : defaultErrorFactory(code, reason, details, options);
+
+/**
  * Writes a Hugging Face-layout model: config.json, model.safetensors (BF16,
  * sharded with an index over 2 GiB) and tokenizer.json (a byte-level BPE
  * trained on a built-in corpus). Weights are deterministic from the seed and
  * scaled like a trained model: norms near 1, projections ~N(0, 1/fan_in);
  * bitnet projections are ternary × a per-tensor scale. Tensors are generated
  * one at a time, so memory stays at one tensor.
+ *
+ * The directory is written as a whole (writeDirectoryAtomic in
+ * @trit/file-io): the files are staged beside it and swapped in by renames,
+ * so a reader, or a run killed at any point, sees the old model or the new
+ * one, never weights beside another model's tokenizer. An existing directory
+ * is replaced only when it holds nothing but the files synth writes; one with
+ * other files (a README, a GGUF …) is refused with a BackendUsageError and
+ * left untouched, since replacing it would delete them. Temporaries of
+ * earlier killed runs beside it are removed first (see `onCleanup`).
  */
 export async function synthesizeModel(options: SynthOptions): Promise<SynthResult> {
+  const { join } = await import('node:path');
+  const written = await writeDirectoryAtomic(options.output, (staging) => writeModel(staging, options), {
+    signal: options.signal,
+    replaceable: (name) => MODEL_FILE.test(name),
+    onCleanup: options.onCleanup,
+    errors: directoryErrors,
+  });
+  return { ...written, directory: options.output, files: written.files.map((f) => join(options.output, f)) };
+}
+
+/** Writes the model's files into `dir`, which exists; resolves to their names. */
+async function writeModel(dir: string, options: SynthOptions): Promise<SynthResult> {
   const { arch, preset } = options;
   const seed = options.seed ?? 0;
   const config = synthConfig(arch, preset);
   const p = shapeOf(arch, preset);
-  const { mkdir, writeFile, rename } = await import('node:fs/promises');
+  const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  await mkdir(options.output, { recursive: true });
   const headDim = p.hidden / p.heads;
   const kvDim = p.kvHeads * headDim;
   const specials = specialTokens(preset === 'bitnet-2b' ? 256 : 8);
@@ -186,7 +236,7 @@ export async function synthesizeModel(options: SynthOptions): Promise<SynthResul
     return gaussians(n, rand, gain / Math.sqrt(fanIn));
   };
   const result = await writeShardedSafetensors(
-    options.output,
+    dir,
     tensors.map((t, index) => ({
       name: t.name,
       dtype: 'BF16' as const,
@@ -201,11 +251,10 @@ export async function synthesizeModel(options: SynthOptions): Promise<SynthResul
   );
 
   const bpe = trainByteLevelBpe(synthCorpus(seed + 1, 20000), p.vocab - specials.length, seed);
+  // Plain writes: the staging directory is fsynced and swapped in as a whole.
   const writeJson = async (name: string, value: unknown) => {
-    const path = join(options.output, name);
-    await writeFile(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
-    await rename(`${path}.tmp`, path);
-    return path;
+    await writeFile(join(dir, name), `${JSON.stringify(value, null, 2)}\n`, { signal: options.signal });
+    return name;
   };
   const files = [
     await writeJson('config.json', config),
@@ -216,30 +265,37 @@ export async function synthesizeModel(options: SynthOptions): Promise<SynthResul
       add_bos_token: true,
       add_eos_token: false,
     }),
-    ...result.files.map((f) => join(options.output, f)),
-    ...(result.indexFile ? [join(options.output, result.indexFile)] : []),
+    ...result.files,
+    ...(result.indexFile ? [result.indexFile] : []),
   ];
   const parameters = tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-  return { directory: options.output, files, parameters, config };
+  return { directory: dir, files, parameters, config };
 }
 
 /**
  * `trit synth --gguf`: the same model written straight to an F32 or F16 GGUF
  * (through the converter, so names, Q/K order and tokenizer keys are what
- * `trit quantize` would write).
+ * `trit quantize` would write). The Hugging Face files go to a hidden scratch
+ * directory beside the GGUF, removed afterwards; one that a killed run left
+ * is removed by the next run in that directory, with the GGUF writer's
+ * temporaries (see `onCleanup`).
  */
 export async function synthesizeGguf(
   options: SynthOptions & { ggufPath: string; floatType?: 'f32' | 'f16' },
 ): Promise<SynthResult> {
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { join, dirname } = await import('node:path');
+  const { mkdir, rm } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
   const { quantizeModel } = await import('@trit/quantizer');
-  const staging = await mkdtemp(join(dirname(options.ggufPath), '.trit-synth-'));
+  const parent = dirname(options.ggufPath);
+  await mkdir(parent, { recursive: true });
+  await cleanStaleTemporaries(parent, { onCleanup: options.onCleanup });
+  const scratch = await temporaryDirectoryFor(options.ggufPath, 'synth');
+  await mkdir(scratch);
   try {
-    const result = await synthesizeModel({ ...options, output: staging });
-    await quantizeModel(staging, options.ggufPath, { floatOnly: options.floatType ?? 'f16', signal: options.signal });
-    return { ...result, directory: dirname(options.ggufPath), files: [options.ggufPath] };
+    const model = await writeModel(scratch, options);
+    await quantizeModel(scratch, options.ggufPath, { floatOnly: options.floatType ?? 'f16', signal: options.signal });
+    return { ...model, directory: parent, files: [options.ggufPath] };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -19,19 +19,28 @@ export interface AtomicFileOptions {
   errors?: LocatedErrorFactory<AtomicFileErrorCode>;
 }
 
-/** A hidden temporary name beside `path`, unique per process and call. */
+/**
+ * A hidden temporary name beside `path`, unique per process and call:
+ * `.NAME.PID-RANDOM.tmp`. The process id lets a later run tell a file whose
+ * writer was killed from one still being written (cleanStaleTemporaries).
+ */
 export async function temporaryPathFor(path: string): Promise<string> {
   const { basename, dirname, join } = await import('node:path');
   const suffix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   return join(dirname(path), `.${basename(path)}.${suffix}.tmp`);
 }
 
-/** Persists a rename; not every platform allows fsync on a directory, so failure is ignored. */
+/** Persists a rename in `path`'s directory; see syncDirectory. */
 export async function syncDirectoryOf(path: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
+  await syncDirectory(dirname(path));
+}
+
+/** Persists the entries of `dir`; not every platform allows fsync on a directory, so failure is ignored. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const { open } = await import('node:fs/promises');
   try {
-    const handle = await open(dirname(path), 'r');
+    const handle = await open(dir, 'r');
     await handle.sync().finally(() => handle.close());
   } catch {}
 }

@@ -1,7 +1,13 @@
 export {
+  type AtomicDirectoryErrorCode,
+  type AtomicDirectoryOptions,
+  writeDirectoryAtomic,
+} from './atomic-directory.js';
+export {
   type AtomicFileErrorCode,
   type AtomicFileOptions,
   AtomicFileSink,
+  syncDirectory,
   syncDirectoryOf,
   temporaryPathFor,
   writeFileAtomic,
@@ -23,4 +29,13 @@ export {
   type OpenByteSourceOptions,
   openByteSource,
 } from './source.js';
+export {
+  type CleanupNotice,
+  type CleanupOptions,
+  cleanStaleTemporaries,
+  isProcessRunning,
+  parseTemporaryName,
+  type TemporaryName,
+  temporaryDirectoryFor,
+} from './temporaries.js';
 export { type SessionTensor, WriteSession, type WriteSessionErrors } from './write-session.js';

@@ -1,4 +1,5 @@
 /** Test-only helpers (not exported from the package). */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,4 +20,11 @@ export function randomBytes(length: number, seed: number): Uint8Array<ArrayBuffe
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = rng.nextU32() & 0xff;
   return out;
+}
+
+/** The id of a process that has exited (spawnSync waits for it and reaps it). */
+export function deadPid(): number {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  if (pid === undefined) throw new Error('could not start a process');
+  return pid;
 }

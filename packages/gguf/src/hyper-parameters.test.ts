@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkHyperParameters, MAX_CONTEXT_LENGTH } from './hyper-parameters.js';
 import { readGguf } from './reader.js';
-import { withTempDir, writeTinyLlama } from './test-support.js';
+import { type TinyLlamaOptions, withTempDir, writeTinyLlama } from './test-support.js';
 import { validateGguf } from './validate.js';
 import { GgufValue } from './value-types.js';
 
 /** The hyper-parameter errors of a one-layer tiny llama with `metadata` replacing its defaults. */
-async function problems(metadata: Parameters<typeof writeTinyLlama>[1]['metadata']) {
+async function problems(metadata: TinyLlamaOptions['metadata']) {
   return withTempDir(async (dir) => {
     const path = join(dir, 'm.gguf');
     await writeTinyLlama(path, { metadata });

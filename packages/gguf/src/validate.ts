@@ -1,3 +1,4 @@
+import { findNonTernaryCode } from '@trit/ternary';
 import { GgufError } from './errors.js';
 import { checkHyperParameters } from './hyper-parameters.js';
 import { knownKeyType } from './known-keys.js';
@@ -26,9 +27,17 @@ export interface GgufValidation {
 export interface ValidateGgufOptions extends ReadGgufOptions {
   /**
    * Also read every tensor's data and check its scales and float values are
-   * finite (llama.cpp's --check-tensors). Streams the data; costs a full read.
+   * finite (llama.cpp's --check-tensors) and its ternary codes are ternary
+   * (TQ2_0's and I2_S's code 3, which trit's kernels refuse). Streams the
+   * data; costs a full read.
    */
   checkTensorData?: boolean;
+  /**
+   * The file is expected to hold a vocabulary only (llama.cpp's vocab-only
+   * GGUFs), so no tensors is not an error. Otherwise a file without tensors
+   * is reported as `no-tensors`: there is no model in it to run.
+   */
+  vocabOnly?: boolean;
   /** Chunk size for the data scan; default 8 MiB. */
   chunkBytes?: number;
   signal?: AbortSignal;
@@ -130,6 +139,12 @@ export async function validateGguf(source: GgufSource, options: ValidateGgufOpti
       break;
     }
     expectedOffset += alignUp(t.byteSize, file.alignment);
+  }
+  if (file.tensors.length === 0 && !options.vocabOnly) {
+    errors.push({
+      code: 'no-tensors',
+      message: `${src}: the file holds no tensors, so there is no model in it to run (a vocabulary-only file is valid when validated as one)`,
+    });
   }
   const paddedEnd = file.dataOffset + expectedOffset;
   if (file.tensors.length > 0 && file.byteLength < paddedEnd) {
@@ -243,7 +258,10 @@ async function checkData(file: GgufFile, options: ValidateGgufOptions, errors: G
   }
 }
 
-/** Returns the first non-finite value or scale in a tensor, reading it chunk by chunk. */
+/**
+ * Returns the first non-finite value or scale, or non-ternary code, in a
+ * tensor, reading it chunk by chunk.
+ */
 async function scanTensor(
   file: GgufFile,
   t: GgufTensorInfo,
@@ -251,6 +269,7 @@ async function scanTensor(
   progress: (n: number) => void,
 ): Promise<GgufIssue | undefined> {
   const scaleAt = BLOCK_SCALE_AT[t.typeName];
+  const ternary = t.typeInfo.ternaryFormat;
   const isHalf = t.typeName === 'F16';
   const isBf16 = t.typeName === 'BF16';
   const isF32 = t.typeName === 'F32';
@@ -259,19 +278,29 @@ async function scanTensor(
     progress(t.byteSize);
     return undefined;
   }
-  const unit = scaleAt !== undefined ? t.typeInfo.bytesPerBlock : isF32 ? 4 : 2;
-  if (isI2s) {
-    const tail = await file.readBytes(t.fileOffset + t.byteSize - 32, 4);
-    const scale = new DataView(tail.buffer, tail.byteOffset, 4).getFloat32(0, true);
-    progress(t.byteSize);
-    return Number.isFinite(scale) ? undefined : badValue(file, t, t.byteSize - 32, `its I2_S tensor scale is ${scale}`);
-  }
+  // I2_S: 32-byte code blocks, then one float32 scale for the tensor in a 32-byte tail.
+  const unit = scaleAt !== undefined ? t.typeInfo.bytesPerBlock : isI2s ? 32 : isF32 ? 4 : 2;
+  const scanned = isI2s ? t.byteSize - 32 : t.byteSize;
   const step = Math.max(unit, Math.floor(chunkBytes / unit) * unit);
-  for (let start = 0; start < t.byteSize; start += step) {
-    const length = Math.min(step, t.byteSize - start);
+  for (let start = 0; start < scanned; start += step) {
+    const length = Math.min(step, scanned - start);
     const bytes = await file.readBytes(t.fileOffset + start, length);
+    const codes = ternary
+      ? findNonTernaryCode(ternary, bytes, { firstBlock: start / unit, elements: t.elementCount })
+      : undefined;
+    const codeIssue =
+      codes &&
+      badValue(
+        file,
+        t,
+        start + codes.byte,
+        `block ${codes.block}, element ${codes.element} holds a reserved code (it decodes to ${codes.value}), which is not ternary; trit's kernels refuse the tensor`,
+        'non-ternary-code',
+      );
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let p = 0; p + unit <= length; p += unit) {
+    // Values and scales before the bad code, so the issue reported is the first in the file.
+    const end = codes ? codes.byte : length;
+    for (let p = 0; p + unit <= length && p < end && !isI2s; p += unit) {
       if (scaleAt !== undefined || isHalf) {
         const bits = view.getUint16(p + (scaleAt ?? 0), true);
         if ((bits & 0x7c00) === 0x7c00) {
@@ -288,14 +317,21 @@ async function scanTensor(
         return badValue(file, t, start + p, `element ${(start + p) / 4} is ${view.getFloat32(p, true)}`);
       }
     }
+    if (codeIssue) return codeIssue;
     progress(length);
+  }
+  if (isI2s) {
+    const tail = await file.readBytes(t.fileOffset + scanned, 4);
+    const scale = new DataView(tail.buffer, tail.byteOffset, 4).getFloat32(0, true);
+    progress(t.byteSize - scanned);
+    if (!Number.isFinite(scale)) return badValue(file, t, scanned, `its I2_S tensor scale is ${scale}`);
   }
   return undefined;
 }
 
-function badValue(file: GgufFile, t: GgufTensorInfo, at: number, what: string): GgufIssue {
+function badValue(file: GgufFile, t: GgufTensorInfo, at: number, what: string, code = 'non-finite-data'): GgufIssue {
   return {
-    code: 'non-finite-data',
+    code,
     message: `${file.source}: tensor "${t.name}": ${what} (offset ${t.fileOffset + at})`,
     tensor: t.name,
     offset: t.fileOffset + at,
