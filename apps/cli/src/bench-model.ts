@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRng } from '@trit/testkit';
+import { UsageError } from './errors.js';
 
 export type BenchRuntime = 'trit' | 'llama.cpp';
 
@@ -70,7 +71,13 @@ export function benchTokens(count: number, vocabSize: number): number[] {
 /** What both sides need from the header: the vocabulary the prompt ids come from, and the bytes a decoded token reads. */
 async function fileFacts(
   path: string,
-): Promise<{ architecture: string; fileBytes: number; bytesPerToken: number; vocabSize: number }> {
+): Promise<{
+  architecture: string;
+  fileBytes: number;
+  bytesPerToken: number;
+  vocabSize: number;
+  contextLength: number;
+}> {
   const { readGguf, rowMajorShape } = await import('@trit/gguf');
   const file = await readGguf(path);
   const tied = !file.hasTensor('output.weight');
@@ -80,8 +87,10 @@ async function fileFacts(
   const tokens = file.metadata.has('tokenizer.ggml.tokens')
     ? file.metadata.getStringArray('tokenizer.ggml.tokens').length
     : embeddingRows;
+  const architecture = file.metadata.getString('general.architecture');
   return {
-    architecture: file.metadata.getString('general.architecture'),
+    architecture,
+    contextLength: file.metadata.getNumber(`${architecture}.context_length`, Number.POSITIVE_INFINITY),
     fileBytes: file.byteLength,
     bytesPerToken,
     vocabSize: Math.min(tokens, embeddingRows),
@@ -238,7 +247,12 @@ function measurement(
 
 /** The parent's side: the file's numbers, the bandwidth ceiling, then each runtime in its own process. */
 export async function benchModel(path: string, options: BenchModelOptions): Promise<ModelBenchReport> {
-  const { architecture, fileBytes, bytesPerToken: bytes } = await fileFacts(path);
+  const { architecture, fileBytes, bytesPerToken: bytes, contextLength } = await fileFacts(path);
+  const positions = (options.promptTokens ?? 512) + (options.decodeTokens ?? 128) + 1;
+  if (positions > contextLength)
+    throw new UsageError(
+      `--prompt-tokens and --decode-tokens need ${positions} positions, more than the model's context_length ${contextLength}`,
+    );
   options.onStage?.('measuring memory bandwidth');
   const { measureMemoryBandwidth } = await import('@trit/tl1-kernel');
   const bandwidth = (await measureMemoryBandwidth([options.threads]))[0] ?? { GBps: Number.NaN, method: 'unmeasured' };

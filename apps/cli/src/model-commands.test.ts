@@ -141,6 +141,12 @@ describe('trit synth → quantize → run', () => {
     expect(text.stdout).toMatch(/trit js ×1/);
     expect(text.stdout).toMatch(/decode cannot beat ≈ [\d.]+ tok\/s/);
     expect(run('bench', 'model', model, '--threads', '0').status).toBe(2);
+    // The tiny preset's context is 512 positions: the defaults (512 + 128 + 1) do not fit, and it says so.
+    const tooLong = run('bench', 'model', model);
+    expect([tooLong.status, tooLong.stderr.split('\n')[0]]).toEqual([
+      2,
+      "trit: --prompt-tokens and --decode-tokens need 641 positions, more than the model's context_length 512",
+    ]);
     expect(run('bench', 'model').status).toBe(2);
     const missing = run('bench', 'model', join(dir, 'missing.gguf'));
     expect(missing.status).toBe(1);
