@@ -139,8 +139,10 @@ async function checkRunnable(path: string, file: GgufFile, errors: Issue[], warn
   const refused = ' (trit run refuses the file)';
   // A problem may already start with the file name (a hyper-parameter error names its source).
   const located = (text: string) => (text.startsWith(path) ? text : `${path}: ${text}`);
-  // A file without tensors is already an error of its own (no-tensors), or is a vocabulary.
-  if (runs && file.tensors.length > 0) {
+  // A file without tensors is already an error of its own (no-tensors), or is a vocabulary; bad
+  // hyper-parameters are validateGguf's errors already, and the runtime's check would only restate them.
+  const hyperParameters = errors.some((e) => e.code === 'hyper-parameter');
+  if (runs && file.tensors.length > 0 && !hyperParameters) {
     const model = await BitNetBackend.validateModel(path);
     for (const name of model.missing) {
       errors.push({
@@ -149,7 +151,8 @@ async function checkRunnable(path: string, file: GgufFile, errors: Issue[], warn
         tensor: name,
       });
     }
-    for (const problem of model.problems) {
+    // The tokenizer is checked below, with its key.
+    for (const problem of model.problems.filter((p) => !p.startsWith('tokenizer: '))) {
       const first = problem.split(' ')[0] as string;
       const tensor = file.hasTensor(first) ? first : undefined;
       const offset = tensor === undefined ? undefined : file.tensor(tensor).fileOffset;

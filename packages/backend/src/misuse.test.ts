@@ -175,7 +175,7 @@ describe('hyper-parameters checked against the file before anything is allocated
     const load = BitNetBackend.load(bad, { backend: 'js' });
     await expect(load).rejects.toThrow(ModelLoadError);
     await expect(BitNetBackend.load(bad, { backend: 'js' })).rejects.toThrow(
-      /llama\.block_count = 2147483648, but the file holds tensors for 2 layers \(blk\.0 … blk\.1\)/,
+      /llama\.block_count = 2147483648, but the tensors cover 2 layers \(blk\.0 … blk\.1\)/,
     );
     const validation = await BitNetBackend.validateModel(bad);
     expect(validation.canLoad).toBe(false);
@@ -196,7 +196,21 @@ describe('hyper-parameters checked against the file before anything is allocated
     const context = join(dir, 'context.gguf');
     await writeTestModel(context, { arch: 'llama', type: 'F16', layers: 1, context: 2 ** 31 });
     await expect(BitNetBackend.load(context, { backend: 'js' })).rejects.toThrow(
-      /llama\.context_length = 2147483648; expected one integer of at most 16777216/,
+      /llama\.context_length = 2147483648; expected at most 16777216/,
     );
+  });
+
+  it('validateModel says canLoad only when load succeeds: a tokenizer the tokenizer refuses', async () => {
+    const bad = join(dir, 'tokenizer.gguf');
+    await writeTestModel(bad, {
+      arch: 'llama',
+      type: 'F16',
+      layers: 1,
+      metadata: { 'tokenizer.ggml.scores': new Float32Array(10) },
+    });
+    const validation = await BitNetBackend.validateModel(bad);
+    expect(validation.canLoad).toBe(false);
+    expect(validation.problems.join()).toMatch(/^tokenizer: .*scores/);
+    await expect(BitNetBackend.load(bad, { backend: 'js' })).rejects.toThrow(ModelLoadError);
   });
 });

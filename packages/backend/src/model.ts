@@ -6,8 +6,9 @@ import {
   readGguf,
   type TensorDiscoveryReport,
 } from '@trit/gguf';
+import { tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
-import { ModelLoadError } from './errors.js';
+import { ModelLoadError, withoutSource } from './errors.js';
 
 /** Types a projection may have: ternary ones run on the ternary kernel, the rest on its dense GEMV. */
 export const DENSE_TYPES = new Set(['F32', 'F16', 'BF16', 'Q8_0']);
@@ -166,7 +167,17 @@ export async function validateModel(source: GgufSource): Promise<ModelValidation
       warnings: [],
     };
   }
-  return checkModel(file, config);
+  const validation = checkModel(file, config);
+  // load builds the tokenizer after the tensor checks; so does this, so canLoad means load succeeds.
+  if (file.metadata.has('tokenizer.ggml.model')) {
+    try {
+      tokenizerFromGguf(file);
+    } catch (error) {
+      validation.problems.push(`tokenizer: ${withoutSource((error as Error).message, file.source)}`);
+      validation.canLoad = false;
+    }
+  }
+  return validation;
 }
 
 export async function discoverModelTensors(source: GgufSource): Promise<TensorDiscoveryReport> {

@@ -4,7 +4,7 @@ import { checkHyperParameters, MAX_CONTEXT_LENGTH } from './hyper-parameters.js'
 import { readGguf } from './reader.js';
 import { type TinyLlamaOptions, withTempDir, writeTinyLlama } from './test-support.js';
 import { validateGguf } from './validate.js';
-import { GgufValue } from './value-types.js';
+import { GgufValue, GgufValueType } from './value-types.js';
 
 /** The hyper-parameter errors of a one-layer tiny llama with `metadata` replacing its defaults. */
 async function problems(metadata: TinyLlamaOptions['metadata']) {
@@ -32,16 +32,14 @@ describe('checkHyperParameters', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.key).toBe('llama.block_count');
     expect(errors[0]?.offset).toBeGreaterThan(0);
-    expect(errors[0]?.message).toMatch(
-      /llama\.block_count = 2147483648, but the file holds tensors for 1 layer \(blk\.0\)/,
-    );
+    expect(errors[0]?.message).toMatch(/llama\.block_count = 2147483648, but the tensors cover 1 layer \(blk\.0\)/);
     expect(validation.ok).toBe(false);
     expect(validation.errors.map((e) => e.code)).toContain('hyper-parameter');
   });
 
   it('refuses two layers when the file holds one', async () => {
     const two = await problems({ 'llama.block_count': 2 });
-    expect(two.errors[0]?.message).toMatch(/= 2, but the file holds tensors for 1 layer/);
+    expect(two.errors[0]?.message).toMatch(/= 2, but the tensors cover 1 layer/);
   });
 
   it('refuses zero (the writer enforces llama.cpp u32 types; other types come from the fuzz suite)', async () => {
@@ -54,7 +52,7 @@ describe('checkHyperParameters', () => {
   it('caps context_length', async () => {
     expect((await problems({ 'llama.context_length': MAX_CONTEXT_LENGTH })).errors).toEqual([]);
     const over = await problems({ 'llama.context_length': MAX_CONTEXT_LENGTH + 1 });
-    expect(over.errors[0]?.message).toMatch(/context_length = 16777217; expected one integer of at most 16777216/);
+    expect(over.errors[0]?.message).toMatch(/context_length = 16777217; expected at most 16777216/);
   });
 
   it('checks head counts against the embedding width and each other', async () => {
@@ -67,6 +65,41 @@ describe('checkHyperParameters', () => {
     expect((await problems({ 'llama.embedding_length': 128 })).errors[0]?.message).toMatch(
       /embedding_length = 128, but token_embd.weight rows hold 256 values/,
     );
+  });
+
+  it("checks widths against each layer's projections, and epsilon, RoPE base and RoPE dimensions", async () => {
+    expect((await problems({ 'llama.feed_forward_length': 384 })).errors[0]?.message).toMatch(
+      /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight rows of 384, but it has 512/,
+    );
+    expect((await problems({ 'llama.attention.head_count_kv': 4 })).errors[0]?.message).toMatch(
+      /llama\.attention\.head_count_kv gives blk\.0\.attn_k\.weight rows of 256, but it has 128/,
+    );
+    expect((await problems({ 'llama.attention.key_length': 32 })).errors[0]?.message).toMatch(
+      /rope\.dimension_count = 64; expected an even number of at most the head width 32/,
+    );
+    expect((await problems({ 'llama.rope.dimension_count': 63 })).errors[0]?.key).toBe('llama.rope.dimension_count');
+    expect(
+      (await problems({ 'llama.attention.layer_norm_rms_epsilon': GgufValue.f32(-1) })).errors[0]?.message,
+    ).toMatch(/layer_norm_rms_epsilon = -1; expected a finite number above 0/);
+    expect((await problems({ 'llama.rope.freq_base': GgufValue.f32(0) })).errors[0]?.key).toBe('llama.rope.freq_base');
+    expect((await problems({ 'llama.rope.freq_base': GgufValue.f32(Number.POSITIVE_INFINITY) })).errors[0]?.key).toBe(
+      'llama.rope.freq_base',
+    );
+  });
+
+  it('takes a model that is not a file yet (what the quantizer is about to write)', () => {
+    const metadata = new Map([
+      ['general.architecture', { type: GgufValueType.STRING, value: 'bitnet' }],
+      ['bitnet.block_count', { type: GgufValueType.UINT32, value: 3 }],
+    ] as const);
+    const { errors } = checkHyperParameters({
+      source: 'model/',
+      metadata,
+      tensors: [{ name: 'blk.0.attn_norm.weight', shape: [8] }],
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      'model/: bitnet.block_count = 3, but the tensors cover 1 layer (blk.0)',
+    ]);
   });
 
   it('wants one per-layer entry a layer', async () => {

@@ -1,4 +1,3 @@
-import type { GgufFile } from './reader.js';
 import type { GgufIssue } from './validate.js';
 import { type GgufMetadataValue, GgufValueType, valueTypeName } from './value-types.js';
 
@@ -11,36 +10,59 @@ export const MAX_CONTEXT_LENGTH = 1 << 24;
 
 const LAYER = /^blk\.(\d+)\./;
 
+/**
+ * Graphs with separate q/k/v/gate/up/down projections, heads of
+ * embedding_length / head_count unless key_length says otherwise: their
+ * widths are checked against the tensors. Other architectures fuse or split
+ * projections their own ways, so only their counts are checked.
+ */
+const SEPARATE_PROJECTIONS = new Set(['llama', 'bitnet', 'bitnet-b1.58', 'bitnet-25']);
+
 export interface HyperParameterCheck {
   errors: GgufIssue[];
   warnings: GgufIssue[];
 }
 
 /**
- * Checks the `[arch].*` hyper-parameters that size a runtime's loops and
- * buffers against what the file holds, before anything is allocated for
- * them: block_count against the `blk.N` tensors present, context_length
- * against MAX_CONTEXT_LENGTH, head counts against the embedding width, and
- * per-layer arrays against block_count (llama.cpp demands one entry a
- * layer). Keys that are absent are not checked: the runtime says what it needs.
+ * What the check reads: a GgufFile, or a model about to be written (the
+ * quantizer checks its output before it exists). Shapes are in ggml order.
  */
-export function checkHyperParameters(file: GgufFile): HyperParameterCheck {
+export interface HyperParameterInput {
+  /** The file (or model directory) named in messages. */
+  readonly source: string;
+  readonly metadata: { get(key: string): GgufMetadataValue | undefined };
+  readonly tensors: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  /** Where each key sits in the file, for the issues' offsets. */
+  readonly keyOffsets?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Checks the `[arch].*` hyper-parameters that size a runtime's loops and
+ * buffers against what the model holds, before anything is allocated for
+ * them: block_count against the `blk.N` tensors present, context_length
+ * against MAX_CONTEXT_LENGTH, head counts against the embedding width,
+ * per-layer arrays against block_count (llama.cpp demands one entry a
+ * layer), the widths against each layer's projections, and epsilon and RoPE
+ * base finite and positive. Keys that are absent are not checked: the
+ * runtime says what it needs.
+ */
+export function checkHyperParameters(model: HyperParameterInput): HyperParameterCheck {
   const errors: GgufIssue[] = [];
   const warnings: GgufIssue[] = [];
-  const arch = file.metadata.get('general.architecture');
+  const arch = model.metadata.get('general.architecture');
   if (arch?.type !== GgufValueType.STRING) return { errors, warnings };
   const key = (name: string) => `${arch.value}.${name}`;
   const fail = (name: string, message: string) =>
     errors.push({
       code: 'hyper-parameter',
-      message: `${file.source}: ${key(name)} ${message}`,
+      message: `${model.source}: ${key(name)} ${message}`,
       key: key(name),
-      offset: file.keyOffsets.get(key(name)),
+      offset: model.keyOffsets?.get(key(name)),
     });
 
   /** The key's values (one, or one a layer), or undefined when absent or not numbers (reported). */
   const read = (name: string): number[] | undefined => {
-    const entry = file.metadata.get(key(name));
+    const entry = model.metadata.get(key(name));
     if (entry === undefined) return undefined;
     const values = numbers(entry);
     if (!values) fail(name, `has type ${describe(entry)}; expected a number or an array of numbers`);
@@ -55,35 +77,54 @@ export function checkHyperParameters(file: GgufFile): HyperParameterCheck {
     }
     return values;
   };
+  const single = (name: string, values: number[] | undefined): number | undefined => {
+    if (values && values.length !== 1) {
+      fail(name, 'is an array; expected one number');
+      return undefined;
+    }
+    return values?.[0];
+  };
+  const positiveFinite = (name: string): void => {
+    const value = single(name, read(name));
+    if (value !== undefined && !(Number.isFinite(value) && value > 0))
+      fail(name, `= ${value}; expected a finite number above 0`);
+  };
 
+  const shapes = new Map<string, readonly number[]>();
   const layers = new Set<number>();
-  for (const t of file.tensors) {
+  for (const t of model.tensors) {
+    shapes.set(t.name, t.shape);
     const m = LAYER.exec(t.name);
     if (m) layers.add(Number(m[1]));
   }
-  const blockCountValues = positiveIntegers('block_count');
+  const blockCountValue = single('block_count', positiveIntegers('block_count'));
   let blockCount: number | undefined;
-  if (blockCountValues && blockCountValues.length !== 1) fail('block_count', 'is an array; expected one number');
-  else if (blockCountValues) {
-    const n = blockCountValues[0] as number;
+  if (blockCountValue !== undefined) {
+    const n = blockCountValue;
+    const present = [...layers].sort((a, b) => a - b);
     // A vocabulary-only file holds no tensors at all; the validator says so separately.
-    if (file.tensors.length > 0 && n > layers.size) {
-      const present = [...layers].sort((a, b) => a - b);
+    if (model.tensors.length > 0 && n > layers.size) {
+      const range =
+        present.length === 0
+          ? ''
+          : present.length === 1
+            ? ` (blk.${present[0]})`
+            : ` (blk.${present[0]} … blk.${present.at(-1)})`;
       fail(
         'block_count',
-        `= ${n}, but the file holds tensors for ${present.length} layer${present.length === 1 ? '' : 's'}${present.length === 0 ? '' : present.length === 1 ? ` (blk.${present[0]})` : ` (blk.${present[0]} … blk.${present.at(-1)})`}`,
+        `= ${n}, but the tensors cover ${present.length} layer${present.length === 1 ? '' : 's'}${range}`,
       );
-    } else if (file.tensors.length > 0) {
+    } else if (model.tensors.length > 0) {
       const missing: number[] = [];
       for (let i = 0; i < n && missing.length < 4; i++) if (!layers.has(i)) missing.push(i);
       if (missing.length > 0)
         fail('block_count', `= ${n}, but layers ${missing.map((i) => `blk.${i}`).join(', ')} have no tensors`);
       else blockCount = n;
-      const extra = [...layers].filter((i) => i >= n);
+      const extra = present.filter((i) => i >= n);
       if (extra.length > 0)
         warnings.push({
           code: 'hyper-parameter',
-          message: `${file.source}: tensors of layer blk.${Math.min(...extra)} lie beyond ${key('block_count')} = ${n} and are not read`,
+          message: `${model.source}: tensors of layer blk.${extra[0]} lie beyond ${key('block_count')} = ${n} and are not read`,
           key: key('block_count'),
         });
     } else blockCount = n;
@@ -99,40 +140,79 @@ export function checkHyperParameters(file: GgufFile): HyperParameterCheck {
     }
     return values;
   };
+  const at = (values: number[], layer: number) => values[Math.min(layer, values.length - 1)] as number;
 
-  const context = positiveIntegers('context_length');
-  if (context && (context.length !== 1 || (context[0] as number) > MAX_CONTEXT_LENGTH))
-    fail('context_length', `= ${context.join(', ')}; expected one integer of at most ${MAX_CONTEXT_LENGTH}`);
-  const embeddingValues = positiveIntegers('embedding_length');
-  let embedding: number | undefined;
-  if (embeddingValues && embeddingValues.length !== 1) fail('embedding_length', 'is an array; expected one number');
-  else embedding = embeddingValues?.[0];
-  if (embedding !== undefined && file.hasTensor('token_embd.weight')) {
-    const rows = file.tensor('token_embd.weight').shape[0];
-    if (rows !== embedding) fail('embedding_length', `= ${embedding}, but token_embd.weight rows hold ${rows} values`);
-  }
-  perLayer('feed_forward_length');
+  const context = single('context_length', positiveIntegers('context_length'));
+  if (context !== undefined && context > MAX_CONTEXT_LENGTH)
+    fail('context_length', `= ${context}; expected at most ${MAX_CONTEXT_LENGTH}`);
+  const embedding = single('embedding_length', positiveIntegers('embedding_length'));
+  const embeddingShape = shapes.get('token_embd.weight');
+  if (embedding !== undefined && embeddingShape && embeddingShape[0] !== embedding)
+    fail('embedding_length', `= ${embedding}, but token_embd.weight rows hold ${embeddingShape[0]} values`);
+  const ffn = perLayer('feed_forward_length');
   const heads = perLayer('attention.head_count');
   const kvHeads = perLayer('attention.head_count_kv');
+  const keyLength = single('attention.key_length', positiveIntegers('attention.key_length'));
+  const valueLength = single('attention.value_length', positiveIntegers('attention.value_length'));
+  const ropeDims = single('rope.dimension_count', positiveIntegers('rope.dimension_count'));
+  positiveFinite('attention.layer_norm_rms_epsilon');
+  positiveFinite('attention.layer_norm_epsilon');
+  positiveFinite('rope.freq_base');
+
   if (heads && embedding !== undefined) {
     const over = heads.find((h) => h > embedding);
     if (over !== undefined)
       fail('attention.head_count', `= ${over} is more heads than the ${embedding} embedding dimensions`);
+    else if (SEPARATE_PROJECTIONS.has(arch.value) && keyLength === undefined && heads.some((h) => embedding % h !== 0))
+      fail(
+        'attention.head_count',
+        `= ${heads.find((h) => embedding % h !== 0)} does not divide embedding_length ${embedding}`,
+      );
   }
   if (heads && kvHeads) {
     for (let i = 0; i < Math.max(heads.length, kvHeads.length); i++) {
-      const h = heads[Math.min(i, heads.length - 1)] as number;
-      const kv = kvHeads[Math.min(i, kvHeads.length - 1)] as number;
+      const [h, kv] = [at(heads, i), at(kvHeads, i)];
       if (kv > h || h % kv !== 0) {
         fail('attention.head_count_kv', `= ${kv} must divide attention.head_count = ${h}`);
         break;
       }
     }
   }
-  positiveIntegers('attention.key_length');
-  positiveIntegers('attention.value_length');
-  const rope = positiveIntegers('rope.dimension_count');
-  if (rope && rope.length !== 1) fail('rope.dimension_count', 'is an array; expected one number');
+  if (errors.length > 0 || embedding === undefined || !heads || !SEPARATE_PROJECTIONS.has(arch.value))
+    return { errors, warnings };
+
+  // Each head's width, as llama.cpp derives it.
+  const headK = (layer: number) => keyLength ?? embedding / at(heads, layer);
+  const headV = (layer: number) => valueLength ?? embedding / at(heads, layer);
+  if (ropeDims !== undefined && (ropeDims % 2 !== 0 || ropeDims > headK(0)))
+    fail('rope.dimension_count', `= ${ropeDims}; expected an even number of at most the head width ${headK(0)}`);
+
+  // Each layer's projections against the widths the keys give (ggml order: ne[1] is the output width).
+  const layerCount = blockCount ?? 0;
+  for (let layer = 0; layer < layerCount && errors.length === 0; layer++) {
+    const kv = kvHeads ? at(kvHeads, layer) : at(heads, layer);
+    const widths: [string, string, number, number][] = [
+      ['attn_q', 'attention.head_count', 1, at(heads, layer) * headK(layer)],
+      ['attn_k', 'attention.head_count_kv', 1, kv * headK(layer)],
+      ['attn_v', 'attention.head_count_kv', 1, kv * headV(layer)],
+    ];
+    if (ffn)
+      widths.push(
+        ['ffn_up', 'feed_forward_length', 1, at(ffn, layer)],
+        ['ffn_gate', 'feed_forward_length', 1, at(ffn, layer)],
+        ['ffn_down', 'feed_forward_length', 0, at(ffn, layer)],
+      );
+    for (const [tensor, name, dim, expected] of widths) {
+      const shape = shapes.get(`blk.${layer}.${tensor}.weight`);
+      if (shape && shape.length === 2 && shape[dim] !== expected) {
+        fail(
+          name,
+          `gives blk.${layer}.${tensor}.weight ${dim === 1 ? 'rows' : 'columns'} of ${expected}, but it has ${shape[dim]}`,
+        );
+        break;
+      }
+    }
+  }
   return { errors, warnings };
 }
 

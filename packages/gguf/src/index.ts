@@ -45,7 +45,12 @@ export {
   RuvllmType,
   type ToFloat,
 } from './ggml-types.js';
-export { checkHyperParameters, type HyperParameterCheck, MAX_CONTEXT_LENGTH } from './hyper-parameters.js';
+export {
+  checkHyperParameters,
+  type HyperParameterCheck,
+  type HyperParameterInput,
+  MAX_CONTEXT_LENGTH,
+} from './hyper-parameters.js';
 export { type KnownKeyType, knownKeyType } from './known-keys.js';
 export { GgufMetadata } from './metadata.js';
 export { GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_MAX_STRING_OR_ARRAY } from './parse.js';

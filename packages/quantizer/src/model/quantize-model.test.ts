@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufValueType, GgufWriter, readGguf } from '@trit/gguf';
@@ -477,11 +477,11 @@ describe('an empty or partial model is an error before any output exists', () =>
       ],
       [
         { ...full, metadata: { ...full.metadata, 'bitnet.block_count': 3 } },
-        /bitnet\.block_count = 3, but the model holds tensors for 2 blocks \(blk\.0 … blk\.1\)/,
+        /bitnet\.block_count = 3, but the tensors cover 2 layers \(blk\.0 … blk\.1\)/,
       ],
       [
         { ...full, metadata: { ...full.metadata, 'bitnet.block_count': 2 ** 31 } },
-        /bitnet\.block_count = 2147483648, but the model holds tensors for 2 blocks/,
+        /bitnet\.block_count = 2147483648, but the tensors cover 2 layers/,
       ],
     ] as const) {
       const error = await quantizeModel(source, out, { floatOnly: 'f16' }).catch((e: unknown) => e);
@@ -498,7 +498,7 @@ describe('hyper-parameters a runtime sizes from are checked, not copied', () => 
     await writeHfModel(input, 'llama', { extra: { num_hidden_layers: 2 ** 31 } });
     const out = join(dir, 'many-layers.gguf');
     await expect(quantizeModel(input, out)).rejects.toThrow(
-      /llama\.block_count = 2147483648, but the model holds tensors for 2 blocks/,
+      /llama\.block_count = 2147483648, but the tensors cover 2 layers/,
     );
     expect(await leftovers(out)).toEqual([]);
 
@@ -516,10 +516,49 @@ describe('hyper-parameters a runtime sizes from are checked, not copied', () => 
     const error = await quantizeModel(bad, out).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QuantizeError);
     expect(String(error)).toMatch(
-      /llama\.block_count = 2147483648, but the file holds tensors for 2 layers \(blk\.0 … blk\.1\)/,
+      /llama\.block_count = 2147483648, but the tensors cover 2 layers \(blk\.0 … blk\.1\)/,
     );
     expect(await leftovers(out)).toEqual([]);
   });
+});
+
+describe('a config.json the runtime would refuse is refused before any output exists', () => {
+  it('widths that disagree with the tensors, non-positive epsilon or RoPE base, a context beyond the cap', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { intermediate_size: 127 },
+        /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight rows of 127, but it has \d+/,
+      ],
+      [{ rms_norm_eps: -1 }, /llama\.attention\.layer_norm_rms_epsilon = -1; expected a finite number above 0/],
+      [{ rope_theta: 0 }, /llama\.rope\.freq_base = 0; expected a finite number above 0/],
+      [{ max_position_embeddings: 2 ** 31 }, /llama\.context_length = 2147483648; expected at most 16777216/],
+      [{ head_dim: 63 }, /llama\.rope\.dimension_count = 63; expected an even number/],
+      [{ hidden_size: 2 ** 31 }, /llama\.embedding_length = 2147483648, but token_embd\.weight rows hold \d+ values/],
+    ];
+    for (const [extra, message] of cases) {
+      const input = join(dir, `config-${Object.keys(extra)[0]}`);
+      await writeHfModel(input, 'llama', { extra });
+      const out = join(dir, 'config.gguf');
+      const error = await quantizeModel(input, out, { floatOnly: 'f16' }).catch((e: unknown) => e);
+      expect([extra, error instanceof QuantizeError]).toEqual([extra, true]);
+      expect(String(error)).toMatch(message);
+      expect(await leftovers(out)).toEqual([]);
+    }
+  });
+});
+
+it('tokenizer metadata the tokenizer refuses (a duplicate token) is refused before any output exists', async () => {
+  const input = join(dir, 'dup-token');
+  await writeHfModel(input, 'llama');
+  const path = join(input, 'tokenizer.json');
+  const json = JSON.parse(await readFile(path, 'utf8'));
+  json.added_tokens.push({ id: 259, content: '<|endoftext|>', special: true });
+  await writeFile(path, JSON.stringify(json));
+  const out = join(dir, 'dup-token.gguf');
+  const error = await quantizeModel(input, out, { floatOnly: 'f16' }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(QuantizeError);
+  expect(String(error)).toMatch(/dup-token: the tokenizer cannot be loaded: .*<\|endoftext\|>/);
+  expect(await leftovers(out)).toEqual([]);
 });
 
 describe('openModelSource names what a file is not', () => {

@@ -1,7 +1,17 @@
-import { checkHyperParameters, GgmlType, type GgufMetadataInput, GgufValue, GgufWriter, readGguf } from '@trit/gguf';
+import {
+  checkHyperParameters,
+  encodeMetadataValue,
+  GgmlType,
+  type GgufMetadataInput,
+  type GgufMetadataValue,
+  GgufValue,
+  GgufValueType,
+  GgufWriter,
+  readGguf,
+} from '@trit/gguf';
 import { openSafetensorsModel } from '@trit/safetensors';
 import { encodeTernaryTensor, type TernaryFormatName } from '@trit/ternary';
-import { ggufTokenizerMetadataFromHf, type HfTokenizerConfig } from '@trit/tokenizer';
+import { ggufTokenizerMetadataFromHf, type HfTokenizerConfig, tokenizerFromGguf } from '@trit/tokenizer';
 import packageJson from '../../package.json' with { type: 'json' };
 import { type PtBitnetConfig, ptBitnetConfig } from '../config.js';
 import { QuantizeError } from '../errors.js';
@@ -202,9 +212,6 @@ export async function ggufModelSource(path: string): Promise<ModelSource> {
   const arch = file.architecture;
   if (arch !== 'llama' && arch !== 'bitnet')
     throw new QuantizeError(`${path}: architecture ${arch ?? '(none)'} is not supported (llama, bitnet)`);
-  // The output carries these values: refuse what no runtime could load rather than copy it.
-  const { errors } = checkHyperParameters(file);
-  if (errors.length > 0) throw new QuantizeError(errors.map((e) => e.message).join('; '));
   const metadata = dataRecord<GgufMetadataInput>();
   for (const [key, value] of file.metadata) {
     if (key === 'general.architecture' || key === 'general.alignment' || key.startsWith('trit.quantization.')) continue;
@@ -301,6 +308,32 @@ function metadataNumber(metadata: Record<string, GgufMetadataInput>, key: string
  * `[arch].block_count`, else of the highest block seen) lacking a tensor
  * llama.cpp requires.
  */
+/**
+ * Refuses, before any output exists, what the file would carry but no
+ * runtime could load: a partial model (checkWholeModel), hyper-parameters
+ * that disagree with the tensors or size nothing sane (checkHyperParameters,
+ * the runtime's own check), and tokenizer metadata the tokenizer refuses.
+ */
+function checkLoadable(source: ModelSource): void {
+  const metadata = new Map<string, GgufMetadataValue>([
+    ['general.architecture', { type: GgufValueType.STRING, value: source.architecture }],
+  ]);
+  for (const [key, value] of Object.entries(source.metadata))
+    metadata.set(key, encodeMetadataValue(key, value, { architecture: source.architecture, source: source.path }));
+  // GGUF lists dims fastest first.
+  const tensors = source.tensors.map((t) => ({ name: t.name, shape: [...t.shape].reverse() }));
+  const { errors } = checkHyperParameters({ source: source.path, metadata, tensors });
+  if (errors.length > 0) throw new QuantizeError(errors.map((e) => e.message).join('; '));
+  checkWholeModel(source);
+  if (metadata.has('tokenizer.ggml.model')) {
+    try {
+      tokenizerFromGguf(metadata);
+    } catch (error) {
+      throw new QuantizeError(`${source.path}: the tokenizer cannot be loaded: ${(error as Error).message}`);
+    }
+  }
+}
+
 function checkWholeModel(source: ModelSource): void {
   if (source.tensors.length === 0) {
     throw new QuantizeError(`${source.path}: the model has no tensors (expected token_embd.weight and blocks)`);
@@ -318,11 +351,6 @@ function checkWholeModel(source: ModelSource): void {
   if (declared !== undefined && highest >= declared) {
     throw new QuantizeError(
       `${source.path}: tensor blk.${highest}.* is beyond ${key} = ${declared} (expected blocks 0–${declared - 1})`,
-    );
-  }
-  if (declared !== undefined && declared > highest + 1) {
-    throw new QuantizeError(
-      `${source.path}: ${key} = ${declared}, but the model holds tensors for ${highest + 1} blocks (blk.0 … blk.${highest})`,
     );
   }
   if (blocks === 0) missing.push('blk.0.* (the model has no blocks)');
@@ -386,7 +414,7 @@ export async function quantizeModel(
   if (floatOnly !== undefined && (typeof floatOnly !== 'string' || !GGML_DENSE.has(floatOnly)))
     throw new QuantizeError(`unknown floatOnly type "${String(floatOnly)}"; use ${[...GGML_DENSE.keys()].join(', ')}`);
   const source = typeof input === 'string' ? await openModelSource(input) : input;
-  checkWholeModel(source);
+  checkLoadable(source);
   const layers = options.layers ?? 'all';
   validateLayerMask(layers);
   const config = ptBitnetConfig({
