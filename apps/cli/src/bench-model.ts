@@ -69,9 +69,7 @@ export function benchTokens(count: number, vocabSize: number): number[] {
 }
 
 /** What both sides need from the header: the vocabulary the prompt ids come from, and the bytes a decoded token reads. */
-async function fileFacts(
-  path: string,
-): Promise<{
+async function fileFacts(path: string): Promise<{
   architecture: string;
   fileBytes: number;
   bytesPerToken: number;
