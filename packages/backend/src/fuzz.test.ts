@@ -112,6 +112,8 @@ describe.each(['gguf', 'safetensors'] as const)('fuzz %s', (format) => {
       seed: SEED,
       corpusDir,
       workRoot: root,
+      // Inputs take tens of milliseconds; the limit only needs to tell a hang from a CI machine under load.
+      timeoutMs: 30_000,
       describe: (index) => mutateInput(corpus, format, SEED, index),
     });
     const summary = formatReport(report);
