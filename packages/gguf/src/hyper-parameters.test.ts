@@ -69,10 +69,10 @@ describe('checkHyperParameters', () => {
 
   it("checks widths against each layer's projections, and epsilon, RoPE base and RoPE dimensions", async () => {
     expect((await problems({ 'llama.feed_forward_length': 384 })).errors[0]?.message).toMatch(
-      /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight rows of 384, but it has 512/,
+      /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight the shape \[256, 384\], but it has \[256, 512\]/,
     );
     expect((await problems({ 'llama.attention.head_count_kv': 4 })).errors[0]?.message).toMatch(
-      /llama\.attention\.head_count_kv gives blk\.0\.attn_k\.weight rows of 256, but it has 128/,
+      /llama\.attention\.head_count_kv gives blk\.0\.attn_k\.weight the shape \[256, 256\], but it has \[256, 128\]/,
     );
     expect((await problems({ 'llama.attention.key_length': 32 })).errors[0]?.message).toMatch(
       /rope\.dimension_count = 64; expected an even number of at most the head width 32/,
@@ -106,5 +106,29 @@ describe('checkHyperParameters', () => {
     expect((await problems({ 'llama.attention.head_count': Uint32Array.of(4) })).errors).toEqual([]);
     const { errors } = await problems({ 'llama.attention.head_count': Uint32Array.of(4, 4, 4) });
     expect(errors[0]?.message).toMatch(/head_count has 3 per-layer entries; expected 1/);
+  });
+});
+
+describe('projection and embedding shapes', () => {
+  it('a projection or head that is not a matrix of the widths the keys give is refused', () => {
+    const metadata = new Map([
+      ['general.architecture', { type: GgufValueType.STRING, value: 'llama' }],
+      ['llama.block_count', { type: GgufValueType.UINT32, value: 1 }],
+      ['llama.embedding_length', { type: GgufValueType.UINT32, value: 64 }],
+      ['llama.attention.head_count', { type: GgufValueType.UINT32, value: 4 }],
+    ] as const);
+    const norm = { name: 'blk.0.attn_norm.weight', shape: [64] };
+    const check = (tensors: { name: string; shape: number[] }[]) =>
+      checkHyperParameters({ source: 'm', metadata, tensors: [norm, ...tensors] }).errors.map((e) => e.message);
+    expect(check([{ name: 'blk.0.attn_k.weight', shape: [4096] }])).toEqual([
+      'm: llama.attention.head_count_kv gives blk.0.attn_k.weight the shape [64, 64], but it has [4096]',
+    ]);
+    expect(check([{ name: 'blk.0.attn_q.weight', shape: [64, 64, 1] }])).toEqual([]);
+    expect(check([{ name: 'output.weight', shape: [17408] }])).toEqual([
+      'm: llama.embedding_length = 64, but output.weight rows hold 17408 values',
+    ]);
+    expect(check([{ name: 'token_embd.weight', shape: [64, 10, 3] }])).toEqual([
+      'm: llama.embedding_length = 64, but token_embd.weight has the shape [64, 10, 3]; expected [64, vocabulary]',
+    ]);
   });
 });

@@ -146,9 +146,16 @@ export function checkHyperParameters(model: HyperParameterInput): HyperParameter
   if (context !== undefined && context > MAX_CONTEXT_LENGTH)
     fail('context_length', `= ${context}; expected at most ${MAX_CONTEXT_LENGTH}`);
   const embedding = single('embedding_length', positiveIntegers('embedding_length'));
-  const embeddingShape = shapes.get('token_embd.weight');
-  if (embedding !== undefined && embeddingShape && embeddingShape[0] !== embedding)
-    fail('embedding_length', `= ${embedding}, but token_embd.weight rows hold ${embeddingShape[0]} values`);
+  for (const name of ['token_embd.weight', 'output.weight']) {
+    const shape = shapes.get(name);
+    if (!shape || embedding === undefined) continue;
+    if (shape[0] !== embedding) fail('embedding_length', `= ${embedding}, but ${name} rows hold ${shape[0]} values`);
+    else if (trailingOnes(shape).length !== 2)
+      fail(
+        'embedding_length',
+        `= ${embedding}, but ${name} has the shape [${shape.join(', ')}]; expected [${embedding}, vocabulary]`,
+      );
+  }
   const ffn = perLayer('feed_forward_length');
   const heads = perLayer('attention.head_count');
   const kvHeads = perLayer('attention.head_count_kv');
@@ -187,33 +194,44 @@ export function checkHyperParameters(model: HyperParameterInput): HyperParameter
   if (ropeDims !== undefined && (ropeDims % 2 !== 0 || ropeDims > headK(0)))
     fail('rope.dimension_count', `= ${ropeDims}; expected an even number of at most the head width ${headK(0)}`);
 
-  // Each layer's projections against the widths the keys give (ggml order: ne[1] is the output width).
+  // Each layer's projections against the shapes the keys give (ggml order: [input width, output width]).
   const layerCount = blockCount ?? 0;
   for (let layer = 0; layer < layerCount && errors.length === 0; layer++) {
     const kv = kvHeads ? at(kvHeads, layer) : at(heads, layer);
-    const widths: [string, string, number, number][] = [
-      ['attn_q', 'attention.head_count', 1, at(heads, layer) * headK(layer)],
-      ['attn_k', 'attention.head_count_kv', 1, kv * headK(layer)],
-      ['attn_v', 'attention.head_count_kv', 1, kv * headV(layer)],
+    const qWidth = at(heads, layer) * headK(layer);
+    const specs: [tensor: string, key: string, shape: [number, number]][] = [
+      ['attn_q', 'attention.head_count', [embedding, qWidth]],
+      ['attn_k', 'attention.head_count_kv', [embedding, kv * headK(layer)]],
+      ['attn_v', 'attention.head_count_kv', [embedding, kv * headV(layer)]],
+      ['attn_output', 'attention.head_count', [at(heads, layer) * headV(layer), embedding]],
     ];
-    if (ffn)
-      widths.push(
-        ['ffn_up', 'feed_forward_length', 1, at(ffn, layer)],
-        ['ffn_gate', 'feed_forward_length', 1, at(ffn, layer)],
-        ['ffn_down', 'feed_forward_length', 0, at(ffn, layer)],
+    if (ffn) {
+      const width = at(ffn, layer);
+      specs.push(
+        ['ffn_up', 'feed_forward_length', [embedding, width]],
+        ['ffn_gate', 'feed_forward_length', [embedding, width]],
+        ['ffn_down', 'feed_forward_length', [width, embedding]],
       );
-    for (const [tensor, name, dim, expected] of widths) {
+    }
+    for (const [tensor, name, expected] of specs) {
       const shape = shapes.get(`blk.${layer}.${tensor}.weight`);
-      if (shape && shape.length === 2 && shape[dim] !== expected) {
+      if (shape && trailingOnes(shape).join() !== expected.join()) {
         fail(
           name,
-          `gives blk.${layer}.${tensor}.weight ${dim === 1 ? 'rows' : 'columns'} of ${expected}, but it has ${shape[dim]}`,
+          `gives blk.${layer}.${tensor}.weight the shape [${expected.join(', ')}], but it has [${shape.join(', ')}]`,
         );
         break;
       }
     }
   }
   return { errors, warnings };
+}
+
+/** A shape without trailing 1s beyond the second dimension (ggml pads shapes with 1s). */
+function trailingOnes(shape: readonly number[]): number[] {
+  const out = [...shape];
+  while (out.length > 2 && out[out.length - 1] === 1) out.pop();
+  return out;
 }
 
 function numbers(entry: GgufMetadataValue): number[] | undefined {
@@ -226,13 +244,15 @@ function numbers(entry: GgufMetadataValue): number[] | undefined {
     for (const v of Array.from(entry.value as ArrayLike<unknown>)) {
       const n = one(v);
       if (n === undefined) return undefined;
-      out.push(n);
+      out.push(entry.elementType === GgufValueType.FLOAT32 ? Math.fround(n) : n);
     }
     return out;
   }
   if (entry.type === GgufValueType.STRING || entry.type === GgufValueType.BOOL) return undefined;
   const n = one(entry.value);
-  return n === undefined ? undefined : [n];
+  if (n === undefined) return undefined;
+  // A value about to be written as f32 is checked as the file will hold it (1e308 becomes Infinity).
+  return [entry.type === GgufValueType.FLOAT32 ? Math.fround(n) : n];
 }
 
 function describe(entry: GgufMetadataValue): string {

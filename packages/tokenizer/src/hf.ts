@@ -94,7 +94,7 @@ function byteLevelPre(json: HfTokenizerJson): string {
     if (pattern !== undefined && LLAMA3_PATTERNS.includes(pattern) && splits[0].behavior === 'Isolated') {
       return 'llama-bpe';
     }
-    throw new UnknownPreTokenizerError(`Split(${JSON.stringify(pattern)})`, ['gpt-2 (ByteLevel)', 'llama-bpe']);
+    throw new UnknownPreTokenizerError(`Split(${describeJson(pattern)})`, ['gpt-2 (ByteLevel)', 'llama-bpe']);
   }
   throw new UnknownPreTokenizerError(parts.map((c) => c.type).join('+') || 'none', [
     'gpt-2 (ByteLevel)',
@@ -202,7 +202,7 @@ export function ggufTokenizerMetadataFromHf(
   const merges = model.merges.map((merge, i) => {
     if (typeof merge === 'string') return merge;
     if (Array.isArray(merge) && merge.length === 2) return `${merge[0]} ${merge[1]}`;
-    throw new TokenizerMetadataError(`model.merges[${i}]`, '"left right" or [left, right]', JSON.stringify(merge));
+    throw new TokenizerMetadataError(`model.merges[${i}]`, '"left right" or [left, right]', describeJson(merge));
   });
 
   const out: GgufTokenizerMetadata = {};
@@ -236,10 +236,13 @@ export function ggufTokenizerMetadataFromHf(
   return out;
 }
 
+/** A tokenizer.json value for a message: short, and never recursing (a deeply nested value from a file would overflow the stack). */
 function describeJson(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
-  return value === null || typeof value !== 'object' ? JSON.stringify(value) : 'an object';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 function isId(value: unknown): value is number {
@@ -274,7 +277,9 @@ function checkedAddedTokens(added: unknown): { id: number; content: string; spec
       throw new TokenizerMetadataError(
         `added_tokens[${i}]`,
         '{ "id": a non-negative integer, "content": a string }',
-        JSON.stringify(token),
+        t === null || typeof t !== 'object'
+          ? describeJson(token)
+          : `id ${describeJson(t.id)}, content ${describeJson(t.content)}`,
       );
     }
   });

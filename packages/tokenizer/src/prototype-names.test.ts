@@ -110,3 +110,13 @@ describe('ids from files size the token list only as far as the file backs them'
     ).toBe(1024);
   });
 });
+
+describe('values from files are described, never re-serialized whole', () => {
+  it('a merge, an added token and a Split pattern nested 100,000 deep are typed errors, not a stack overflow', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const withMerge = tokenizerJson('').replace('"merges":[]', `"merges":[${deep}]`);
+    expect(() => ggufTokenizerMetadataFromHf(withMerge)).toThrow(/model\.merges\[0\].*found an array/);
+    const withAdded = tokenizerJson('', `[{"id":${deep},"content":"x"}]`);
+    expect(() => ggufTokenizerMetadataFromHf(withAdded)).toThrow(/added_tokens\[0\].*found id an array, content "x"/);
+  });
+});

@@ -66,6 +66,10 @@ export class SentencePieceBpe {
       return id;
     };
     // Every split of every multi-character token into two tokens (or single characters) is a merge.
+    // Only splits whose halves have the length of some token are looked up: a lookup hashes its
+    // half, so trying every split of a long token from a file would take time quadratic in its length.
+    const lengths = new Set<number>();
+    for (const text of vocab.tokens) lengths.add(text.length);
     const pairs = new PairTable(size * 4);
     const priority: number[] = [];
     const result: number[] = [];
@@ -76,6 +80,8 @@ export class SentencePieceBpe {
       for (let k = 1; k < text.length; k++) {
         const unit = text.charCodeAt(k);
         if (unit >= 0xdc00 && unit < 0xe000) continue;
+        // A half of at most two code units may be one code point (a virtual symbol) without being a token.
+        if ((k > 2 && !lengths.has(k)) || (text.length - k > 2 && !lengths.has(text.length - k))) continue;
         const left = this.pieceId(text, 0, k, virtualId);
         const right = this.pieceId(text, k, text.length, virtualId);
         if (left < 0 || right < 0) continue;

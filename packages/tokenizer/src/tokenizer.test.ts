@@ -278,6 +278,16 @@ describe('SentencePiece BPE', () => {
     );
   });
 
+  it('builds a vocabulary holding a 400,000-character token (a fuzzed file) without trying every split', () => {
+    // Looking up both halves of every split took time quadratic in the token's length (17 s at 90,000
+    // characters); a regression runs past the test timeout. Merges still come from the splits that are tokens.
+    const long = '▁'.padEnd(400_000, 'x');
+    const t = new BpeTokenizer({ model: 'llama', tokens: [...tokens, long, '▁xx', 'xx'] });
+    const piece = (p: string) => t.pieceToToken(p) as number;
+    expect(Array.from(t.encode('xxxx', { addSpecial: false }))).toEqual([piece('▁xx'), piece('xx')]);
+    expect(t.decode(t.encode(long.slice(1, 31), { addSpecial: false }))).toBe(long.slice(1, 31));
+  });
+
   it('rejects scores that do not match the tokens', () => {
     expect(() => new BpeTokenizer({ model: 'llama', tokens, scores: [1, 2] })).toThrow(TokenizerMetadataError);
     expect(() => new BpeTokenizer({ model: 'llama', tokens: ['a', 'a'] })).toThrow(/unique/);

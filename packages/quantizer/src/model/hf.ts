@@ -33,12 +33,26 @@ const MODEL_TYPES: ReadonlyMap<string, ModelArchitecture> = new Map([
   ['bitnet', 'bitnet'],
 ]);
 
+/**
+ * A config.json value for a message: JSON, cut short, and safe for any nesting depth
+ * (JSON.stringify recurses, so a deeply nested value from a file would overflow the stack).
+ */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? 'an array nested too deeply to show' : 'an object nested too deeply to show';
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
 /** The GGUF architecture for a config.json; anything else is a clear error. */
 export function architectureOf(config: HfConfig, source: string): ModelArchitecture {
   const names: unknown = config.architectures ?? [];
   if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) {
     throw new QuantizeError(
-      `${source}: "architectures" must be an array of strings, found ${JSON.stringify(config.architectures)}`,
+      `${source}: "architectures" must be an array of strings, found ${shown(config.architectures)}`,
     );
   }
   for (const name of names as string[]) {
@@ -47,7 +61,7 @@ export function architectureOf(config: HfConfig, source: string): ModelArchitect
   }
   const modelType: unknown = config.model_type;
   if (modelType !== undefined && typeof modelType !== 'string') {
-    throw new QuantizeError(`${source}: "model_type" must be a string, found ${JSON.stringify(modelType)}`);
+    throw new QuantizeError(`${source}: "model_type" must be a string, found ${shown(modelType)}`);
   }
   const fromType = modelType === undefined ? undefined : MODEL_TYPES.get(modelType);
   if (fromType) return fromType;
@@ -66,7 +80,7 @@ export function architectureOf(config: HfConfig, source: string): ModelArchitect
 export function checkHfConfig(config: HfConfig, source: string): void {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new QuantizeError(
-      `${source}: config.json must be a JSON object, found ${Array.isArray(config) ? 'an array' : JSON.stringify(config)}`,
+      `${source}: config.json must be a JSON object, found ${Array.isArray(config) ? 'an array' : shown(config)}`,
     );
   }
   const required = [
@@ -79,20 +93,28 @@ export function checkHfConfig(config: HfConfig, source: string): void {
   for (const key of required) {
     const value = config[key];
     if (!Number.isSafeInteger(value) || value <= 0)
-      throw new QuantizeError(
-        `${source}: config.json ${key} must be a positive integer, found ${JSON.stringify(value)}`,
-      );
+      throw new QuantizeError(`${source}: config.json ${key} must be a positive integer, found ${shown(value)}`);
+  }
+  // Optional numbers go into the GGUF as they are: anything but a finite number is refused here, by name.
+  for (const key of [
+    'num_key_value_heads',
+    'head_dim',
+    'max_position_embeddings',
+    'rms_norm_eps',
+    'rope_theta',
+  ] as const) {
+    const value: unknown = config[key];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value)))
+      throw new QuantizeError(`${source}: config.json ${key} must be a number, found ${shown(value)}`);
   }
   const kv = config.num_key_value_heads ?? config.num_attention_heads;
   if (!Number.isSafeInteger(kv) || kv <= 0 || config.num_attention_heads % kv !== 0) {
     throw new QuantizeError(
-      `${source}: num_key_value_heads ${kv} must divide num_attention_heads ${config.num_attention_heads}`,
+      `${source}: num_key_value_heads ${shown(kv)} must divide num_attention_heads ${config.num_attention_heads}`,
     );
   }
   if (config.rope_scaling)
-    throw new QuantizeError(
-      `${source}: rope_scaling is not supported yet (found ${JSON.stringify(config.rope_scaling)})`,
-    );
+    throw new QuantizeError(`${source}: rope_scaling is not supported yet (found ${shown(config.rope_scaling)})`);
 }
 
 const LAYER = /^model\.layers\.(\d+)\.(.+)$/;
@@ -181,7 +203,7 @@ export function ggufHyperParameters(
   if (arch === 'bitnet') {
     const given: unknown = config.hidden_act ?? 'silu';
     if (typeof given !== 'string')
-      throw new QuantizeError(`${source}: hidden_act must be a string, found ${JSON.stringify(given)}`);
+      throw new QuantizeError(`${source}: hidden_act must be a string, found ${shown(given)}`);
     const act = given.toLowerCase();
     out['bitnet.hidden_activation'] = act === 'relu2' || act === 'relu_squared' ? 'relu2' : act;
   }

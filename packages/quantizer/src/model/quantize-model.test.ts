@@ -527,10 +527,12 @@ describe('a config.json the runtime would refuse is refused before any output ex
     const cases: [Record<string, unknown>, RegExp][] = [
       [
         { intermediate_size: 127 },
-        /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight rows of 127, but it has \d+/,
+        /llama\.feed_forward_length gives blk\.0\.ffn_up\.weight the shape \[\d+, 127\], but it has \[\d+, \d+\]/,
       ],
       [{ rms_norm_eps: -1 }, /llama\.attention\.layer_norm_rms_epsilon = -1; expected a finite number above 0/],
       [{ rope_theta: 0 }, /llama\.rope\.freq_base = 0; expected a finite number above 0/],
+      // Finite in config.json, but the GGUF holds f32.
+      [{ rope_theta: 1e308 }, /llama\.rope\.freq_base = Infinity; expected a finite number above 0/],
       [{ max_position_embeddings: 2 ** 31 }, /llama\.context_length = 2147483648; expected at most 16777216/],
       [{ head_dim: 63 }, /llama\.rope\.dimension_count = 63; expected an even number/],
       [{ hidden_size: 2 ** 31 }, /llama\.embedding_length = 2147483648, but token_embd\.weight rows hold \d+ values/],
@@ -543,6 +545,26 @@ describe('a config.json the runtime would refuse is refused before any output ex
       expect([extra, error instanceof QuantizeError]).toEqual([extra, true]);
       expect(String(error)).toMatch(message);
       expect(await leftovers(out)).toEqual([]);
+    }
+    // Nested 100,000 deep: JSON.parse takes it, but JSON.stringify in a message would overflow the stack.
+    const deep = join(dir, 'config-deep');
+    await writeHfModel(deep, 'llama');
+    const config = await readFile(join(deep, 'config.json'), 'utf8');
+    await writeFile(
+      join(deep, 'config.json'),
+      config.replace(/"hidden_size":\d+/, `"hidden_size":${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+    );
+    await expect(quantizeModel(deep, join(dir, 'deep.gguf'))).rejects.toThrow(
+      /hidden_size must be a positive integer, found an array nested too deeply to show/,
+    );
+    for (const key of ['num_key_value_heads', 'max_position_embeddings', 'rope_theta']) {
+      await writeFile(
+        join(deep, 'config.json'),
+        config.replace(new RegExp(`"${key}":[^,}]+`), `"${key}":${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+      );
+      await expect(quantizeModel(deep, join(dir, 'deep.gguf'))).rejects.toThrow(
+        new RegExp(`${key} must be a number, found an array nested too deeply to show`),
+      );
     }
   });
 });
