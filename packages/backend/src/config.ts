@@ -1,4 +1,5 @@
 import { checkHyperParameters, type GgufFile, GgufValueType } from '@trit/gguf';
+import { hiddenActivation } from '@trit/quantizer';
 import { ModelLoadError, withoutSource } from './errors.js';
 import type { Activation } from './math.js';
 
@@ -44,17 +45,6 @@ function perLayer(file: GgufFile, key: string, fallback?: number): number {
   }
 }
 
-// A Map: the name comes from the file, and must not find Object.prototype's members.
-const ACTIVATIONS = new Map<string, Activation>([
-  ['silu', 'silu'],
-  ['swish', 'silu'],
-  ['relu2', 'relu2'],
-  ['relu_sqr', 'relu2'],
-  ['relu_squared', 'relu2'],
-  ['squared_relu', 'relu2'],
-  ['gelu', 'gelu'],
-]);
-
 /** Reads and checks the hyper-parameters llama.cpp reads for this architecture. */
 export function readModelConfig(file: GgufFile, overrides: { activation?: Activation } = {}): ModelConfig {
   const architecture = file.architecture;
@@ -97,7 +87,7 @@ export function readModelConfig(file: GgufFile, overrides: { activation?: Activa
   const activationKey = file.metadata.get(k('hidden_activation'));
   if (activationKey) {
     const name = activationKey.type === GgufValueType.STRING ? activationKey.value : '';
-    const activation = ACTIVATIONS.get(name.toLowerCase());
+    const activation = hiddenActivation(name);
     if (!activation)
       throw new ModelLoadError(
         file.source,

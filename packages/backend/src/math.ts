@@ -1,3 +1,4 @@
+import type { HiddenActivation } from '@trit/quantizer';
 import { roundToHalf } from '@trit/ternary';
 
 /** The float32 building blocks of the forward pass; every loop writes into caller-owned buffers. */
@@ -67,7 +68,8 @@ export function applyRope(rope: Rope, x: Float32Array, at: number, heads: number
   }
 }
 
-export type Activation = 'silu' | 'relu2' | 'gelu';
+/** The FFN activations (their names in files are read by @trit/quantizer's hiddenActivation). */
+export type Activation = HiddenActivation;
 
 /** gate ← act(gate) · up, elementwise over n. */
 export function gatedActivation(gate: Float32Array, up: Float32Array, n: number, activation: Activation): void {

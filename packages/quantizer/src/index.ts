@@ -21,6 +21,8 @@ export {
   ggufHyperParameters,
   ggufTensorName,
   type HfConfig,
+  type HiddenActivation,
+  hiddenActivation,
   type ModelArchitecture,
   permuteForRope,
 } from './model/hf.js';

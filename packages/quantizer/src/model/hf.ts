@@ -204,8 +204,31 @@ export function ggufHyperParameters(
     const given: unknown = config.hidden_act ?? 'silu';
     if (typeof given !== 'string')
       throw new QuantizeError(`${source}: hidden_act must be a string, found ${shown(given)}`);
-    const act = given.toLowerCase();
-    out['bitnet.hidden_activation'] = act === 'relu2' || act === 'relu_squared' ? 'relu2' : act;
+    const activation = hiddenActivation(given);
+    if (!activation)
+      throw new QuantizeError(
+        `${source}: hidden_act ${shown(given)} is not supported; supported: ${[...HIDDEN_ACTIVATIONS.keys()].join(', ')}`,
+      );
+    out['bitnet.hidden_activation'] = activation;
   }
   return out;
+}
+
+export type HiddenActivation = 'silu' | 'relu2' | 'gelu';
+
+// The spellings config.json and `bitnet.hidden_activation` use, read by the converter and the runtime alike.
+// A Map: the name comes from a file, and must not find Object.prototype's members.
+const HIDDEN_ACTIVATIONS: ReadonlyMap<string, HiddenActivation> = new Map([
+  ['silu', 'silu'],
+  ['swish', 'silu'],
+  ['relu2', 'relu2'],
+  ['relu_sqr', 'relu2'],
+  ['relu_squared', 'relu2'],
+  ['squared_relu', 'relu2'],
+  ['gelu', 'gelu'],
+]);
+
+/** The FFN activation a name means (any case), or undefined when it is not one trit runs. */
+export function hiddenActivation(name: string): HiddenActivation | undefined {
+  return HIDDEN_ACTIVATIONS.get(name.toLowerCase());
 }

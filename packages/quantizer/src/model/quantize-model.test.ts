@@ -557,6 +557,14 @@ describe('a config.json the runtime would refuse is refused before any output ex
     await expect(quantizeModel(deep, join(dir, 'deep.gguf'))).rejects.toThrow(
       /hidden_size must be a positive integer, found an array nested too deeply to show/,
     );
+    // The runtime knows silu, relu2 and gelu (and their spellings): a bitnet model with another is refused.
+    for (const act of ['constructor', 'r    ', 'tanh']) {
+      const input = join(dir, 'config-act');
+      await writeHfModel(input, 'bitnet', { extra: { hidden_act: act } });
+      await expect(quantizeModel(input, join(dir, 'act.gguf'))).rejects.toThrow(
+        `hidden_act "${act}" is not supported; supported: silu, swish, relu2, relu_sqr, relu_squared, squared_relu, gelu`,
+      );
+    }
     for (const key of ['num_key_value_heads', 'max_position_embeddings', 'rope_theta']) {
       await writeFile(
         join(deep, 'config.json'),
