@@ -195,22 +195,26 @@ async function runGguf(input: FuzzInput, context: StageContext, stages: Stages):
   await stages.run('validate', () => validateGguf(bytes, { checkTensorData: true }));
   const verdict = await stages.run('validateModel', () => BitNetBackend.validateModel(path));
   await stages.run('discover', () => BitNetBackend.discoverTensors(path));
-  const backend = await stages.run('load', () => BitNetBackend.load(path, { kernel: context.kernel }));
-  if (backend) {
-    await stages.run('evaluate', async () => {
-      try {
-        await exercise(backend);
-      } finally {
-        await backend.dispose();
-      }
-    });
-  }
+  await loadAndExercise(path, context, stages);
   // The converter reads a GGUF too (dequantizing whatever it holds) and copies its metadata.
   const output = join(context.workDir, 'requantized.gguf');
   await stages.run('quantize', () =>
     quantizeModel(path, output, { format: input.index % 2 === 0 ? 'tq2_0' : 'tq1_0' }),
   );
   return verdict?.canLoad;
+}
+
+/** The `load` stage, then (when it loaded) the `evaluate` stage on the model. */
+async function loadAndExercise(path: string, context: StageContext, stages: Stages): Promise<void> {
+  const backend = await stages.run('load', () => BitNetBackend.load(path, { kernel: context.kernel }));
+  if (!backend) return;
+  await stages.run('evaluate', async () => {
+    try {
+      await exercise(backend);
+    } finally {
+      await backend.dispose();
+    }
+  });
 }
 
 async function runSafetensors(input: FuzzInput, context: StageContext, stages: Stages): Promise<void> {
@@ -248,18 +252,7 @@ async function runSafetensors(input: FuzzInput, context: StageContext, stages: S
   const quantized = await stages.run('quantize', () =>
     quantizeModel(dir, output, { format: input.index % 2 === 0 ? 'tq2_0' : 'tq1_0' }),
   );
-  if (quantized) {
-    const backend = await stages.run('load', () => BitNetBackend.load(output, { kernel: context.kernel }));
-    if (backend) {
-      await stages.run('evaluate', async () => {
-        try {
-          await exercise(backend);
-        } finally {
-          await backend.dispose();
-        }
-      });
-    }
-  }
+  if (quantized) await loadAndExercise(output, context, stages);
 }
 
 /**
