@@ -66,6 +66,26 @@ describe('trit inspect', () => {
     expect(text).toMatch(/tokenizer\.ggml\.tokens\s+array\[string\] \["a", "b", "c"\]/);
   });
 
+  it('lists metadata keys named like Object.prototype members as keys (--json)', async () => {
+    const odd = join(dir, 'odd-keys.gguf');
+    const w = await GgufWriter.create(odd);
+    w.setMetadata('general.architecture', 'bitnet');
+    w.setMetadata('__proto__', 'a key');
+    w.setMetadata('constructor', 7);
+    w.addTensor('output_norm.weight', GgmlType.F32, [256]);
+    await w.writeTensorData('output_norm.weight', new Uint8Array(1024));
+    await w.finish();
+    const result = run('inspect', odd, '--json');
+    expect(result.status, result.stderr).toBe(0);
+    // JSON.parse, unlike an assignment, defines "__proto__" as an own key.
+    const report = JSON.parse(result.stdout) as InspectReport;
+    expect(Object.getOwnPropertyDescriptor(report.metadata, '__proto__')?.value).toEqual({
+      type: 'string',
+      value: 'a key',
+    });
+    expect(Object.getOwnPropertyDescriptor(report.metadata, 'constructor')?.value).toEqual({ type: 'u32', value: 7 });
+  });
+
   it('fails cleanly on a file that is not GGUF', async () => {
     const bad = join(dir, 'bad.gguf');
     await writeFile(bad, 'not a gguf at all');

@@ -66,7 +66,8 @@ function jsonValue(value: GgufMetadataValue): { type: string; value: unknown } {
 export async function inspectFile(path: string): Promise<{ file: GgufFile; report: InspectReport }> {
   const file = await readGguf(path);
   const discovery = discoverTensors(file);
-  const metadata: InspectReport['metadata'] = {};
+  // Keys come from the file: without a prototype, "__proto__" is a key like any other.
+  const metadata: InspectReport['metadata'] = Object.create(null);
   for (const [key, value] of file.metadata) metadata[key] = jsonValue(value);
   return {
     file,
