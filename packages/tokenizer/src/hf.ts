@@ -61,13 +61,21 @@ function parse(json: HfTokenizerJson | string): HfTokenizerJson {
   return value;
 }
 
-function components(component: HfComponent | null | undefined): HfComponent[] {
+/** Sequences nested deeper than this are refused (a file's nesting must not decide the stack depth). */
+const MAX_SEQUENCE_DEPTH = 32;
+
+/** The components of a normalizer or pre-tokenizer, Sequences flattened. */
+function components(component: HfComponent | null | undefined, where: string, depth = 0): HfComponent[] {
   if (!component) return [];
+  if (typeof component !== 'object' || Array.isArray(component))
+    throw new TokenizerMetadataError(where, 'an object', describeJson(component));
   if (component.type === 'Sequence') {
-    const list = (component.pretokenizers ?? component.normalizers ?? component.processors) as
-      | HfComponent[]
-      | undefined;
-    return (list ?? []).flatMap((c) => components(c));
+    const list: unknown = component.pretokenizers ?? component.normalizers ?? component.processors ?? [];
+    if (!Array.isArray(list))
+      throw new TokenizerMetadataError(where, 'a Sequence with an array of components', describeJson(list));
+    if (depth >= MAX_SEQUENCE_DEPTH)
+      throw new TokenizerMetadataError(where, `Sequences nested at most ${MAX_SEQUENCE_DEPTH} deep`, 'deeper');
+    return list.flatMap((c: HfComponent, i) => components(c, `${where}[${i}]`, depth + 1));
   }
   return [component];
 }
@@ -79,7 +87,7 @@ function tokenText(value: string | { content: string } | null | undefined): stri
 
 /** The pre-tokenizer name of a byte-level tokenizer.json, or an UnknownPreTokenizerError. */
 function byteLevelPre(json: HfTokenizerJson): string {
-  const parts = components(json.pre_tokenizer);
+  const parts = components(json.pre_tokenizer, 'pre_tokenizer');
   const byteLevel = parts.find((c) => c.type === 'ByteLevel');
   const splits = parts.filter((c) => c.type === 'Split');
   if (parts.length === 1 && byteLevel && byteLevel.use_regex !== false) {
@@ -104,8 +112,9 @@ function byteLevelPre(json: HfTokenizerJson): string {
 
 /** Whether the SentencePiece-style tokenizer puts "▁" before the text. */
 function spacePrefix(json: HfTokenizerJson): boolean {
-  for (const c of components(json.normalizer)) if (c.type === 'Prepend' && c.prepend === SPACE_MARK) return true;
-  for (const c of components(json.pre_tokenizer)) {
+  for (const c of components(json.normalizer, 'normalizer'))
+    if (c.type === 'Prepend' && c.prepend === SPACE_MARK) return true;
+  for (const c of components(json.pre_tokenizer, 'pre_tokenizer')) {
     if (c.type === 'Metaspace') return c.add_prefix_space === true || (c.prepend_scheme ?? 'always') !== 'never';
   }
   return false;
@@ -131,7 +140,7 @@ export function ggufTokenizerMetadataFromHf(
   const { model } = json;
   if (model.type !== 'BPE')
     throw new UnsupportedTokenizerError(String(model.type), ['BPE'], 'tokenizer.json model.type');
-  const isByteLevel = components(json.pre_tokenizer).some((c) => c.type === 'ByteLevel');
+  const isByteLevel = components(json.pre_tokenizer, 'pre_tokenizer').some((c) => c.type === 'ByteLevel');
   if (!isByteLevel && model.byte_fallback !== true) {
     throw new UnsupportedTokenizerError(
       'BPE',
@@ -218,7 +227,7 @@ export function ggufTokenizerMetadataFromHf(
   }
 
   // BOS / EOS: tokenizer_config.json when given, else the post-processor template.
-  const template = components(json.post_processor).find((c) => c.type === 'TemplateProcessing');
+  const template = components(json.post_processor, 'post_processor').find((c) => c.type === 'TemplateProcessing');
   const single = (template?.single ?? []) as { SpecialToken?: { id: string } }[];
   const leading = single[0]?.SpecialToken?.id;
   const trailing = single.length > 1 ? single[single.length - 1]?.SpecialToken?.id : undefined;

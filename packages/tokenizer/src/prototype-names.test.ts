@@ -120,3 +120,20 @@ describe('values from files are described, never re-serialized whole', () => {
     expect(() => ggufTokenizerMetadataFromHf(withAdded)).toThrow(/added_tokens\[0\].*found id an array, content "x"/);
   });
 });
+
+describe('pre-tokenizer and normalizer Sequences from files', () => {
+  it('a Sequence whose list is not an array, or that nests 100,000 deep, is a typed error', () => {
+    const json = JSON.parse(tokenizerJson(''));
+    json.pre_tokenizer = { type: 'Sequence', pretokenizers: 2 ** 64 };
+    expect(() => ggufTokenizerMetadataFromHf(JSON.stringify(json))).toThrow(
+      /pre_tokenizer: expected a Sequence with an array of components, found 18446744073709552000/,
+    );
+    const deep = `${'{"type":"Sequence","pretokenizers":['.repeat(100_000)}${']}'.repeat(100_000)}`;
+    const text = tokenizerJson('').replace(
+      '"pre_tokenizer":{"type":"ByteLevel","use_regex":true}',
+      `"pre_tokenizer":${deep}`,
+    );
+    expect(() => ggufTokenizerMetadataFromHf(text)).toThrow(TokenizerMetadataError);
+    expect(() => ggufTokenizerMetadataFromHf(text)).toThrow(/Sequences nested at most 32 deep/);
+  });
+});
