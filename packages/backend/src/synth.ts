@@ -50,7 +50,7 @@ const PRESETS: Record<SynthPreset, Shape> = {
     ropeTheta: 10000,
     tied: false,
   },
-  // BitNet b1.58 2B4T exactly (interop.md 5.1).
+  // BitNet b1.58 2B4T exactly (its published config.json).
   'bitnet-2b': {
     hidden: 2560,
     layers: 30,

@@ -298,7 +298,7 @@ async function scanTensor(
         'non-ternary-code',
       );
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // Values and scales before the bad code, so the issue reported is the first in the file.
+    // Values and scales before the bad code, so the problem reported is the first in the file.
     const end = codes ? codes.byte : length;
     for (let p = 0; p + unit <= length && p < end && !isI2s; p += unit) {
       if (scaleAt !== undefined || isHalf) {
