@@ -290,24 +290,8 @@ const BLOCK_TENSORS = [
   'ffn_down',
 ].map((n) => `${n}.weight`);
 const BITNET_BLOCK_TENSORS = ['attn_sub_norm.weight', 'ffn_sub_norm.weight'];
-const BLOCK_INDEX = /^blk\.(\d+)\./;
+const LAYER_INDEX = /^blk\.(\d+)\./;
 
-/** A metadata value as a number, whether plain or a typed GGUF value; undefined when absent or not a number. */
-function metadataNumber(metadata: Record<string, GgufMetadataInput>, key: string): number | undefined {
-  if (!Object.hasOwn(metadata, key)) return undefined;
-  const entry: unknown = metadata[key];
-  const value =
-    entry !== null && typeof entry === 'object' && 'value' in entry ? (entry as { value: unknown }).value : entry;
-  const n = typeof value === 'bigint' ? Number(value) : value;
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
-/**
- * Refuses a source that is not a whole model, before any output exists: no
- * tensors at all, no embedding or output norm, or a block (of
- * `[arch].block_count`, else of the highest block seen) lacking a tensor
- * llama.cpp requires.
- */
 /**
  * Refuses, before any output exists, what the file would carry but no
  * runtime could load: a partial model (checkWholeModel), hyper-parameters
@@ -324,7 +308,8 @@ function checkLoadable(source: ModelSource): void {
   const tensors = source.tensors.map((t) => ({ name: t.name, shape: [...t.shape].reverse() }));
   const { errors } = checkHyperParameters({ source: source.path, metadata, tensors });
   if (errors.length > 0) throw new QuantizeError(errors.map((e) => e.message).join('; '));
-  checkWholeModel(source);
+  const blockCount = metadata.get(`${source.architecture}.block_count`)?.value;
+  checkWholeModel(source, typeof blockCount === 'number' ? blockCount : undefined);
   if (metadata.has('tokenizer.ggml.model')) {
     try {
       tokenizerFromGguf(metadata);
@@ -334,7 +319,13 @@ function checkLoadable(source: ModelSource): void {
   }
 }
 
-function checkWholeModel(source: ModelSource): void {
+/**
+ * Refuses a source that is not a whole model: no tensors at all, no
+ * embedding or output norm, a block beyond `[arch].block_count`, or a block
+ * lacking a tensor llama.cpp requires. (checkHyperParameters has already
+ * refused a block_count beyond the blocks present.)
+ */
+function checkWholeModel(source: ModelSource, declared: number | undefined): void {
   if (source.tensors.length === 0) {
     throw new QuantizeError(`${source.path}: the model has no tensors (expected token_embd.weight and blocks)`);
   }
@@ -342,12 +333,11 @@ function checkWholeModel(source: ModelSource): void {
   const missing = ['token_embd.weight', 'output_norm.weight'].filter((n) => !names.has(n));
   let highest = -1;
   for (const name of names) {
-    const m = BLOCK_INDEX.exec(name);
+    const m = LAYER_INDEX.exec(name);
     if (m) highest = Math.max(highest, Number(m[1]));
   }
   const key = `${source.architecture}.block_count`;
-  const declared = metadataNumber(source.metadata, key);
-  const blocks = declared ?? highest + 1;
+  const blocks = highest + 1;
   if (declared !== undefined && highest >= declared) {
     throw new QuantizeError(
       `${source.path}: tensor blk.${highest}.* is beyond ${key} = ${declared} (expected blocks 0–${declared - 1})`,
@@ -365,11 +355,10 @@ function checkWholeModel(source: ModelSource): void {
   }
 }
 
-const LAYER_ORDER = /^blk\.(\d+)\./;
 /** token_embd, output_norm, output, then layer by layer, as llama.cpp's converter orders them. */
 function naturalOrder(a: SourceTensor, b: SourceTensor): number {
-  const la = LAYER_ORDER.exec(a.name);
-  const lb = LAYER_ORDER.exec(b.name);
+  const la = LAYER_INDEX.exec(a.name);
+  const lb = LAYER_INDEX.exec(b.name);
   if (!la || !lb) return la ? 1 : lb ? -1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   const d = Number(la[1]) - Number(lb[1]);
   return d !== 0 ? d : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
