@@ -159,7 +159,7 @@ export async function measureRuntime(
   if (runtime === 'trit') {
     const { BitNetBackend, argmax } = await import('@trit/backend');
     const model = await BitNetBackend.load(path, {
-      backend: options.backend ?? 'auto',
+      kernelImplementation: options.backend ?? 'auto',
       threads,
       contextSize: P + D + 1,
     });

@@ -112,8 +112,9 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { BitNetBackend, synthesizeModel } = await import('@trit/backend');
-  const { quantizeModel } = await import('@trit/quantizer');
+  const { BitNetBackend } = await import('@trit/backend');
+  const { quantizeModel } = await import('@trit/convert');
+  const { synthesizeModel } = await import('@trit/synth');
   const { validateGguf } = await import('@trit/gguf');
   const dir = await mkdtemp(join(tmpdir(), 'trit-demo-'));
   try {
@@ -129,7 +130,7 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
     for (const backend of ['native', 'wasm', 'js'] as const) {
       let model: Awaited<ReturnType<typeof BitNetBackend.load>>;
       try {
-        model = await BitNetBackend.load(path, { backend, threads: 1, contextSize: 64 });
+        model = await BitNetBackend.load(path, { kernelImplementation: backend, threads: 1, contextSize: 64 });
       } catch {
         continue;
       }
@@ -199,7 +200,12 @@ async function compareWithLlamaCpp(path: string, tokens: readonly number[]): Pro
   try {
     const theirs = await llamaCppDistributions(llama, path, tokens, { contextSize: 64, threads: 1 });
     const { BitNetBackend } = await import('@trit/backend');
-    const ours = await BitNetBackend.load(path, { backend: 'js', threads: 1, contextSize: 64, activation: 'silu' });
+    const ours = await BitNetBackend.load(path, {
+      kernelImplementation: 'js',
+      threads: 1,
+      contextSize: 64,
+      activation: 'silu',
+    });
     try {
       return compareDistributions(ours.evaluate(tokens, { logits: 'all' }), ours.vocabSize, theirs);
     } finally {
@@ -314,7 +320,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   for (const backend of ['native', 'wasm', 'js'] as const) {
     let kernel: Awaited<ReturnType<typeof loadKernel>>;
     try {
-      kernel = await loadKernel({ backend, threads: 1 });
+      kernel = await loadKernel({ implementation: backend, threads: 1 });
     } catch {
       continue; // not available here; `trit bench kernel` says why
     }

@@ -3,9 +3,9 @@ import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesizeModel } from '@trit/backend';
+import { quantizeModel } from '@trit/convert';
 import { GgmlType, type GgufMetadataValue, GgufWriter, readGguf } from '@trit/gguf';
-import { quantizeModel } from '@trit/quantizer';
+import { synthesizeModel } from '@trit/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InspectReport, ValidateReport } from './inspect.js';
 

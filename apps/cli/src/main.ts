@@ -276,7 +276,7 @@ async function synth(args: readonly string[]): Promise<number> {
   if (!output) throw new UsageError('synth needs -o DIR (or -o FILE.gguf with --gguf)');
   const seed = integerOption('seed', values.seed, 0, 2 ** 31) ?? 0;
   if (values.gguf) await checkOutputFile(output);
-  const { synthesizeGguf, synthesizeModel } = await import('@trit/backend');
+  const { synthesizeGguf, synthesizeModel } = await import('@trit/synth');
   const bar = progressBar('synth');
   try {
     return await interruptible(
@@ -333,7 +333,7 @@ async function quantize(args: readonly string[]): Promise<number> {
   const { cleanStaleTemporaries } = await import('@trit/file-io');
   const { dirname, resolve } = await import('node:path');
   await cleanStaleTemporaries(dirname(resolve(output)), { onCleanup: reportCleanup });
-  const { quantizeModel } = await import('@trit/quantizer');
+  const { quantizeModel } = await import('@trit/convert');
   const bar = progressBar('quantize');
   try {
     return await interruptible(
@@ -407,7 +407,7 @@ async function runModel(args: readonly string[]): Promise<number> {
   };
   const loadOptions = {
     contextSize: integerOption('context', values.context, 1, 1 << 20),
-    backend: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
+    kernelImplementation: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
     threads: integerOption('threads', values.threads, 1, 256),
   };
   await checkInputFile(path, 'a .gguf file');
@@ -543,7 +543,7 @@ async function bench(args: readonly string[]): Promise<number> {
   });
   const { formatKernelBench, runKernelBench } = await import('@trit/tl1-kernel');
   const report = await runKernelBench({
-    ...(backends ? { backends } : {}),
+    ...(backends ? { implementations: backends } : {}),
     ...(threads ? { threads } : {}),
     ...(types ? { types } : {}),
     ...(shapes ? { shapes } : {}),

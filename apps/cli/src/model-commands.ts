@@ -1,5 +1,6 @@
 import type { GenerationStats } from '@trit/backend';
-import type { LayerMask, QuantizeReport } from '@trit/quantizer';
+import type { QuantizeReport } from '@trit/convert';
+import type { LayerMask } from '@trit/quantizer';
 import { formatBytes } from './inspect.js';
 
 /** A one-line progress bar on stderr when it is a terminal; nothing otherwise. */

@@ -6,8 +6,9 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { argmax, BitNetBackend, synthesizeModel } from '@trit/backend';
-import { quantizeModel } from '@trit/quantizer';
+import { argmax, BitNetBackend } from '@trit/backend';
+import { quantizeModel } from '@trit/convert';
+import { synthesizeModel } from '@trit/synth';
 import { measureMemoryBandwidth } from '@trit/tl1-kernel';
 
 const quick = process.argv.includes('--quick');

@@ -7,15 +7,15 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { quantizeModel } from '@trit/quantizer';
+import { quantizeModel } from '@trit/convert';
 import {
   float32ToBfloat16Bytes,
   float32ToBytes,
   float32ToFloat16Bytes,
   writeShardedSafetensors,
 } from '@trit/safetensors';
+import { synthCorpus, tokenizerJson, trainByteLevelBpe } from '@trit/synth';
 import { randomFloats, randomTernary } from '@trit/testkit';
-import { synthCorpus, tokenizerJson, trainByteLevelBpe } from '../src/synth-tokenizer.js';
 import { type TestModelOptions, writeTestModel } from '../src/test-models.js';
 
 export type FuzzFormat = 'gguf' | 'safetensors';

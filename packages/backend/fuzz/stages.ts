@@ -12,8 +12,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { QuantizeError, QuantizerConfigError, quantizeModel } from '@trit/convert';
 import { GgufError, readGguf, validateGguf } from '@trit/gguf';
-import { QuantizeError, QuantizerConfigError, quantizeModel } from '@trit/quantizer';
 import { FLOAT32_READABLE_DTYPES, openSafetensorsModel, readSafetensors, SafetensorsError } from '@trit/safetensors';
 import { TernaryFormatError, TernaryLengthError, TernaryValueError } from '@trit/ternary';
 import { KernelFormatError, KernelLoadError, KernelShapeError, type TernaryKernel } from '@trit/tl1-kernel';

@@ -54,7 +54,7 @@ async function ggufReference(path: string): Promise<ReferenceModel> {
 async function hfReference(dir: string): Promise<ReferenceModel> {
   const { readFile } = await import('node:fs/promises');
   const { openSafetensorsModel } = await import('@trit/safetensors');
-  const { ggufTensorName } = await import('@trit/quantizer');
+  const { ggufTensorName } = await import('@trit/convert');
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
   const model = await openSafetensorsModel(dir);
   const byGguf = new Map(model.tensors.map((t) => [ggufTensorName(t.name) as string, t.name]));
@@ -73,7 +73,7 @@ async function hfReference(dir: string): Promise<ReferenceModel> {
   };
 }
 
-/** The forward pass written out plainly in float64 from the equations (interop.md 5), for one sequence. */
+/** The forward pass in plain float64 from the equations (docs/formats.md §llama, §bitnet), for one sequence. */
 async function referenceLogits(model: ReferenceModel, tokens: number[]): Promise<Float64Array[]> {
   const { arch, E, L, H, Hkv, eps, base, act } = model;
   const hd = E / H;
@@ -212,8 +212,8 @@ describe('BitNetBackend forward pass', () => {
   }, 60_000);
 
   it('runs a synthesized Hugging Face llama as transformers would (the converter undoes the rotate-half Q/K order)', async () => {
-    const { synthesizeModel } = await import('./synth.js');
-    const { quantizeModel } = await import('@trit/quantizer');
+    const { synthesizeModel } = await import('@trit/synth');
+    const { quantizeModel } = await import('@trit/convert');
     const hf = join(dir, 'hf-llama');
     await synthesizeModel({ arch: 'llama', preset: 'tiny', seed: 5, output: hf });
     const gguf = join(dir, 'hf-llama.gguf');
@@ -229,8 +229,8 @@ describe('BitNetBackend forward pass', () => {
   }, 120_000);
 
   it('runs bitnet.cpp files (architecture bitnet-b1.58, I2_S weights) like the same model in TQ2_0', async () => {
-    const { synthesizeModel } = await import('./synth.js');
-    const { quantizeModel } = await import('@trit/quantizer');
+    const { synthesizeModel } = await import('@trit/synth');
+    const { quantizeModel } = await import('@trit/convert');
     const { exportBitnetModel } = await import('@trit/gguf');
     const { openSafetensorsModel } = await import('@trit/safetensors');
     const { TernaryTensor, packTernary } = await import('@trit/ternary');
@@ -240,7 +240,7 @@ describe('BitNetBackend forward pass', () => {
     await quantizeModel(hf, tq2, { format: 'tq2_0' });
     const source = await readGguf(tq2);
     const weights = await openSafetensorsModel(hf);
-    const { ggufTensorName } = await import('@trit/quantizer');
+    const { ggufTensorName } = await import('@trit/convert');
     const hfName = new Map(weights.tensors.map((t) => [ggufTensorName(t.name), t.name]));
     // bitnet.cpp's converter: one f32 scale per tensor (the synthetic weights are exactly ternary × s).
     const tensors = await Promise.all(

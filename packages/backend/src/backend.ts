@@ -3,11 +3,13 @@ import {
   type GgufFile,
   type GgufSource,
   type GgufTensorInfo,
+  ggufTensorNameFor,
+  type ModelTensorRole,
   readGguf,
   rowMajorShape,
   type TensorDiscoveryReport,
 } from '@trit/gguf';
-import { halfBitsToFloat } from '@trit/ternary';
+import { halfToFloatTable } from '@trit/ternary';
 import {
   type AttentionInput,
   type LoadKernelOptions,
@@ -25,15 +27,7 @@ import {
   ModelLoadError,
   withoutSource,
 } from './errors.js';
-import {
-  type Activation,
-  applyRope,
-  gatedActivation,
-  type Rope,
-  rmsNorm,
-  ropeTables,
-  roundActivationsFor,
-} from './math.js';
+import { type Activation, applyRope, gatedActivation, type Rope, rmsNorm, ropeTables } from './math.js';
 import {
   assertLoadable,
   checkModel,
@@ -46,9 +40,12 @@ import {
 import { Sampler, type SamplingOptions } from './sampling.js';
 
 export interface BitNetBackendOptions {
-  /** A kernel to use (shared between models); otherwise one is loaded with `backend` and `threads`. */
+  /** A kernel to use (shared between models); otherwise one is loaded with `kernelImplementation` and `threads`. */
   kernel?: TernaryKernel;
-  backend?: LoadKernelOptions['backend'];
+  /** The kernel implementation to load when `kernel` is not given (default `auto`). */
+  kernelImplementation?: LoadKernelOptions['implementation'];
+  /** @deprecated Renamed to `kernelImplementation`; still accepted. */
+  backend?: LoadKernelOptions['implementation'];
   threads?: number;
   /** KV cache positions; default min(context_length, 4096). Going past it is a ContextOverflowError. */
   contextSize?: number;
@@ -92,10 +89,9 @@ export interface GeneratedToken {
   text: string;
 }
 
-/** A prepared projection and the GGUF type its activations are rounded for (see roundActivationsFor). */
+/** A prepared projection (the kernel rounds a dense one's inputs as llama.cpp does for its type). */
 interface Projection {
   matrix: PreparedMatrix;
-  type: string;
 }
 
 interface Layer {
@@ -131,10 +127,6 @@ interface Scratch {
   gate: Float32Array;
   up: Float32Array;
   down: Float32Array;
-  /** Activations rounded for a dense weight type; as long as the widest projection input. */
-  rounded: Float32Array;
-  /** Exact-length views of `rounded`, keyed by input length (E, heads·headDim, ffn). */
-  roundedByLength: Map<number, Float32Array>;
   /** [q, k, v] and [gate, up]: the outputs of the grouped projections. */
   qkvOut: readonly Float32Array[];
   gateUpOut: readonly Float32Array[];
@@ -163,7 +155,7 @@ export class BitNetBackend {
   private readonly layers: Layer[];
   private readonly views = new Map<number, Scratch>();
   private readonly attentionArgs: AttentionInput;
-  /** The matrices of each all-ternary projection group, for gemmMany (dense groups round per type instead). */
+  /** The matrices of each projection group, for gemmMany. */
   private readonly groupMatrices = new Map<readonly Projection[], PreparedMatrix[]>();
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
@@ -204,11 +196,10 @@ export class BitNetBackend {
     }));
     for (const l of this.layers)
       for (const group of [l.qkv, l.gateUp])
-        if (group.every((p) => p.matrix.kind === 'ternary'))
-          this.groupMatrices.set(
-            group,
-            group.map((p) => p.matrix),
-          );
+        this.groupMatrices.set(
+          group,
+          group.map((p) => p.matrix),
+        );
     this.full = this.allocate(batchSize);
     const empty = new Float32Array(0);
     this.attentionArgs = {
@@ -226,8 +217,7 @@ export class BitNetBackend {
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
-    this.halfTable = new Float32Array(embedding.info.name === 'F16' ? 65536 : 0);
-    for (let h = 0; h < this.halfTable.length; h++) this.halfTable[h] = halfBitsToFloat(h);
+    this.halfTable = embedding.info.name === 'F16' ? halfToFloatTable() : new Float32Array(0);
     this.wordFloats = new Float32Array(config.embeddingLength);
     this.word = new Int32Array(this.wordFloats.buffer);
   }
@@ -259,7 +249,13 @@ export class BitNetBackend {
       }
     }
 
-    const kernel = options.kernel ?? (await loadKernel({ backend: options.backend, threads: options.threads }));
+    const kernel =
+      options.kernel ??
+      (await loadKernel({
+        implementation: options.kernelImplementation,
+        backend: options.backend,
+        threads: options.threads,
+      }));
     try {
       const total = file.tensors.length;
       let loaded = 0;
@@ -273,42 +269,43 @@ export class BitNetBackend {
         const info = file.tensor(name);
         const prepared = prepareMatrix(kernel, file, info, await file.readTensorData(name));
         progress(name);
-        return { matrix: prepared, type: info.typeName };
+        return { matrix: prepared };
       };
       const scale = async (name: string): Promise<number> => (file.hasTensor(name) ? (await vector(name))[0] : 1);
 
-      const embeddingInfo = file.tensor('token_embd.weight');
+      const embeddingInfo = file.tensor(ggufTensorNameFor('token_embd'));
       const embeddingBytes = await file.readTensorData(embeddingInfo);
       progress(embeddingInfo.name);
+      const outputName = ggufTensorNameFor('output');
       const output =
-        config.family === 'llama' && file.hasTensor('output.weight')
-          ? await matrix('output.weight')
-          : { matrix: prepareMatrix(kernel, file, embeddingInfo, embeddingBytes), type: embeddingInfo.typeName };
-      const outputNorm = await vector('output_norm.weight');
+        config.family === 'llama' && file.hasTensor(outputName)
+          ? await matrix(outputName)
+          : { matrix: prepareMatrix(kernel, file, embeddingInfo, embeddingBytes) };
+      const outputNorm = await vector(ggufTensorNameFor('output_norm'));
       const layers: Omit<Layer, 'keys' | 'values' | 'qkv' | 'gateUp'>[] = [];
       for (let i = 0; i < config.blockCount; i++) {
-        const b = `blk.${i}.`;
+        const b = (role: ModelTensorRole, suffix?: string) => ggufTensorNameFor(role, i, suffix);
         const bitnet = config.family === 'bitnet';
         layers.push({
-          attnNorm: await vector(`${b}attn_norm.weight`),
-          ffnNorm: await vector(`${b}ffn_norm.weight`),
-          attnSubNorm: bitnet ? await vector(`${b}attn_sub_norm.weight`) : undefined,
-          ffnSubNorm: bitnet ? await vector(`${b}ffn_sub_norm.weight`) : undefined,
-          wq: await matrix(`${b}attn_q.weight`),
-          wk: await matrix(`${b}attn_k.weight`),
-          wv: await matrix(`${b}attn_v.weight`),
-          wo: await matrix(`${b}attn_output.weight`),
-          wGate: await matrix(`${b}ffn_gate.weight`),
-          wUp: await matrix(`${b}ffn_up.weight`),
-          wDown: await matrix(`${b}ffn_down.weight`),
+          attnNorm: await vector(b('attn_norm')),
+          ffnNorm: await vector(b('ffn_norm')),
+          attnSubNorm: bitnet ? await vector(b('attn_sub_norm')) : undefined,
+          ffnSubNorm: bitnet ? await vector(b('ffn_sub_norm')) : undefined,
+          wq: await matrix(b('attn_q')),
+          wk: await matrix(b('attn_k')),
+          wv: await matrix(b('attn_v')),
+          wo: await matrix(b('attn_output')),
+          wGate: await matrix(b('ffn_gate')),
+          wUp: await matrix(b('ffn_up')),
+          wDown: await matrix(b('ffn_down')),
           scale: {
-            q: await scale(`${b}attn_q.scale`),
-            k: await scale(`${b}attn_k.scale`),
-            v: await scale(`${b}attn_v.scale`),
-            o: await scale(`${b}attn_output.scale`),
-            gate: await scale(`${b}ffn_gate.scale`),
-            up: await scale(`${b}ffn_up.scale`),
-            down: await scale(`${b}ffn_down.scale`),
+            q: await scale(b('attn_q', 'scale')),
+            k: await scale(b('attn_k', 'scale')),
+            v: await scale(b('attn_v', 'scale')),
+            o: await scale(b('attn_output', 'scale')),
+            gate: await scale(b('ffn_gate', 'scale')),
+            up: await scale(b('ffn_up', 'scale')),
+            down: await scale(b('ffn_down', 'scale')),
           },
         });
       }
@@ -333,12 +330,12 @@ export class BitNetBackend {
     }
   }
 
-  /** RuvLLM's static discover_tensors: groups, sizes, bits per weight, warnings. */
+  /** Groups, sizes, bits per weight and warnings for a file's tensors (RuvLLM's name, docs/formats.md §RuvLLM). */
   static discoverTensors(source: GgufSource): Promise<TensorDiscoveryReport> {
     return discoverModelTensors(source);
   }
 
-  /** RuvLLM's static validate_model: checks every tensor the architecture needs, without loading weights. */
+  /** Checks every tensor the architecture needs, without loading weights (RuvLLM's name, docs/formats.md §RuvLLM). */
   static validateModel(source: GgufSource): Promise<ModelValidation> {
     return validateModel(source);
   }
@@ -598,8 +595,6 @@ export class BitNetBackend {
       gate: new Float32Array(T * c.feedForwardLength),
       up: new Float32Array(T * c.feedForwardLength),
       down: new Float32Array(T * c.embeddingLength),
-      rounded: new Float32Array(T * Math.max(c.embeddingLength, qDim, c.feedForwardLength)),
-      roundedByLength: new Map(),
     });
   }
 
@@ -620,34 +615,20 @@ export class BitNetBackend {
         gate: view(f.gate),
         up: view(f.up),
         down: view(f.down),
-        rounded: view(f.rounded),
-        roundedByLength: new Map(),
       });
-      const c = this.config;
-      for (const n of [c.embeddingLength, c.headCount * c.headDim, c.feedForwardLength])
-        s.roundedByLength.set(n * T, s.rounded.subarray(0, n * T));
       this.views.set(T, s);
     }
     return s;
   }
 
-  /** Y = X·Wᵀ for T tokens, with X rounded as llama.cpp rounds it for W's type. */
-  private project(p: Projection, X: Float32Array, T: number, Y: Float32Array, s: Scratch): void {
-    const input = roundActivationsFor(p.type, X, s.roundedByLength.get(X.length) ?? s.rounded.subarray(0, X.length));
-    this.kernel.gemm(p.matrix, input, T, Y);
+  /** Y = X·Wᵀ for T tokens (the kernel rounds X as llama.cpp does for a dense W's type). */
+  private project(p: Projection, X: Float32Array, T: number, Y: Float32Array): void {
+    this.kernel.gemm(p.matrix, X, T, Y);
   }
 
-  /** Projections of one input: ternary ones share one activation quantization (gemmMany); dense ones round per type. */
-  private projectMany(
-    ps: readonly Projection[],
-    X: Float32Array,
-    T: number,
-    Ys: readonly Float32Array[],
-    s: Scratch,
-  ): void {
-    const matrices = this.groupMatrices.get(ps);
-    if (matrices) this.kernel.gemmMany(matrices, X, T, Ys);
-    else for (let i = 0; i < ps.length; i++) this.project(ps[i] as Projection, X, T, Ys[i] as Float32Array, s);
+  /** Projections of one input: the kernel quantizes (ternary) or rounds (dense, per type) X once for them all. */
+  private projectMany(ps: readonly Projection[], X: Float32Array, T: number, Ys: readonly Float32Array[]): void {
+    this.kernel.gemmMany(this.groupMatrices.get(ps) as PreparedMatrix[], X, T, Ys);
   }
 
   /** Decodes row `token` of the embedding into out[at…]: common types inline, others through the type table. */
@@ -698,7 +679,7 @@ export class BitNetBackend {
 
     for (const layer of this.layers) {
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.attnNorm, E, eps);
-      this.projectMany(layer.qkv, s.xb, T, s.qkvOut, s);
+      this.projectMany(layer.qkv, s.xb, T, s.qkvOut);
       scaleInPlace(s.q, layer.scale.q);
       scaleInPlace(s.k, layer.scale.k);
       scaleInPlace(s.v, layer.scale.v);
@@ -723,16 +704,16 @@ export class BitNetBackend {
       this.kernel.attention(a);
       if (layer.attnSubNorm)
         for (let t = 0; t < T; t++) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
-      this.project(layer.wo, s.att, T, s.o, s);
+      this.project(layer.wo, s.att, T, s.o);
       addScaled(s.x, s.o, layer.scale.o);
 
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.ffnNorm, E, eps);
-      this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut, s);
+      this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut);
       scaleInPlace(s.gate, layer.scale.gate);
       scaleInPlace(s.up, layer.scale.up);
       gatedActivation(s.gate, s.up, T * F, c.activation);
       if (layer.ffnSubNorm) for (let t = 0; t < T; t++) rmsNorm(s.gate, t * F, s.gate, t * F, layer.ffnSubNorm, F, eps);
-      this.project(layer.wDown, s.gate, T, s.down, s);
+      this.project(layer.wDown, s.gate, T, s.down);
       addScaled(s.x, s.down, layer.scale.down);
     }
     this.length = pos0 + T;
@@ -740,11 +721,11 @@ export class BitNetBackend {
     if (logits && want !== 'none') {
       if (want === 'all') {
         for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, eps);
-        this.project(this.output, s.xb, T, logits, s);
+        this.project(this.output, s.xb, T, logits);
       } else {
         const last = this.scratch(1);
         rmsNorm(last.xb, 0, s.x, (T - 1) * E, this.outputNorm, E, eps);
-        this.project(this.output, last.xb, 1, logits, last);
+        this.project(this.output, last.xb, 1, logits);
       }
     }
     return s;

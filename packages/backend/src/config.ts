@@ -1,5 +1,4 @@
-import { checkHyperParameters, type GgufFile, GgufValueType } from '@trit/gguf';
-import { hiddenActivation } from '@trit/quantizer';
+import { checkHyperParameters, type GgufFile, GgufValueType, hiddenActivation } from '@trit/gguf';
 import { ModelLoadError, withoutSource } from './errors.js';
 import type { Activation } from './math.js';
 

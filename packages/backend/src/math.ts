@@ -1,5 +1,4 @@
-import type { HiddenActivation } from '@trit/quantizer';
-import { roundToHalf } from '@trit/ternary';
+import type { HiddenActivation } from '@trit/gguf';
 
 /** The float32 building blocks of the forward pass; every loop writes into caller-owned buffers. */
 
@@ -89,44 +88,4 @@ export function gatedActivation(gate: Float32Array, up: Float32Array, n: number,
       gate[i] = 0.5 * g * (1 + Math.tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * up[i];
     }
   }
-}
-
-const bf16Bits = new Uint32Array(1);
-const bf16Float = new Float32Array(bf16Bits.buffer);
-
-/**
- * Rounds activations to the grid llama.cpp's CPU matmul converts them to for
- * a weight type (its vec_dot_type): F16 → fp16, BF16 → bf16, Q8_0 → Q8_0
- * blocks of 32 (d = absmax/127 stored as fp16). F32 and ternary weights leave
- * them alone (the ternary kernel quantizes per token itself). Matching this
- * makes our logits follow llama.cpp's, not just the exact math.
- */
-export function roundActivationsFor(type: string, src: Float32Array, dst: Float32Array): Float32Array {
-  const n = src.length;
-  if (type === 'F16') {
-    for (let i = 0; i < n; i++) dst[i] = roundToHalf(src[i]);
-  } else if (type === 'BF16') {
-    for (let i = 0; i < n; i++) {
-      bf16Float[0] = src[i];
-      const u = bf16Bits[0];
-      bf16Bits[0] = (u & 0x7fffffff) > 0x7f800000 ? u | 0x400000 : ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
-      dst[i] = bf16Float[0];
-    }
-  } else if (type === 'Q8_0') {
-    for (let b = 0; b < n; b += 32) {
-      const end = Math.min(b + 32, n);
-      let amax = 0;
-      for (let i = b; i < end; i++) amax = Math.max(amax, Math.abs(src[i]));
-      const d = Math.fround(amax / 127);
-      const id = d === 0 ? 0 : Math.fround(1 / d);
-      const dh = roundToHalf(d);
-      for (let i = b; i < end; i++) {
-        const x = Math.fround(src[i] * id);
-        dst[i] = Math.fround(Math.sign(x) * Math.round(Math.abs(x)) * dh);
-      }
-    }
-  } else {
-    return src;
-  }
-  return dst;
 }

@@ -3,6 +3,8 @@ import {
   type GgufFile,
   type GgufSource,
   type GgufTensorInfo,
+  ggufTensorNameFor,
+  type ModelTensorRole,
   readGguf,
   type TensorDiscoveryReport,
 } from '@trit/gguf';
@@ -14,13 +16,16 @@ import { ModelLoadError, withoutSource } from './errors.js';
 export const DENSE_TYPES = new Set(['F32', 'F16', 'BF16', 'Q8_0']);
 export const TERNARY_TYPES = new Set(['TQ1_0', 'TQ2_0', 'I2_S', 'BITNET_T158']);
 
-export type TensorRole = 'embedding' | 'matrix' | 'vector' | 'scale';
+/** How a tensor is used, which decides the types it may have. */
+export type TensorKind = 'embedding' | 'matrix' | 'vector' | 'scale';
 
 export interface TensorSpec {
   name: string;
+  /** What the tensor does in the model (its row in @trit/gguf's tensor-name table). */
+  role: ModelTensorRole;
   /** ggml order; trailing 1s are ignored when comparing. */
   shape: number[];
-  role: TensorRole;
+  kind: TensorKind;
   optional?: boolean;
 }
 
@@ -30,16 +35,21 @@ export function tensorSpecs(config: ModelConfig, vocabSize: number): TensorSpec[
   const F = config.feedForwardLength;
   const qDim = config.headCount * config.headDim;
   const kvDim = config.headCountKv * config.headDim;
+  const spec = (
+    role: ModelTensorRole,
+    block: number | undefined,
+    shape: number[],
+    kind: TensorKind,
+    suffix = 'weight',
+  ): TensorSpec => ({ name: ggufTensorNameFor(role, block, suffix), role, shape, kind });
   const specs: TensorSpec[] = [
-    { name: 'token_embd.weight', shape: [E, vocabSize], role: 'embedding' },
-    { name: 'output_norm.weight', shape: [E], role: 'vector' },
+    spec('token_embd', undefined, [E, vocabSize], 'embedding'),
+    spec('output_norm', undefined, [E], 'vector'),
   ];
   // llama.cpp's bitnet graph always reuses token_embd as the output head.
-  if (config.family === 'llama')
-    specs.push({ name: 'output.weight', shape: [E, vocabSize], role: 'matrix', optional: true });
+  if (config.family === 'llama') specs.push({ ...spec('output', undefined, [E, vocabSize], 'matrix'), optional: true });
   for (let i = 0; i < config.blockCount; i++) {
-    const b = `blk.${i}.`;
-    const matrices: [string, number[]][] = [
+    const matrices: [ModelTensorRole, number[]][] = [
       ['attn_q', [E, qDim]],
       ['attn_k', [E, kvDim]],
       ['attn_v', [E, kvDim]],
@@ -48,14 +58,13 @@ export function tensorSpecs(config: ModelConfig, vocabSize: number): TensorSpec[
       ['ffn_up', [E, F]],
       ['ffn_down', [F, E]],
     ];
-    specs.push({ name: `${b}attn_norm.weight`, shape: [E], role: 'vector' });
-    specs.push({ name: `${b}ffn_norm.weight`, shape: [E], role: 'vector' });
-    for (const [name, shape] of matrices) specs.push({ name: `${b}${name}.weight`, shape, role: 'matrix' });
+    specs.push(spec('attn_norm', i, [E], 'vector'));
+    specs.push(spec('ffn_norm', i, [E], 'vector'));
+    for (const [role, shape] of matrices) specs.push(spec(role, i, shape, 'matrix'));
     if (config.family === 'bitnet') {
-      specs.push({ name: `${b}attn_sub_norm.weight`, shape: [qDim], role: 'vector' });
-      specs.push({ name: `${b}ffn_sub_norm.weight`, shape: [F], role: 'vector' });
-      for (const [name] of matrices)
-        specs.push({ name: `${b}${name}.scale`, shape: [1], role: 'scale', optional: true });
+      specs.push(spec('attn_sub_norm', i, [qDim], 'vector'));
+      specs.push(spec('ffn_sub_norm', i, [F], 'vector'));
+      for (const [role] of matrices) specs.push({ ...spec(role, i, [1], 'scale', 'scale'), optional: true });
     }
   }
   return specs;
@@ -74,7 +83,7 @@ export function tensorProblem(tensor: GgufTensorInfo, spec: TensorSpec): string 
   if (want.join(',') !== have.join(','))
     return `has shape [${have.join(', ')}], the architecture needs [${want.join(', ')}]`;
   const type = tensor.typeName;
-  switch (spec.role) {
+  switch (spec.kind) {
     case 'matrix':
       if (!DENSE_TYPES.has(type) && !TERNARY_TYPES.has(type)) {
         return `has type ${type}; projections must be ${[...TERNARY_TYPES, ...DENSE_TYPES].join(', ')}`;
@@ -108,7 +117,8 @@ export interface ModelValidation {
 }
 
 export function vocabSizeOf(file: GgufFile): number {
-  const embedding = file.hasTensor('token_embd.weight') ? file.tensor('token_embd.weight') : undefined;
+  const name = ggufTensorNameFor('token_embd');
+  const embedding = file.hasTensor(name) ? file.tensor(name) : undefined;
   return embedding?.shape[1] ?? 0;
 }
 

@@ -5,7 +5,7 @@ import { readGguf } from './reader.js';
 import { RawGguf } from './test-support.js';
 import { validateGguf } from './validate.js';
 
-/** I2_S written from interop.md 4.1, element by element: 128-element blocks, elements 0–31 in bits 7:6. */
+/** I2_S written from docs/formats.md §I2_S, element by element: 128-element blocks, elements 0–31 in bits 7:6. */
 function i2sBytes(codes: Int8Array, scale: number): Uint8Array {
   const out = new Uint8Array(codes.length / 4 + 32);
   codes.forEach((t, k) => {
@@ -17,7 +17,7 @@ function i2sBytes(codes: Int8Array, scale: number): Uint8Array {
   return out;
 }
 
-/** RuvLLM's T158 (reference/core.md): seed packing, LSB first, 00 = −1, 01 = 0, 10 = +1, then the fp16 scale. */
+/** RuvLLM's T158 (docs/formats.md §T158): seed packing, LSB first, 00 = −1, 01 = 0, 10 = +1, then the fp16 scale. */
 function t158Bytes(codes: Int8Array, halfScale: number): Uint8Array {
   const blocks = Math.ceil(codes.length / 256);
   const out = new Uint8Array(blocks * 66);

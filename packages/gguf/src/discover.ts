@@ -1,4 +1,5 @@
 import type { GgufFile, GgufTensorInfo } from './reader.js';
+import { parseGgufTensorName, parseHuggingFaceTensorName, TENSOR_NAMES } from './tensor-names.js';
 
 export interface TensorEntry {
   name: string;
@@ -34,8 +35,13 @@ export interface TensorDiscoveryReport {
 
 const GROUP_ORDER: TensorGroupName[] = ['Embedding/Output', 'Normalization', 'Attention', 'FFN/Expert', 'Other'];
 
-/** Which group a tensor name belongs to, for GGUF (`blk.N.attn_q`) and Hugging Face (`model.layers.N.self_attn`) names. */
+/**
+ * Which group a tensor name belongs to, for GGUF (`blk.N.attn_q`) and Hugging Face (`model.layers.N.self_attn`) names:
+ * the tensor-name table's group for a name it knows, else a guess from the name's words.
+ */
 export function tensorGroupOf(name: string): TensorGroupName {
+  const known = parseGgufTensorName(name) ?? parseHuggingFaceTensorName(name);
+  if (known) return TENSOR_NAMES[known.role].group;
   const n = name.toLowerCase();
   if (/norm|(^|\.)ln_?\w*\.|layernorm/.test(n)) return 'Normalization';
   if (/^(token_embd|output|lm_head|model\.embed_tokens|embed_tokens|wte|tok_embeddings|rope_freqs)(\.|$)/.test(n))

@@ -1,4 +1,5 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packTernary, TernaryTensor } from '@trit/ternary';
 import { randomFloats, randomTernary } from '@trit/testkit';
@@ -144,6 +145,29 @@ describe('exportBitnetModel', () => {
         }),
       ).rejects.toThrow(/disk on fire/);
       expect(await readdir(dir)).toEqual([]);
+    });
+  });
+
+  it('takes a TernaryTensor from a second copy of @trit/ternary (its CJS build), or a plain object of its fields', async () => {
+    // The CJS build is another copy of the class: `instanceof` against this (ESM) one fails.
+    const cjs = createRequire(import.meta.url)('@trit/ternary') as typeof import('@trit/ternary');
+    expect(cjs.TernaryTensor).not.toBe(TernaryTensor);
+    const esmTensor = ternary(3, 256, 7);
+    const { packed, scales, shape, blockSize } = esmTensor;
+    const cjsTensor = new cjs.TernaryTensor({ packed, scales, shape, blockSize });
+    expect(cjsTensor instanceof TernaryTensor).toBe(false);
+    const plain = { packed, scales, shape, blockSize } as TernaryTensor;
+    await withTempDir(async (dir) => {
+      const files: Buffer[] = [];
+      for (const [i, data] of [esmTensor, cjsTensor as TernaryTensor, plain].entries()) {
+        const path = join(dir, `copy-${i}.gguf`);
+        await exportBitnetModel(path, { architecture: 'bitnet', tensors: [{ name: 'blk.0.attn_q.weight', data }] });
+        files.push(await readFile(path));
+      }
+      expect(files[1]?.equals(files[0] as Buffer)).toBe(true);
+      expect(files[2]?.equals(files[0] as Buffer)).toBe(true);
+      const back = await (await readGguf(join(dir, 'copy-1.gguf'))).readTernaryTensor('blk.0.attn_q.weight');
+      expect(Array.from(back.codes())).toEqual(Array.from(esmTensor.codes()));
     });
   });
 

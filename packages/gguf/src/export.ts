@@ -1,4 +1,4 @@
-import { encodeTernaryTensor, TernaryTensor, writeHalf } from '@trit/ternary';
+import { encodeTernaryTensor, type TernaryFormatName, TernaryTensor, writeHalf } from '@trit/ternary';
 import type { GgufMetadataInput } from './encode.js';
 import { GgufWriteError } from './errors.js';
 import { type GgmlTypeInfo, type GgufDialect, ggmlTypeByName } from './ggml-types.js';
@@ -11,7 +11,7 @@ export function serializeBitnetT158(tensor: TernaryTensor): Uint8Array {
   return encodeTernaryTensor(tensor, 't158');
 }
 
-/** RuvLLM's name, with its defect fixed: rounds to nearest even and keeps subnormals. */
+/** RuvLLM's name, with its defect fixed: rounds to nearest even and keeps subnormals (docs/formats.md §F16). */
 export function f32ToF16Bytes(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(values.length * 2);
   for (let i = 0; i < values.length; i++) writeHalf(out, i * 2, values[i]);
@@ -34,7 +34,8 @@ export interface ExportTensor {
   type?: string;
 }
 
-export type ExportTernaryFormat = 'tq2_0' | 'tq1_0' | 'i2_s';
+/** The ternary formats with a GGUF type llama.cpp or bitnet.cpp reads: all but RuvLLM's T158. */
+export type ExportTernaryFormat = Exclude<TernaryFormatName, 't158'>;
 
 export interface ExportBitnetOptions {
   /** `general.architecture`, e.g. `bitnet` or `llama`. */
@@ -173,20 +174,37 @@ interface TensorPlan {
   shape: readonly number[];
 }
 
+/**
+ * A TernaryTensor from any copy of @trit/ternary, matched by its fields: `instanceof`
+ * fails for one made by a second copy (an ESM and a CJS build, or another version).
+ * Values crossing a package boundary are structural (README.md, "Composing your own runtime").
+ */
+function isTernaryTensor(data: unknown): data is TernaryTensor {
+  if (typeof data !== 'object' || data === null) return false;
+  const { packed, scales, shape, blockSize } = data as Partial<Record<keyof TernaryTensor, unknown>>;
+  return (
+    packed instanceof Uint8Array &&
+    scales instanceof Float32Array &&
+    Array.isArray(shape) &&
+    shape.length === 2 &&
+    typeof blockSize === 'number'
+  );
+}
+
 function planTensor(tensor: ExportTensor, ternaryType: string, dialect: GgufDialect, path: string): TensorPlan {
   const where = { source: path, tensor: tensor.name };
   const eager = typeof tensor.data === 'function' ? undefined : tensor.data;
-  const typeName =
-    tensor.type ?? (eager instanceof TernaryTensor ? ternaryType : eager instanceof Float32Array ? 'F32' : undefined);
+  const ternary = isTernaryTensor(eager) ? eager : undefined;
+  const typeName = tensor.type ?? (ternary ? ternaryType : eager instanceof Float32Array ? 'F32' : undefined);
   if (!typeName) throw new GgufWriteError('tensor needs a type (bytes and lazy data carry none)', where);
   const info = ggmlTypeByName(typeName, dialect);
   if (!info) throw new GgufWriteError(`unknown tensor type "${typeName}"`, where);
-  const shape = tensor.shape ?? (eager instanceof TernaryTensor ? [eager.rows, eager.cols] : undefined);
+  const shape = tensor.shape ?? (ternary ? ternary.shape : undefined);
   if (!shape) throw new GgufWriteError('tensor needs a shape (only a TernaryTensor carries one)', where);
-  if (eager instanceof TernaryTensor && (eager.rows !== shape[0] || eager.cols !== shape[shape.length - 1])) {
+  if (ternary && (ternary.shape[0] !== shape[0] || ternary.shape[1] !== shape[shape.length - 1])) {
     throw new GgufWriteError('shape disagrees with the ternary tensor', {
       ...where,
-      expected: `${eager.rows}×${eager.cols}`,
+      expected: `${ternary.shape[0]}×${ternary.shape[1]}`,
       found: shape.join('×'),
     });
   }
@@ -195,11 +213,13 @@ function planTensor(tensor: ExportTensor, ternaryType: string, dialect: GgufDial
 
 function toBytes(data: ExportTensorData, plan: TensorPlan, path: string): Uint8Array {
   const where = { source: path, tensor: plan.tensor.name };
-  if (data instanceof TernaryTensor) {
+  if (isTernaryTensor(data)) {
     const format = plan.info.ternaryFormat;
     if (!format) throw new GgufWriteError(`a ternary tensor cannot be stored as ${plan.info.name}`, where);
     try {
-      return encodeTernaryTensor(data, format);
+      // Rebuilt with this package's copy of the class, which checks the fields' lengths.
+      const { packed, scales, shape, blockSize } = data;
+      return encodeTernaryTensor(new TernaryTensor({ packed, scales, shape, blockSize }), format);
     } catch (error) {
       throw new GgufWriteError(`cannot encode as ${plan.info.name}: ${(error as Error).message}`, where, {
         cause: error,

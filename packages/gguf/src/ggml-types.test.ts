@@ -3,7 +3,7 @@ import { randomFloats } from '@trit/testkit';
 import { describe, expect, it } from 'vitest';
 import { describeUnknownType, findGgmlType, GGML_TYPE_COUNT, ggmlTypeByName, ggmlTypes } from './ggml-types.js';
 
-// ggml_blck_size / ggml_type_size for ids 0..42, as printed by a ggml build (interop.md 2).
+// ggml_blck_size / ggml_type_size for ids 0..42, as printed by a ggml build (docs/formats.md §ggml types).
 const GGML_SIZES: Record<number, [string, number, number] | null> = {
   0: ['F32', 1, 4],
   1: ['F16', 1, 2],

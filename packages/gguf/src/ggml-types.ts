@@ -1,7 +1,7 @@
 import {
   type GgufDialect,
   getTernaryFormat,
-  halfBitsToFloat,
+  halfToFloatTable,
   type TernaryBlockFormat,
   type TernaryFormatName,
   writeHalf,
@@ -87,16 +87,6 @@ export interface GgmlTypeInfo {
 }
 
 const elementCount = (ne: readonly number[]): number => ne.reduce((a, b) => a * b, 1);
-
-// fp16 → float through a table: 256 KiB once, then one load per element.
-let halfTable: Float32Array | undefined;
-function halfToFloatTable(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let bits = 0; bits < 65536; bits++) halfTable[bits] = halfBitsToFloat(bits);
-  }
-  return halfTable;
-}
 
 /** A copy of `bytes` in a fresh, aligned buffer so typed-array views of any width work. */
 function aligned(bytes: Uint8Array, length: number): ArrayBuffer {
@@ -358,7 +348,7 @@ const RETIRED: Readonly<Record<number, string>> = {
 };
 
 const BITNET_CPP: readonly GgmlTypeInfo[] = [
-  // Logical shape in the info; one f32 scale and 28 spare bytes after the codes (interop.md 4.1).
+  // Logical shape in the info; one f32 scale and 28 spare bytes after the codes (docs/formats.md §I2_S).
   ternaryRow(BitnetCppType.I2_S, 'I2_S', 'i2_s', 'bitnet.cpp', true),
   row(BitnetCppType.I8_S, { name: 'I8_S', blockSize: 1, bytesPerBlock: 1, dialect: 'bitnet.cpp', opaque: true }),
   row(BitnetCppType.TL1, { name: 'TL1', blockSize: 1, bytesPerBlock: 1, dialect: 'bitnet.cpp', opaque: true }),

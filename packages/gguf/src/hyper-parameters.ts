@@ -1,3 +1,4 @@
+import { ggufTensorNameFor, type ModelTensorRole } from './tensor-names.js';
 import type { GgufIssue } from './validate.js';
 import { type GgufMetadataValue, GgufValueType, valueTypeName } from './value-types.js';
 
@@ -146,7 +147,7 @@ export function checkHyperParameters(model: HyperParameterInput): HyperParameter
   if (context !== undefined && context > MAX_CONTEXT_LENGTH)
     fail('context_length', `= ${context}; expected at most ${MAX_CONTEXT_LENGTH}`);
   const embedding = single('embedding_length', positiveIntegers('embedding_length'));
-  for (const name of ['token_embd.weight', 'output.weight']) {
+  for (const name of [ggufTensorNameFor('token_embd'), ggufTensorNameFor('output')]) {
     const shape = shapes.get(name);
     if (!shape || embedding === undefined) continue;
     if (shape[0] !== embedding) fail('embedding_length', `= ${embedding}, but ${name} rows hold ${shape[0]} values`);
@@ -199,7 +200,7 @@ export function checkHyperParameters(model: HyperParameterInput): HyperParameter
   for (let layer = 0; layer < layerCount && errors.length === 0; layer++) {
     const kv = kvHeads ? at(kvHeads, layer) : at(heads, layer);
     const qWidth = at(heads, layer) * headK(layer);
-    const specs: [tensor: string, key: string, shape: [number, number]][] = [
+    const specs: [role: ModelTensorRole, key: string, shape: [number, number]][] = [
       ['attn_q', 'attention.head_count', [embedding, qWidth]],
       ['attn_k', 'attention.head_count_kv', [embedding, kv * headK(layer)]],
       ['attn_v', 'attention.head_count_kv', [embedding, kv * headV(layer)]],
@@ -213,13 +214,11 @@ export function checkHyperParameters(model: HyperParameterInput): HyperParameter
         ['ffn_down', 'feed_forward_length', [width, embedding]],
       );
     }
-    for (const [tensor, name, expected] of specs) {
-      const shape = shapes.get(`blk.${layer}.${tensor}.weight`);
+    for (const [role, name, expected] of specs) {
+      const tensor = ggufTensorNameFor(role, layer);
+      const shape = shapes.get(tensor);
       if (shape && trailingOnes(shape).join() !== expected.join()) {
-        fail(
-          name,
-          `gives blk.${layer}.${tensor}.weight the shape [${expected.join(', ')}], but it has [${shape.join(', ')}]`,
-        );
+        fail(name, `gives ${tensor} the shape [${expected.join(', ')}], but it has [${shape.join(', ')}]`);
         break;
       }
     }

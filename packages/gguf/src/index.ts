@@ -1,3 +1,4 @@
+export { HIDDEN_ACTIVATION_NAMES, type HiddenActivation, hiddenActivation } from './architectures.js';
 export {
   discoverTensors,
   type TensorDiscoveryReport,
@@ -66,6 +67,18 @@ export {
   rowMajorShape,
 } from './reader.js';
 export type { GgufSource } from './source.js';
+export {
+  ggufTensorNameFor,
+  huggingFaceTensorNameFor,
+  type ModelTensorRole,
+  parseGgufTensorName,
+  parseHuggingFaceTensorName,
+  TENSOR_NAMES,
+  type TensorNameArchitecture,
+  type TensorNameParts,
+  type TensorNameRow,
+  tensorRolesOf,
+} from './tensor-names.js';
 export { type GgufIssue, type GgufValidation, type ValidateGgufOptions, validateGguf } from './validate.js';
 export {
   type GgufArrayElements,

@@ -1,5 +1,6 @@
 /*
- * BitNet b1.58 absmean ternarization, bit-exact with RuvLLM's f32 Rust:
+ * BitNet b1.58 absmean ternarization, bit-exact with RuvLLM's f32 rule (docs/formats.md §RuvLLM;
+ * vectors from fixtures/absmean-rust):
  *   gamma = mean(|w|) + 1e-8        (sum accumulated in f32, left to right)
  *   t     = round(clamp(w / gamma, -1, 1))   with halves away from zero
  * Every intermediate is rounded to f32 with Math.fround. Because t is clamped

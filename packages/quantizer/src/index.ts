@@ -12,31 +12,10 @@ export {
   compileGlob,
   type LayerMask,
   NEVER_TERNARY_ROLES,
+  type QuantizationRole,
   shouldQuantize,
   type TensorRole,
+  validateLayerMask,
 } from './layer-mask.js';
-export {
-  architectureOf,
-  checkHfConfig,
-  ggufHyperParameters,
-  ggufTensorName,
-  type HfConfig,
-  type HiddenActivation,
-  hiddenActivation,
-  type ModelArchitecture,
-  permuteForRope,
-} from './model/hf.js';
-export {
-  ggufModelSource,
-  hfModelSource,
-  type ModelSource,
-  openModelSource,
-  type QuantizeModelOptions,
-  type QuantizeProgress,
-  type QuantizeReport,
-  quantizeModel,
-  type SourceTensor,
-  type TensorReport,
-} from './model/quantize-model.js';
 export { type QuantizeOptions, quantizeTensor } from './quantize.js';
 export { type TensorStorage, tensorStorage } from './storage.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { QuantizerConfigError } from './errors.js';
-import { classifyTensor, compileGlob, shouldQuantize, type TensorRole } from './layer-mask.js';
+import { classifyTensor, compileGlob, type QuantizationRole, shouldQuantize } from './layer-mask.js';
 
-// Real tensor names: llama.cpp GGUF (interop.md §5) and Hugging Face (§7).
-const roles: [string, TensorRole][] = [
+// Real tensor names, llama.cpp GGUF and Hugging Face (docs/formats.md §Tensor names).
+const roles: [string, QuantizationRole][] = [
   ['token_embd.weight', 'embedding'],
   ['model.embed_tokens.weight', 'embedding'],
   ['output.weight', 'lm-head'],

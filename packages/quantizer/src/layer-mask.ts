@@ -5,13 +5,13 @@ import { QuantizerConfigError } from './errors.js';
  * - `'experts-only'`: MoE expert FFNs (routed and shared), as RuvLLM's default;
  * - `'all'`: every weight matrix that the design rule allows;
  * - `{ custom }`: tensors whose name matches one of the glob patterns.
- * In every mode the design rule (RuvLLM AD-2) wins: routers, token
+ * In every mode the design rule (docs/formats.md §RuvLLM) wins: routers, token
  * embeddings, the LM head, norms and RoPE tables are never ternary.
  */
 export type LayerMask = 'experts-only' | 'all' | { custom: readonly string[] };
 
-/** What a tensor is, from its GGUF (llama.cpp) or Hugging Face name. */
-export type TensorRole =
+/** What a tensor is for quantization, from its GGUF (llama.cpp) or Hugging Face name. */
+export type QuantizationRole =
   | 'router'
   | 'embedding'
   | 'lm-head'
@@ -23,8 +23,11 @@ export type TensorRole =
   | 'ffn'
   | 'other';
 
+/** @deprecated Use {@link QuantizationRole} (a tensor's role in the model is @trit/gguf's ModelTensorRole). Removed in the next minor release. */
+export type TensorRole = QuantizationRole;
+
 /** Roles that the design rule keeps in floating point whatever the mask says. */
-export const NEVER_TERNARY_ROLES: ReadonlySet<TensorRole> = new Set([
+export const NEVER_TERNARY_ROLES: ReadonlySet<QuantizationRole> = new Set([
   'router',
   'embedding',
   'lm-head',
@@ -35,7 +38,7 @@ export const NEVER_TERNARY_ROLES: ReadonlySet<TensorRole> = new Set([
 
 // Checked in order; the first match decides. Patterns look at dot-separated
 // segments so that e.g. `attn_output` is not the LM head `output`.
-const ROLE_PATTERNS: readonly [TensorRole, RegExp][] = [
+const ROLE_PATTERNS: readonly [QuantizationRole, RegExp][] = [
   // Biases, BitNet's per-tensor `.scale`, HF's `weight_scale`: not weight matrices.
   ['auxiliary', /\.(bias|scale|weight_scale|input_scale)$/],
   [
@@ -55,7 +58,7 @@ const ROLE_PATTERNS: readonly [TensorRole, RegExp][] = [
 ];
 
 /** The role of a tensor from its name (GGUF or Hugging Face conventions). */
-export function classifyTensor(name: string): TensorRole {
+export function classifyTensor(name: string): QuantizationRole {
   for (const [role, pattern] of ROLE_PATTERNS) if (pattern.test(name)) return role;
   return 'other';
 }
@@ -96,6 +99,7 @@ export function compileGlob(pattern: string): RegExp {
   return regex;
 }
 
+/** Throws a QuantizerConfigError naming what is wrong with `mask`; callers check a mask before any work starts. */
 export function validateLayerMask(mask: LayerMask): void {
   if (mask === 'experts-only' || mask === 'all') return;
   if (typeof mask !== 'object' || mask === null || !Array.isArray(mask.custom)) {

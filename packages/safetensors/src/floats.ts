@@ -26,7 +26,12 @@ export type DecodeFloat32 = (out: Float32Array, input: ArrayBufferLike, inputByt
 
 let halfTable: Uint32Array | undefined;
 
-/** float32 bit patterns of all 65536 halves: decoding becomes one lookup per element, NaN payloads kept. */
+/**
+ * float32 bit patterns of all 65536 halves: decoding becomes one lookup per
+ * element, NaN payloads kept. Built from the bits rather than from
+ * @petamoriken/float16 (as @trit/ternary's table is) because the library
+ * returns numbers, and a signalling NaN's payload does not survive a number.
+ */
 function float16Table(): Uint32Array {
   if (halfTable) return halfTable;
   const table = new Uint32Array(65536);

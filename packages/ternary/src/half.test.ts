@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { floatToHalfBits, halfBitsToFloat, readHalf, roundToHalf, writeHalf } from './half.js';
+import { floatToHalfBits, halfBitsToFloat, halfToFloatTable, readHalf, roundToHalf, writeHalf } from './half.js';
 
 describe('half precision', () => {
   it('rounds to nearest, ties to even (RuvLLM truncated)', () => {
@@ -33,6 +33,17 @@ describe('half precision', () => {
     expect(writeHalf(bytes, 1, 0.1)).toBe(roundToHalf(0.1));
     expect(Array.from(bytes)).toEqual([0, 0x66, 0x2e, 0]);
     expect(readHalf(bytes, 1)).toBe(halfBitsToFloat(0x2e66));
+  });
+
+  it('shares one table, which agrees with halfBitsToFloat on every half', () => {
+    const table = halfToFloatTable();
+    expect(halfToFloatTable()).toBe(table);
+    expect(table.length).toBe(0x10000);
+    const mismatches: number[] = [];
+    for (let bits = 0; bits < 0x10000; bits++) {
+      if (!Object.is(table[bits], halfBitsToFloat(bits))) mismatches.push(bits);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it('is the identity on every finite half value', () => {

@@ -1,7 +1,7 @@
 import { f16round, getFloat16 } from '@petamoriken/float16';
 
 // IEEE 754 binary16 helpers. Encoding rounds to nearest, ties to even (the
-// library does this; RuvLLM truncated). Decoding goes through a 64 Ki-entry
+// library does this; RuvLLM truncated: docs/formats.md §F16). Decoding goes through a 64 Ki-entry
 // table because scales are read once per block in hot loops.
 
 let halfTable: Float32Array | undefined;
@@ -14,6 +14,15 @@ function buildHalfTable(): Float32Array {
     table[bits] = getFloat16(view, 0, true);
   }
   return table;
+}
+
+/**
+ * The float value of every half, indexed by its bits: the one fp16 table the
+ * ternary, gguf and backend decoders share (built on first use, 256 KiB).
+ */
+export function halfToFloatTable(): Float32Array {
+  halfTable ??= buildHalfTable();
+  return halfTable;
 }
 
 /** The float value of half-precision bits. */

@@ -13,7 +13,14 @@ export type {
   TernaryFormatName,
 } from './formats/format.js';
 export { getTernaryFormat, isTernaryFormatName, TERNARY_FORMATS } from './formats/registry.js';
-export { floatToHalfBits, halfBitsToFloat, readHalf, roundToHalf, writeHalf } from './half.js';
+export {
+  floatToHalfBits,
+  halfBitsToFloat,
+  halfToFloatTable,
+  readHalf,
+  roundToHalf,
+  writeHalf,
+} from './half.js';
 export { type FindNonTernaryOptions, findNonTernaryCode, type NonTernaryCode } from './non-ternary.js';
 export { countPackedZeros, packedByteLength, packTernary, SEED_CODE_VALUES, unpackTernary } from './pack.js';
 export { TernaryTensor, type TernaryTensorInit } from './tensor.js';

@@ -2,6 +2,7 @@
  * memory-bandwidth probe behind streamSum. */
 #include <string.h>
 
+#include "dense_types.h"
 #include "tl1.h"
 
 float tl1_half_to_float(uint16_t h) {
@@ -48,17 +49,20 @@ static inline float reduce8(const float* lane) {
 /* element j of a row, as float32 (F32 / F16 / BF16 only) */
 static inline float elem(int type, const uint8_t* row, int32_t j) {
   switch (type) {
-    case 0: {
+    case TL1_DENSE_F32: {
       float f;
-      memcpy(&f, row + (size_t)j * 4, 4);
+      memcpy(&f, row + (size_t)j * TL1_DENSE_F32_BLOCK_BYTES, 4);
       return f;
     }
-    case 1:
-      return tl1_half_to_float(rd16(row + (size_t)j * 2));
+    case TL1_DENSE_F16:
+      return tl1_half_to_float(rd16(row + (size_t)j * TL1_DENSE_F16_BLOCK_BYTES));
     default:
-      return bf16_to_float(rd16(row + (size_t)j * 2));
+      return bf16_to_float(rd16(row + (size_t)j * TL1_DENSE_BF16_BLOCK_BYTES));
   }
 }
+
+/* A Q8_0 block: fp16 scale d, then BLOCK_ELEMENTS int8 values. */
+enum { Q8_ELEMENTS = TL1_DENSE_Q8_0_BLOCK_ELEMENTS, Q8_BYTES = TL1_DENSE_Q8_0_BLOCK_BYTES, Q8_VALUES_AT = 2 };
 
 void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
   const int32_t cols = d->cols;
@@ -67,13 +71,13 @@ void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
     for (int32_t t = 0; t < d->nTokens; t++) {
       const float* x = d->x + (size_t)t * cols;
       float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-      if (d->type == 8) {
-        for (int32_t b = 0; b < cols / 32; b++) {
-          const uint8_t* blk = row + (size_t)b * 34;
+      if (d->type == TL1_DENSE_Q8_0) {
+        for (int32_t b = 0; b < cols / Q8_ELEMENTS; b++) {
+          const uint8_t* blk = row + (size_t)b * Q8_BYTES;
           const float dd = tl1_half_to_float(rd16(blk));
-          for (int i = 0; i < 32; i++) {
-            const float w = dd * (float)(int8_t)blk[2 + i];
-            const float p = w * x[b * 32 + i];
+          for (int i = 0; i < Q8_ELEMENTS; i++) {
+            const float w = dd * (float)(int8_t)blk[Q8_VALUES_AT + i];
+            const float p = w * x[b * Q8_ELEMENTS + i];
             lane[i & 7] = lane[i & 7] + p;
           }
         }
@@ -116,13 +120,13 @@ uint64_t tl1_stream_scalar(const uint8_t* p, size_t n) {
 
 DAI __m256 loadw8(const int type, const uint8_t* row, int32_t j) {
   switch (type) {
-    case 0:
-      return _mm256_loadu_ps((const float*)(const void*)(row + (size_t)j * 4));
-    case 1:
-      return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(row + (size_t)j * 2)));
+    case TL1_DENSE_F32:
+      return _mm256_loadu_ps((const float*)(const void*)(row + (size_t)j * TL1_DENSE_F32_BLOCK_BYTES));
+    case TL1_DENSE_F16:
+      return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(row + (size_t)j * TL1_DENSE_F16_BLOCK_BYTES)));
     default:
-      return _mm256_castsi256_ps(
-          _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(row + (size_t)j * 2))), 16));
+      return _mm256_castsi256_ps(_mm256_slli_epi32(
+          _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(row + (size_t)j * TL1_DENSE_BF16_BLOCK_BYTES))), 16));
   }
 }
 
@@ -143,30 +147,30 @@ DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, co
 #pragma GCC unroll 8
     for (int k = 0; k < TB; k++) acc[i][k] = _mm256_setzero_ps();
   int32_t j = 0;
-  if (type == 8) {
-    const int32_t nb = cols / 32;
+  if (type == TL1_DENSE_Q8_0) {
+    const int32_t nb = cols / Q8_ELEMENTS;
     for (int32_t b = 0; b < nb; b++) {
 #pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
-        const uint8_t* blk = row[i] + (size_t)b * 34;
+        const uint8_t* blk = row[i] + (size_t)b * Q8_BYTES;
         const __m256 dv = _mm256_set1_ps(_cvtsh_ss(rd16(blk)));
 #pragma GCC unroll 8
-        for (int g = 0; g < 4; g++) {
-          const __m256i qi = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(blk + 2 + g * 8)));
+        for (int g = 0; g < Q8_ELEMENTS / 8; g++) {
+          const __m256i qi = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(blk + Q8_VALUES_AT + g * 8)));
           const __m256 w = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(qi));
 #pragma GCC unroll 8
           for (int k = 0; k < TB; k++)
-            acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * 32 + g * 8)));
+            acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * Q8_ELEMENTS + g * 8)));
         }
       }
     }
-    j = nb * 32;
+    j = nb * Q8_ELEMENTS;
   } else {
     /* Software prefetch 512 weights ahead in each row: with several rows in
      * flight the hardware prefetchers fall behind (F16 GEMV 1.3-1.5x faster).
      * Past a row's end this reaches into the next row, which comes next; past
      * the matrix it is a hint to an address never loaded, which cannot fault. */
-    const int elemBytes = type == 0 ? 4 : 2;
+    const int elemBytes = type == TL1_DENSE_F32 ? TL1_DENSE_F32_BLOCK_BYTES : TL1_DENSE_F16_BLOCK_BYTES;
     for (; j + 8 <= cols; j += 8) {
       if ((j & 31) == 0) {
 #pragma GCC unroll 8
@@ -213,17 +217,18 @@ DAI void dense_rows(const tl1_dense* d, const int type, int32_t r0, int32_t r1) 
     for (int32_t t = 0; t < nT; t++) dense_tile(d, type, r, t, 1, 1);
 }
 
-static DTGT void dense_f32(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 0, r0, r1); }
-static DTGT void dense_f16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 1, r0, r1); }
-static DTGT void dense_bf16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 30, r0, r1); }
-static DTGT void dense_q80(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, 8, r0, r1); }
+/* One copy of the loops per type, each with its type a compile-time constant. */
+static DTGT void dense_f32(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_F32, r0, r1); }
+static DTGT void dense_f16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_F16, r0, r1); }
+static DTGT void dense_bf16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_BF16, r0, r1); }
+static DTGT void dense_q80(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q8_0, r0, r1); }
 
 void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1) {
   switch (d->type) {
-    case 0: dense_f32(d, r0, r1); break;
-    case 1: dense_f16(d, r0, r1); break;
-    case 30: dense_bf16(d, r0, r1); break;
-    case 8: dense_q80(d, r0, r1); break;
+    case TL1_DENSE_F32: dense_f32(d, r0, r1); break;
+    case TL1_DENSE_F16: dense_f16(d, r0, r1); break;
+    case TL1_DENSE_BF16: dense_bf16(d, r0, r1); break;
+    case TL1_DENSE_Q8_0: dense_q80(d, r0, r1); break;
     default: break;
   }
 }

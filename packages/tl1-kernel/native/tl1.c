@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dense_types.h"
+#include "source_hash.h"
 #include "tl1.h"
 
 static tl1_cpu g_cpu;
@@ -220,6 +222,19 @@ static napi_value js_setThreads(napi_env env, napi_callback_info info) {
 static napi_value js_getThreads(napi_env env, napi_callback_info info) {
   (void)info;
   return make_int(env, tl1_pool_size());
+}
+
+/* The SHA-256 of the sources this binary was built from (scripts/source-hash.mjs).
+ * The prefix lets a test find it in the file's bytes without loading the addon. */
+#define SOURCE_HASH_PREFIX "tl1-source-sha256:"
+static const char g_sourceHash[] = SOURCE_HASH_PREFIX TL1_SOURCE_HASH;
+
+static napi_value js_sourceHash(napi_env env, napi_callback_info info) {
+  (void)info;
+  const size_t skip = sizeof SOURCE_HASH_PREFIX - 1;
+  napi_value r;
+  NAPI_OK(napi_create_string_utf8(env, g_sourceHash + skip, sizeof g_sourceHash - 1 - skip, &r));
+  return r;
 }
 
 /* ---------------------------------------------------------- prepared matrix */
@@ -612,22 +627,30 @@ static napi_value js_denseGemm(napi_env env, napi_callback_info info) {
   void *data, *x, *y;
   size_t dLen, xLen, yLen;
   if (!get_int(env, argv[0], FN, "type", 0, 255, &type)) return NULL;
-  if (type != 0 && type != 1 && type != 30 && type != 8)
-    return RANGE_ERR("%s: type: expected 0 (F32), 1 (F16), 30 (BF16) or 8 (Q8_0), found %lld", FN, (long long)type);
+  const char* typeName;
+  int64_t blockElements, blockBytes;
+  switch (type) {
+#define DENSE_TYPE_CASE(ID, NAME, ELEMENTS, BYTES) \
+  case ID:                                        \
+    typeName = NAME;                              \
+    blockElements = ELEMENTS;                     \
+    blockBytes = BYTES;                           \
+    break;
+    TL1_DENSE_TYPES(DENSE_TYPE_CASE)
+#undef DENSE_TYPE_CASE
+    default:
+      return RANGE_ERR("%s: type: expected %s, found %lld", FN, TL1_DENSE_TYPE_IDS, (long long)type);
+  }
   if (!get_ta(env, argv[1], napi_uint8_array, FN, "data", &data, &dLen)) return NULL;
   if (!get_int(env, argv[2], FN, "rows", 0, INT32_MAX, &rows)) return NULL;
   if (!get_int(env, argv[3], FN, "cols", 0, INT32_MAX / 4, &cols)) return NULL;
   if (!get_ta(env, argv[4], napi_float32_array, FN, "x", &x, &xLen)) return NULL;
   if (!get_int(env, argv[5], FN, "nTokens", 0, INT32_MAX, &nT)) return NULL;
   if (!get_ta(env, argv[6], napi_float32_array, FN, "y", &y, &yLen)) return NULL;
-  if (type == 8 && cols % 32 != 0)
-    return RANGE_ERR("%s: cols: expected a multiple of 32 for Q8_0, found %lld", FN, (long long)cols);
-  size_t rowBytes;
-  switch (type) {
-    case 0: rowBytes = (size_t)cols * 4; break;
-    case 8: rowBytes = (size_t)(cols / 32) * 34; break;
-    default: rowBytes = (size_t)cols * 2; break;
-  }
+  if (cols % blockElements != 0)
+    return RANGE_ERR("%s: cols: expected a multiple of %lld for %s, found %lld", FN, (long long)blockElements, typeName,
+                     (long long)cols);
+  const size_t rowBytes = (size_t)(cols / blockElements) * (size_t)blockBytes;
   const uint64_t needD = (uint64_t)rows * (uint64_t)rowBytes;
   if ((uint64_t)dLen < needD)
     return RANGE_ERR("%s: data.length: expected >= %llu (rows*rowBytes = %lld*%zu), found %zu", FN,
@@ -817,6 +840,7 @@ NAPI_MODULE_INIT() {
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attention", NULL, js_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamSum", NULL, js_streamSum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sourceHash", NULL, js_sourceHash, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -78,7 +78,7 @@ void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
 
 /* ---- dense (dense.c) ---- */
 typedef struct {
-  int type; /* 0 F32, 1 F16, 30 BF16, 8 Q8_0 */
+  int type; /* a ggml type id of dense_types.h */
   const uint8_t* data;
   size_t rowBytes;
   int32_t rows, cols;

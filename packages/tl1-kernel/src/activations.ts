@@ -2,7 +2,7 @@ import { KernelShapeError } from './errors.js';
 
 /*
  * Per-token absmax quantization of activations to int8 (BitNet's A8), with
- * RuvLLM's semantics in float32: scale = 127 / max|x| (a multiplier, x ≈ q / scale),
+ * RuvLLM's semantics in float32 (docs/formats.md §W1.58A8): scale = 127 / max|x| (a multiplier, x ≈ q / scale),
  * q = clamp(round(x·scale), -127, 127) with halves away from zero, NaN → 0,
  * max|x| < 1e-10 → all zeros with scale 1.
  */

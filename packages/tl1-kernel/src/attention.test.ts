@@ -77,12 +77,12 @@ describe('exp32', () => {
 describe('attention', () => {
   const kernels: TernaryKernel[] = [];
   beforeAll(async () => {
-    for (const backend of ['js', 'wasm', 'native'] as const) {
+    for (const implementation of ['js', 'wasm', 'native'] as const) {
       for (const threads of [1, 2]) {
         try {
-          kernels.push(await loadKernel({ backend, threads }));
+          kernels.push(await loadKernel({ implementation, threads }));
         } catch (error) {
-          if (backend === 'native' && process.arch === 'x64') throw error;
+          if (implementation === 'native' && process.arch === 'x64') throw error;
         }
       }
     }

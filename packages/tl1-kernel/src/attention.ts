@@ -5,8 +5,9 @@
  * reduced as the dense GEMV reduces, a float32 exp of our own (no libm), and
  * the weighted sum of values accumulated position by position.
  */
-import { dot8, reduce8 } from './dot.js';
+
 import { KernelShapeError } from './errors.js';
+import { dot8, reduce8 } from './js/dot.js';
 
 export interface AttentionInput {
   /** Queries, RoPE applied: nTokens × heads × headDim. */

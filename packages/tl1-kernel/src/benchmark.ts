@@ -1,20 +1,22 @@
-import { floatToHalfBits, TERNARY_FORMATS } from '@trit/ternary';
-import type { KernelBackend } from './errors.js';
-import { loadNativeAddon } from './native.js';
+import { floatToHalfBits, TERNARY_FORMATS, type TernaryFormatName } from '@trit/ternary';
+import type { KernelImplementation } from './errors.js';
+import { loadNativeAddon } from './native/driver.js';
 import { loadKernel } from './select.js';
 import { prepareTl1, tl1Gemv } from './tl1.js';
 
 /*
  * The kernel benchmark behind `pnpm bench` and `trit bench kernel`: every
- * backend, weight type, shape, token count and thread count, next to two
+ * implementation, weight type, shape, token count and thread count, next to two
  * baselines measured in the same run: the machine's memory read bandwidth
  * (a native streaming sum) and a plain JS float32 GEMV of the same shape.
  */
 
-export type BenchWeightType = 'tq2_0' | 'tq1_0' | 'f16' | 'q8_0';
+export type BenchWeightType = Extract<TernaryFormatName, 'tq2_0' | 'tq1_0'> | 'f16' | 'q8_0';
 
 export interface KernelBenchOptions {
-  backends?: KernelBackend[];
+  implementations?: KernelImplementation[];
+  /** @deprecated Renamed to `implementations`; still accepted. */
+  backends?: KernelImplementation[];
   threads?: number[];
   /** out × in. */
   shapes?: [number, number][];
@@ -27,7 +29,7 @@ export interface KernelBenchOptions {
 }
 
 export interface KernelBenchResult {
-  backend: KernelBackend;
+  implementation: KernelImplementation;
   kernel: string;
   type: BenchWeightType;
   rows: number;
@@ -49,10 +51,10 @@ export interface KernelBenchReport {
   bandwidth: { threads: number; GBps: number; method: string }[];
   jsFp32: { rows: number; cols: number; microsPerCall: number }[];
   results: KernelBenchResult[];
-  skipped: { backend: KernelBackend; reason: string }[];
+  skipped: { implementation: KernelImplementation; reason: string }[];
 }
 
-/** llama.cpp GEMV µs on a 2-core Sapphire Rapids (the issue's reference table), keyed type/threads/out×in. */
+/** llama.cpp GEMV µs measured once on a 2-core Sapphire Rapids (the reference machine), keyed type/threads/out×in. */
 export const LLAMA_CPP_REFERENCE_MICROS: Readonly<Record<string, number>> = {
   'tq2_0/1/6912x2560': 430,
   'tq2_0/1/2560x6912': 354,
@@ -177,7 +179,7 @@ function jsFp32Gemv(rows: number, cols: number, minMs: number): number {
 }
 
 export async function runKernelBench(options: KernelBenchOptions = {}): Promise<KernelBenchReport> {
-  const backends = options.backends ?? ['native', 'wasm', 'js'];
+  const implementations = options.implementations ?? options.backends ?? ['native', 'wasm', 'js'];
   const threadCounts = options.threads ?? [1, 2];
   const shapes = options.shapes ?? [
     [2560, 6912],
@@ -194,13 +196,13 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
   const results: KernelBenchResult[] = [];
   const skipped: KernelBenchReport['skipped'] = [];
 
-  for (const backend of backends) {
+  for (const implementation of implementations) {
     for (const threads of threadCounts) {
       let kernel: Awaited<ReturnType<typeof loadKernel>>;
       try {
-        kernel = await loadKernel({ backend, threads });
+        kernel = await loadKernel({ implementation, threads });
       } catch (error) {
-        if (threads === threadCounts[0]) skipped.push({ backend, reason: (error as Error).message });
+        if (threads === threadCounts[0]) skipped.push({ implementation, reason: (error as Error).message });
         continue;
       }
       const bw = bandwidth.find((b) => b.threads === threads)?.GBps ?? Number.NaN;
@@ -219,12 +221,12 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
             const y = new Float32Array(tokens * rows);
             const micros = timeMicros(
               () => kernel.gemm(matrix, x, tokens, y),
-              tokens > 8 && backend !== 'native' ? minMs / 2 : minMs,
+              tokens > 8 && implementation !== 'native' ? minMs / 2 : minMs,
             );
             const weightGBps = matrix.byteLength / micros / 1000;
             const llama = tokens === 1 ? LLAMA_CPP_REFERENCE_MICROS[`${type}/${threads}/${rows}x${cols}`] : undefined;
             const result: KernelBenchResult = {
-              backend,
+              implementation,
               kernel: kernel.name,
               type,
               rows,
@@ -240,14 +242,14 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
             results.push(result);
             options.onResult?.(result);
           }
-          if (backend === 'js' && threads === 1 && (type === 'tq2_0' || type === 'tq1_0')) {
+          if (implementation === 'js' && threads === 1 && (type === 'tq2_0' || type === 'tq1_0')) {
             // TL1 (pair lookups) beside the default JS path, one token, for comparison.
             const tl1 = prepareTl1({ format: type, data, rows, cols });
             const x = new Float32Array(cols).fill(0.25);
             const micros = timeMicros(() => tl1Gemv(tl1, x), minMs);
             const weightGBps = matrix.byteLength / micros / 1000;
             const result: KernelBenchResult = {
-              backend,
+              implementation,
               kernel: 'js-tl1',
               type,
               rows,
@@ -277,7 +279,7 @@ export function formatKernelBench(report: KernelBenchReport): string {
   for (const b of report.bandwidth) lines.push(`  ${b.threads} thread(s): ${b.GBps.toFixed(1)} GB/s (${b.method})`);
   lines.push('JS float32 GEMV baseline (same run):');
   for (const f of report.jsFp32) lines.push(`  ${f.rows}×${f.cols}: ${f.microsPerCall.toFixed(0)} µs`);
-  for (const s of report.skipped) lines.push(`skipped ${s.backend}: ${s.reason}`);
+  for (const s of report.skipped) lines.push(`skipped ${s.implementation}: ${s.reason}`);
   const header = ['kernel', 'type', 'out×in', 'tokens', 'thr', 'µs/call', 'GB/s', '% bw', '× JS fp32', '× llama.cpp'];
   const rows = report.results.map((r) => [
     r.kernel,

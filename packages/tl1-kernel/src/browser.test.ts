@@ -1,5 +1,5 @@
 // The wasm kernel in a real browser: a page served on localhost runs known-answer
-// cases through the wasm backend in headless Chromium (Debian's /usr/bin/chromium,
+// cases through the wasm implementation in headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core), and its outputs must equal Node's bit for bit.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -37,7 +37,7 @@ import { loadKernel } from '/tl1-kernel/dist/index.js';
 import { TernaryTensor } from '@trit/ternary';
 const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 window.tritRun = async (cases) => {
-  const kernel = await loadKernel({ backend: 'wasm', threads: 1 });
+  const kernel = await loadKernel({ implementation: 'wasm', threads: 1 });
   const out = [];
   for (const c of cases) {
     const x = new Float32Array(bytes(c.x).buffer);
@@ -117,7 +117,7 @@ it('runs the known-answer cases in headless Chromium with results equal to Node'
     }
     return { ...common, format: input.format, data: b64(input.data) };
   });
-  const node = await loadKernel({ backend: 'wasm', threads: 1 });
+  const node = await loadKernel({ implementation: 'wasm', threads: 1 });
   const tab = (await browser?.newPage()) as {
     goto(url: string): Promise<unknown>;
     waitForFunction(fn: string): Promise<unknown>;

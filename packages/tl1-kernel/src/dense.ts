@@ -1,10 +1,8 @@
 import { halfBitsToFloat } from '@trit/ternary';
+import { DENSE_TYPES, type DenseType, type DenseTypeInfo, denseTypeInfo } from './dense-types.js';
 import { KernelFormatError, KernelShapeError } from './errors.js';
 
-/** Dense weight types the kernels multiply, with their ggml type ids. */
-export type DenseType = 'f32' | 'f16' | 'bf16' | 'q8_0';
-
-export const DENSE_GGML_TYPE: Readonly<Record<DenseType, number>> = { f32: 0, f16: 1, q8_0: 8, bf16: 30 };
+export type { DenseType } from './dense-types.js';
 
 export interface DenseInput {
   type: DenseType;
@@ -17,6 +15,8 @@ export interface DenseInput {
 /** A dense matrix as the kernels hold it: the raw bytes plus a row decoder (KERNEL.md §4). */
 export interface DenseLayout {
   type: DenseType;
+  /** The type's row in DENSE_TYPES. */
+  info: DenseTypeInfo;
   rows: number;
   cols: number;
   bytes: Uint8Array;
@@ -25,23 +25,19 @@ export interface DenseLayout {
   readRow(r: number, out: Float32Array): void;
 }
 
-function rowBytesOf(type: DenseType, cols: number): number {
-  switch (type) {
-    case 'f32':
-      return cols * 4;
-    case 'f16':
-    case 'bf16':
-      return cols * 2;
-    case 'q8_0':
-      if (cols % 32 !== 0) throw new KernelShapeError('prepare: q8_0 cols', 'a multiple of 32', cols);
-      return (cols / 32) * 34;
+function rowBytesOf(info: DenseTypeInfo, cols: number): number {
+  if (cols % info.blockElements !== 0) {
+    throw new KernelShapeError(`prepare: ${info.name} cols`, `a multiple of ${info.blockElements}`, cols);
   }
+  return (cols / info.blockElements) * info.blockBytes;
 }
 
 export function denseLayout(input: DenseInput): DenseLayout {
   const { type, rows, cols } = input;
-  if (!Object.hasOwn(DENSE_GGML_TYPE, type)) {
-    throw new KernelFormatError(`unsupported dense type "${String(type)}"; supported: f32, f16, bf16, q8_0`);
+  const info = denseTypeInfo(type);
+  if (!info) {
+    const supported = DENSE_TYPES.map((t) => t.name).join(', ');
+    throw new KernelFormatError(`unsupported dense type "${String(type)}"; supported: ${supported}`);
   }
   for (const [what, v] of [
     ['rows', rows],
@@ -51,7 +47,7 @@ export function denseLayout(input: DenseInput): DenseLayout {
   }
   const data = input.data;
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const rowBytes = rowBytesOf(type, cols);
+  const rowBytes = rowBytesOf(info, cols);
   if (bytes.length < rows * rowBytes) {
     throw new KernelShapeError(`prepare: ${type} data for ${rows}×${cols}`, `${rows * rowBytes} bytes`, bytes.length);
   }
@@ -60,6 +56,7 @@ export function denseLayout(input: DenseInput): DenseLayout {
   const aligned = bytes.byteOffset % 4 === 0 && rowBytes % 4 === 0;
   const wideBits = new Uint32Array(cols);
   const wideFloats = new Float32Array(wideBits.buffer);
+  const { blockElements, blockBytes } = info;
   const readRow = (r: number, out: Float32Array): void => {
     const base = r * rowBytes;
     switch (type) {
@@ -75,13 +72,14 @@ export function denseLayout(input: DenseInput): DenseLayout {
         out.set(wideFloats);
         return;
       case 'q8_0':
-        for (let b = 0; b < cols / 32; b++) {
-          const block = base + b * 34;
+        // Each block: fp16 d, then blockElements int8 values.
+        for (let b = 0; b < cols / blockElements; b++) {
+          const block = base + b * blockBytes;
           const d = halfBitsToFloat(bytes[block] | (bytes[block + 1] << 8));
-          for (let i = 0; i < 32; i++) out[b * 32 + i] = d * ((bytes[block + 2 + i] << 24) >> 24);
+          for (let i = 0; i < blockElements; i++) out[b * blockElements + i] = d * ((bytes[block + 2 + i] << 24) >> 24);
         }
         return;
     }
   };
-  return { type, rows, cols, bytes, rowBytes, readRow };
+  return { type, info, rows, cols, bytes, rowBytes, readRow };
 }

@@ -5,14 +5,14 @@ import { caseActivations, caseDense, caseTernary } from './vectors.js';
 
 // On wasm and threaded JS a disposed pool's workers are gone: a call used to wait 120 s for them (the
 // test's timeout catches that), and native silently carried on.
-it('every call on a disposed kernel throws KernelDisposedError at once, on every backend and thread count', async () => {
-  for (const backend of ['js', 'wasm', 'native'] as const) {
+it('every call on a disposed kernel throws KernelDisposedError at once, on every implementation and thread count', async () => {
+  for (const implementation of ['js', 'wasm', 'native'] as const) {
     for (const threads of [1, 2]) {
       let kernel: Awaited<ReturnType<typeof loadKernel>>;
       try {
-        kernel = await loadKernel({ backend, threads });
+        kernel = await loadKernel({ implementation, threads });
       } catch (error) {
-        if (backend === 'native' && process.arch === 'x64') throw error;
+        if (implementation === 'native' && process.arch === 'x64') throw error;
         continue;
       }
       const ternary = caseTernary({
@@ -70,7 +70,12 @@ it('every call on a disposed kernel throws KernelDisposedError at once, on every
         } catch (error) {
           thrown = error;
         }
-        expect([backend, threads, name, thrown instanceof KernelDisposedError]).toEqual([backend, threads, name, true]);
+        expect([implementation, threads, name, thrown instanceof KernelDisposedError]).toEqual([
+          implementation,
+          threads,
+          name,
+          true,
+        ]);
         expect((thrown as Error).message).toBe(`${name}: the ${kernel.name} kernel was disposed`);
       }
       expect(before.length).toBe(8);

@@ -1,15 +1,24 @@
 /** Errors thrown by @trit/tl1-kernel. */
 
-export type KernelBackend = 'native' | 'wasm' | 'js';
+/** The kernel's implementations, fastest first (`auto` tries them in this order). */
+export type KernelImplementation = 'native' | 'wasm' | 'js';
 
-/** An explicitly requested backend that cannot run here; `reason` says why. */
+/** @deprecated Renamed to {@link KernelImplementation}. */
+export type KernelBackend = KernelImplementation;
+
+/** An explicitly requested implementation that cannot run here; `reason` says why. */
 export class KernelLoadError extends Error {
   override readonly name = 'KernelLoadError';
   constructor(
-    readonly backend: KernelBackend,
+    readonly implementation: KernelImplementation,
     readonly reason: string,
   ) {
-    super(`the ${backend} kernel cannot be loaded: ${reason}`);
+    super(`the ${implementation} kernel cannot be loaded: ${reason}`);
+  }
+
+  /** @deprecated Renamed to {@link KernelLoadError.implementation}. */
+  get backend(): KernelImplementation {
+    return this.implementation;
   }
 }
 

@@ -15,13 +15,13 @@ const ternary = (rows: number, source: string, seed: number): TernaryCase => ({
   nTokens: 3,
 });
 
-it('gemmMany gives the same bits as one gemm per matrix, on every backend, mixing formats and dense types', async () => {
-  for (const backend of ['js', 'wasm', 'native'] as const) {
+it('gemmMany gives the same bits as one gemm per matrix, on every implementation, mixing formats and dense types', async () => {
+  for (const implementation of ['js', 'wasm', 'native'] as const) {
     let kernel: Awaited<ReturnType<typeof loadKernel>>;
     try {
-      kernel = await loadKernel({ backend, threads: 2 });
+      kernel = await loadKernel({ implementation, threads: 2 });
     } catch (error) {
-      if (backend === 'native' && process.arch === 'x64') throw error;
+      if (implementation === 'native' && process.arch === 'x64') throw error;
       continue;
     }
     const dense: DenseCase = {
@@ -47,20 +47,20 @@ it('gemmMany gives the same bits as one gemm per matrix, on every backend, mixin
     const together = matrices.map((m) => new Float32Array(3 * m.rows));
     kernel.gemmMany(matrices, X, 3, together);
     for (const [i, y] of together.entries())
-      expect([backend, i, sameFloat32(y, separate[i] as Float32Array)]).toEqual([backend, i, true]);
+      expect([implementation, i, sameFloat32(y, separate[i] as Float32Array)]).toEqual([implementation, i, true]);
     expect(() => kernel.gemmMany(matrices, X, 3, together.slice(1))).toThrow(KernelShapeError);
     expect(() => kernel.gemmMany(matrices, X.subarray(1), 3, together)).toThrow(/gemmMany\[0\]: X length/);
     await kernel.dispose();
   }
 });
 
-it('dense GEMV tiles of 8, 4 and 1 rows with column tails give the same bits on every backend', async () => {
+it('dense GEMV tiles of 8, 4 and 1 rows with column tails give the same bits on every implementation', async () => {
   const kernels = [];
-  for (const backend of ['js', 'wasm', 'native'] as const) {
+  for (const implementation of ['js', 'wasm', 'native'] as const) {
     try {
-      kernels.push(await loadKernel({ backend, threads: 2 }));
+      kernels.push(await loadKernel({ implementation, threads: 2 }));
     } catch (error) {
-      if (backend === 'native' && process.arch === 'x64') throw error;
+      if (implementation === 'native' && process.arch === 'x64') throw error;
     }
   }
   for (const type of ['f32', 'f16', 'bf16'] as const)

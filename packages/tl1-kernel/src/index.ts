@@ -10,15 +10,28 @@ export {
   measureMemoryBandwidth,
   runKernelBench,
 } from './benchmark.js';
-export type { DenseInput, DenseType } from './dense.js';
+export type { DenseInput } from './dense.js';
+export {
+  DENSE_TYPES,
+  type DenseActivation,
+  type DenseType,
+  type DenseTypeInfo,
+} from './dense-types.js';
 export {
   type KernelBackend,
   KernelDisposedError,
   KernelFormatError,
+  type KernelImplementation,
   KernelLoadError,
   KernelShapeError,
 } from './errors.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
-export type { GgufTernaryInput } from './layout.js';
-export { type LoadedKernel, type LoadKernelOptions, loadKernel, type SkippedBackend } from './select.js';
+export {
+  type LoadedKernel,
+  type LoadKernelOptions,
+  loadKernel,
+  type SkippedBackend,
+  type SkippedImplementation,
+} from './select.js';
+export type { GgufTernaryInput, TernaryMatrixInput, TernaryTensorInput } from './ternary-input.js';
 export { generateTl1Lut, prepareTl1, type Tl1Matrix, tl1Gemv } from './tl1.js';

@@ -1,15 +1,11 @@
-import { TernaryTensor } from '@trit/ternary';
 import { quantizeTokens, type TokenBatch, type TokenScratch } from './activations.js';
 import { type AttentionInput, checkAttention, jsAttention } from './attention.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
+import { roundDenseActivations } from './dense-activations.js';
+import type { DenseActivation } from './dense-types.js';
 import { KernelDisposedError, KernelShapeError } from './errors.js';
-import {
-  CHUNK_WEIGHTS,
-  type GgufTernaryInput,
-  layoutFromGguf,
-  layoutFromTensor,
-  type TernaryLayout,
-} from './layout.js';
+import { CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
+import { layoutFromInput, type TernaryMatrixInput } from './ternary-input.js';
 
 /** A matrix prepared by one kernel: opaque to callers, usable only with that kernel. */
 export interface PreparedMatrix {
@@ -26,45 +22,55 @@ export interface TernaryKernel {
   readonly name: string;
   /** Threads the kernel splits rows across. */
   readonly threads: number;
-  /** Converts a ternary matrix (a TernaryTensor, or GGUF tensor bytes) to this kernel's layout. */
-  prepare(matrix: TernaryTensor | GgufTernaryInput): PreparedMatrix;
-  /** Holds a dense F32/F16/BF16/Q8_0 matrix for this kernel. */
+  /**
+   * Converts a ternary matrix to this kernel's layout: a TernaryTensor (from any
+   * copy of @trit/ternary; matched by its fields), or GGUF tensor bytes.
+   */
+  prepare(matrix: TernaryMatrixInput): PreparedMatrix;
+  /**
+   * Holds a dense F32/F16/BF16/Q8_0 matrix for this kernel. Its inputs will be
+   * rounded as llama.cpp rounds them for the type (DENSE_TYPES' `activation`).
+   */
   prepareDense(matrix: DenseInput): PreparedMatrix;
-  /** y = M·x for one token (ternary matrices quantize x to int8 first: W1.58A8). */
+  /**
+   * y = M·x for one token. Ternary matrices quantize x to int8 first (W1.58A8);
+   * dense ones round x to their type's activation grid (f16, bf16, q8_0 blocks).
+   */
   gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array;
   /** Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. */
   gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array;
   /**
    * Causal multi-head attention of nTokens queries over an f32 KV cache
-   * (GQA when kvHeads < heads), softmax included; the same bits on every backend.
+   * (GQA when kvHeads < heads), softmax included; the same bits on every implementation.
    */
   attention(input: AttentionInput): void;
   /**
    * Y_i = X · M_iᵀ for several matrices that read the same input (Q, K and V;
    * gate and up): the same results as separate gemm calls, with the
-   * activations quantized once for all the ternary ones.
+   * activations quantized once for all the ternary ones and rounded once per
+   * grid for the dense ones.
    */
   gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void;
   /** Releases the kernel's threads; prepared matrices become unusable. */
   dispose(): Promise<void>;
 }
 
-/** What a backend implements; the shared class below does everything else. */
-export interface KernelBackendImpl<TernaryHandle, DenseHandle> {
+/** What each implementation (native, wasm, js) provides; the shared class below does everything else. */
+export interface KernelDriver<TernaryHandle, DenseHandle> {
   readonly name: string;
   readonly threads: number;
   loadTernary(layout: TernaryLayout): TernaryHandle;
   loadDense(layout: DenseLayout): DenseHandle;
   ternaryGemm(handle: TernaryHandle, batch: TokenBatch, y: Float32Array): void;
   denseGemm(handle: DenseHandle, x: Float32Array, nTokens: number, y: Float32Array): void;
-  /** Optional: backends without their own run the JS reference on the caller's thread. */
+  /** Optional: drivers without their own run the JS reference on the caller's thread. */
   attention?(input: AttentionInput): void;
   dispose(): Promise<void>;
 }
 
 const OWNER = Symbol('kernel');
 
-// Prepared matrices keep only the backend's handle: the layout arrays are owned
+// Prepared matrices keep only the driver's handle: the layout arrays are owned
 // by it (native, JS) or were copied into its heap (wasm, threaded JS).
 interface PreparedTernary extends PreparedMatrix {
   readonly kind: 'ternary';
@@ -76,6 +82,8 @@ interface PreparedTernary extends PreparedMatrix {
 interface PreparedDense extends PreparedMatrix {
   readonly kind: 'dense';
   readonly [OWNER]: object;
+  /** What inputs are rounded to before the dot product. */
+  readonly activation: DenseActivation;
   readonly handle: unknown;
 }
 
@@ -87,21 +95,23 @@ export function qStrideFor(layout: TernaryLayout): number {
 export class Kernel<TH, DH> implements TernaryKernel {
   /** Quantized-activation buffers reused across calls (grown on demand). */
   private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
+  /** Rounded-input buffers for dense matrices, one per activation grid (gemmMany may need several at once). */
+  private readonly rounded = new Map<DenseActivation, Float32Array>();
   private disposed = false;
 
-  constructor(private readonly backend: KernelBackendImpl<TH, DH>) {}
+  constructor(private readonly driver: KernelDriver<TH, DH>) {}
 
   get name(): string {
-    return this.backend.name;
+    return this.driver.name;
   }
 
   get threads(): number {
-    return this.backend.threads;
+    return this.driver.threads;
   }
 
-  prepare(matrix: TernaryTensor | GgufTernaryInput): PreparedMatrix {
+  prepare(matrix: TernaryMatrixInput): PreparedMatrix {
     this.live('prepare');
-    const layout = matrix instanceof TernaryTensor ? layoutFromTensor(matrix) : layoutFromGguf(matrix);
+    const layout = layoutFromInput(matrix);
     const prepared: PreparedTernary = {
       kind: 'ternary',
       rows: layout.rows,
@@ -109,7 +119,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
       byteLength: layout.codes.length + 4 * layout.segScale.length + 4 * layout.segAct.length,
       [OWNER]: this,
       qStride: qStrideFor(layout),
-      handle: this.backend.loadTernary(layout),
+      handle: this.driver.loadTernary(layout),
     };
     return prepared;
   }
@@ -123,7 +133,8 @@ export class Kernel<TH, DH> implements TernaryKernel {
       cols: layout.cols,
       byteLength: layout.rows * layout.rowBytes,
       [OWNER]: this,
-      handle: this.backend.loadDense(layout),
+      activation: layout.info.activation,
+      handle: this.driver.loadDense(layout),
     };
     return prepared;
   }
@@ -140,9 +151,9 @@ export class Kernel<TH, DH> implements TernaryKernel {
     const out = this.checkGemm(-1, m, X, nTokens, Y);
     if (m.kind === 'ternary') {
       const batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
-      this.backend.ternaryGemm(m.handle as TH, batch, out);
+      this.driver.ternaryGemm(m.handle as TH, batch, out);
     } else {
-      this.backend.denseGemm(m.handle as DH, X, nTokens, out);
+      this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
     }
     return out;
   }
@@ -153,9 +164,11 @@ export class Kernel<TH, DH> implements TernaryKernel {
       throw new KernelShapeError('gemmMany: outputs (one per matrix)', matrices.length, Ys.length);
     for (let i = 0; i < matrices.length; i++)
       this.checkGemm(i, this.own(matrices[i] as PreparedMatrix), X, nTokens, Ys[i] as Float32Array);
-    // One quantization serves every ternary matrix of the same stride (same cols: X is shared).
+    // One quantization serves every ternary matrix of the same stride (same cols: X is shared),
+    // and one rounding every dense matrix of the same activation grid.
     let batch: TokenBatch | undefined;
     let batchStride = -1;
+    let roundedFor: Partial<Record<DenseActivation, Float32Array>> | undefined;
     for (let i = 0; i < matrices.length; i++) {
       const m = matrices[i] as PreparedTernary | PreparedDense;
       const out = Ys[i] as Float32Array;
@@ -164,11 +177,28 @@ export class Kernel<TH, DH> implements TernaryKernel {
           batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
           batchStride = m.qStride;
         }
-        this.backend.ternaryGemm(m.handle as TH, batch, out);
+        this.driver.ternaryGemm(m.handle as TH, batch, out);
       } else {
-        this.backend.denseGemm(m.handle as DH, X, nTokens, out);
+        roundedFor ??= {};
+        let input = roundedFor[m.activation];
+        if (!input) {
+          input = this.roundInputs(m, X);
+          roundedFor[m.activation] = input;
+        }
+        this.driver.denseGemm(m.handle as DH, input, nTokens, out);
       }
     }
+  }
+
+  /** X rounded to the matrix's activation grid, in a reused buffer (X itself for f32). */
+  private roundInputs(m: PreparedDense, X: Float32Array): Float32Array {
+    if (m.activation === 'f32') return X;
+    let buffer = this.rounded.get(m.activation);
+    if (!buffer || buffer.length < X.length) {
+      buffer = new Float32Array(X.length);
+      this.rounded.set(m.activation, buffer);
+    }
+    return roundDenseActivations(m.activation, X, m.cols, buffer.subarray(0, X.length));
   }
 
   /** Checks X and Y against the matrix; returns Y, or a new output when Y is absent. */
@@ -205,14 +235,14 @@ export class Kernel<TH, DH> implements TernaryKernel {
   attention(input: AttentionInput): void {
     this.live('attention');
     checkAttention(input);
-    (this.backend.attention ?? jsAttention)(input);
+    (this.driver.attention ?? jsAttention)(input);
   }
 
   /** Idempotent; every later call throws KernelDisposedError at once (a disposed pool would otherwise wait on workers that are gone). */
   dispose(): Promise<void> {
     if (this.disposed) return Promise.resolve();
     this.disposed = true;
-    return this.backend.dispose();
+    return this.driver.dispose();
   }
 
   private live(call: string): void {

@@ -1,8 +1,9 @@
-import { getTernaryFormat, halfBitsToFloat, type TernaryTensor } from '@trit/ternary';
+import { getTernaryFormat, halfBitsToFloat, type TernaryFormatName, unpackTernary } from '@trit/ternary';
 import { KernelFormatError, KernelShapeError } from './errors.js';
+import type { TernaryTensorInput } from './ternary-input.js';
 
 /**
- * The one ternary layout every backend runs on (KERNEL.md §2): 32-byte chunks of
+ * The one ternary layout every implementation runs on (KERNEL.md §2): 32-byte chunks of
  * 128 codes (t + 1), rows as sequences of scaled segments. `prepare` converts
  * every input format into it; TQ2_0 blocks already are two chunks plus a scale.
  */
@@ -25,7 +26,7 @@ export interface TernaryLayout {
 
 /** A ternary matrix as stored in a GGUF tensor: `rows` rows of `cols` (= ne0) weights. */
 export interface GgufTernaryInput {
-  format: 'tq2_0' | 'tq1_0' | 'i2_s' | 't158';
+  format: TernaryFormatName;
   data: Uint8Array;
   rows: number;
   cols: number;
@@ -158,10 +159,10 @@ function finish(layout: Omit<TernaryLayout, 'maxActEnd'>): TernaryLayout {
   return { ...layout, maxActEnd };
 }
 
-/** TernaryTensor (seed layout, any block size, blocks may straddle rows) → layout. */
-export function layoutFromTensor(tensor: TernaryTensor): TernaryLayout {
+/** A TernaryTensor-shaped matrix (seed layout, any block size, blocks may straddle rows) → layout. */
+export function layoutFromTensor(tensor: TernaryTensorInput): TernaryLayout {
   const [rows, cols] = tensor.shape;
-  return layoutFromFlatBlocks(tensor.codes(), tensor.scales, rows, cols, tensor.blockSize);
+  return layoutFromFlatBlocks(unpackTernary(tensor.packed, rows * cols), tensor.scales, rows, cols, tensor.blockSize);
 }
 
 /** TQ2_0 rows of whole 256-blocks: each block is two chunks as is, plus its fp16 scale. */

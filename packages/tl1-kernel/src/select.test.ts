@@ -60,42 +60,54 @@ describe('quantizeTokens', () => {
 });
 
 describe('loadKernel', () => {
-  it('loads a forced backend and reports its name and threads', async () => {
-    const js = await loadKernel({ backend: 'js', threads: 1 });
+  it('loads a forced implementation and reports its name and threads', async () => {
+    const js = await loadKernel({ implementation: 'js', threads: 1 });
     expect([js.name, js.threads]).toEqual(['js', 1]);
-    const js2 = await loadKernel({ backend: 'js', threads: 2 });
+    const js2 = await loadKernel({ implementation: 'js', threads: 2 });
     expect([js2.name, js2.threads]).toEqual(['js', 2]);
     await js2.dispose();
   });
 
-  it('lets TRIT_KERNEL override the requested backend, and rejects unknown names', async () => {
+  it('lets TRIT_KERNEL override the requested implementation, and rejects unknown names', async () => {
     process.env.TRIT_KERNEL = 'js';
-    expect((await loadKernel({ backend: 'native', threads: 1 })).name).toBe('js');
+    expect((await loadKernel({ implementation: 'native', threads: 1 })).name).toBe('js');
     process.env.TRIT_KERNEL = 'cuda';
-    await expect(loadKernel()).rejects.toThrow(/unknown backend "cuda" \(from TRIT_KERNEL\)/);
+    await expect(loadKernel()).rejects.toThrow(/unknown implementation "cuda" \(from TRIT_KERNEL\)/);
   });
 
   it('explains why an explicit native request fails when the addon is missing', async () => {
-    const attempt = loadKernel({ backend: 'native', threads: 1, nativeAddonPath: '/nonexistent/trit' });
+    const attempt = loadKernel({ implementation: 'native', threads: 1, nativeAddonPath: '/nonexistent/trit' });
     await expect(attempt).rejects.toBeInstanceOf(KernelLoadError);
     await expect(attempt).rejects.toThrow(/the native kernel cannot be loaded: no usable addon binary/);
   });
 
   it('falls back in auto mode when the addon is missing, saying why', async () => {
-    const kernel = await loadKernel({ backend: 'auto', threads: 1, nativeAddonPath: '/nonexistent/trit' });
+    const kernel = await loadKernel({ implementation: 'auto', threads: 1, nativeAddonPath: '/nonexistent/trit' });
     expect(kernel.name).not.toMatch(/^native/);
-    expect(kernel.skipped[0]?.backend).toBe('native');
+    expect(kernel.skipped[0]?.implementation).toBe('native');
     expect(kernel.skipped[0]?.reason).toMatch(/no usable addon binary/);
   });
 
+  it('still accepts the deprecated `backend` option, and refuses one that disagrees with `implementation`', async () => {
+    const kernel = await loadKernel({ backend: 'js', threads: 1 });
+    expect(kernel.name).toBe('js');
+    const attempt = loadKernel({ implementation: 'js', backend: 'wasm', threads: 1 });
+    await expect(attempt).rejects.toThrow(/implementation "js" and backend "wasm" \(its deprecated alias\) disagree/);
+    const error = await loadKernel({ implementation: 'native', threads: 1, nativeAddonPath: '/nonexistent/trit' }).then(
+      () => undefined,
+      (e: KernelLoadError) => e,
+    );
+    expect([error?.implementation, error?.backend]).toEqual(['native', 'native']);
+  });
+
   it('rejects a bad thread count', async () => {
-    await expect(loadKernel({ backend: 'js', threads: 0 })).rejects.toThrow(/threads must be 1–256, got 0/);
+    await expect(loadKernel({ implementation: 'js', threads: 0 })).rejects.toThrow(/threads must be 1–256, got 0/);
   });
 });
 
 describe('kernel argument checks', () => {
   it('names wrong lengths and shapes', async () => {
-    const kernel = await loadKernel({ backend: 'js', threads: 1 });
+    const kernel = await loadKernel({ implementation: 'js', threads: 1 });
     const tensor = TernaryTensor.fromCodes(new Int8Array(15), new Float32Array(1), [3, 5], 256);
     const m = kernel.prepare(tensor);
     expect([m.kind, m.rows, m.cols]).toEqual(['ternary', 3, 5]);
@@ -104,12 +116,12 @@ describe('kernel argument checks', () => {
     expect(() => kernel.gemv(m, new Float32Array(5), new Float32Array(2))).toThrow(/Y length .*expected 3, found 2/);
     expect(() => kernel.gemm(m, new Float32Array(10), 3)).toThrow(/expected 15, found 10/);
     expect(() => kernel.gemm(m, new Float32Array(0), 0)).toThrow(/nTokens/);
-    const other = await loadKernel({ backend: 'js', threads: 1 });
+    const other = await loadKernel({ implementation: 'js', threads: 1 });
     expect(() => other.gemv(m, new Float32Array(5))).toThrow(/prepared by this js kernel/);
   });
 
   it('rejects short, corrupt or unsupported weight data at prepare', async () => {
-    const kernel = await loadKernel({ backend: 'js', threads: 1 });
+    const kernel = await loadKernel({ implementation: 'js', threads: 1 });
     expect(() => kernel.prepare({ format: 'tq2_0', data: new Uint8Array(65), rows: 1, cols: 256 })).toThrow(
       /tq2_0 data for 1×256: expected 66 bytes, found 65/,
     );

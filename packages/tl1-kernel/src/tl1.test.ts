@@ -17,7 +17,7 @@ describe('generateTl1Lut', () => {
   });
 });
 
-const kernel = await loadKernel({ backend: 'js', threads: 1 });
+const kernel = await loadKernel({ implementation: 'js', threads: 1 });
 
 describe('tl1Gemv', () => {
   const cases = vectorCases().filter((c) => c.kind === 'ternary' && c.rows * c.cols < 2e6);

@@ -1,15 +1,8 @@
-import { TernaryTensor } from '@trit/ternary';
 import { quantizeTokens } from './activations.js';
 import { KernelShapeError } from './errors.js';
 import { qStrideFor } from './kernel.js';
-import {
-  CHUNK_WEIGHTS,
-  forEachSegment,
-  type GgufTernaryInput,
-  layoutFromGguf,
-  layoutFromTensor,
-  type TernaryLayout,
-} from './layout.js';
+import { CHUNK_WEIGHTS, forEachSegment, type TernaryLayout } from './layout.js';
+import { layoutFromInput, type TernaryMatrixInput } from './ternary-input.js';
 
 /*
  * TL1, as bitnet.cpp means it: weights go in pairs, each pair (w0, w1) becomes
@@ -48,8 +41,8 @@ export interface Tl1Matrix {
 }
 
 /** Builds the TL1 form of a ternary matrix (any format a kernel's `prepare` takes). */
-export function prepareTl1(matrix: TernaryTensor | GgufTernaryInput): Tl1Matrix {
-  return tl1FromLayout(matrix instanceof TernaryTensor ? layoutFromTensor(matrix) : layoutFromGguf(matrix));
+export function prepareTl1(matrix: TernaryMatrixInput): Tl1Matrix {
+  return tl1FromLayout(layoutFromInput(matrix));
 }
 
 function tl1FromLayout(layout: TernaryLayout): Tl1Matrix {

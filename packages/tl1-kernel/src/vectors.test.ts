@@ -2,38 +2,41 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalFloat32Bytes } from '@trit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelBackend } from './errors.js';
+import type { VectorFixture } from '../scripts/generate-vectors.js';
+import type { KernelImplementation } from './errors.js';
 import type { TernaryKernel } from './kernel.js';
-import { loadNativeAddon } from './native.js';
+import { loadNativeAddon } from './native/driver.js';
 import { float64DenseGemv, float64TernaryGemv } from './reference.js';
 import { loadKernel } from './select.js';
-import { caseActivations, caseDense, caseTernary, vectorCases } from './vectors.js';
+import {
+  caseActivations,
+  caseDense,
+  caseInputsSha256,
+  caseTernary,
+  VECTORS_VERSION,
+  type VectorCase,
+  vectorCases,
+} from './vectors.js';
 
-interface Expectation {
-  id: string;
-  y?: string;
-  sha256: string;
-  first: string[];
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/vectors.json', import.meta.url), 'utf8')) as {
-  cases: Expectation[];
-};
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/vectors.json', import.meta.url), 'utf8')) as VectorFixture;
 const expected = new Map(fixture.cases.map((c) => [c.id, c]));
-const cases = vectorCases();
+// The cases as the fixture recorded them; their inputs are rebuilt from these seeds.
+const cases = fixture.cases.map(({ id, case: c }) => ({ id, ...c }) as VectorCase);
+const REGENERATE = 'regenerate it: pnpm --filter @trit/tl1-kernel exec tsx scripts/generate-vectors.ts';
 
 const canonicalBytes = (y: Float32Array) => Buffer.from(canonicalFloat32Bytes(y));
 
-// On this project's machines (x86-64 with AVX2) every backend must load; set
+// On this project's machines (x86-64 with AVX2) every implementation must load; set
 // TRIT_ALLOW_MISSING_NATIVE=1 to run elsewhere with what loads.
-const required: KernelBackend[] =
+const required: KernelImplementation[] =
   process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE ? ['js', 'wasm', 'native'] : ['js'];
 const kernels: { label: string; kernel: TernaryKernel; isa?: string }[] = [];
-for (const backend of ['js', 'wasm', 'native'] as const) {
+for (const implementation of ['js', 'wasm', 'native'] as const) {
   for (const threads of [1, 2]) {
     try {
-      kernels.push({ label: `${backend} × ${threads}`, kernel: await loadKernel({ backend, threads }) });
+      kernels.push({ label: `${implementation} × ${threads}`, kernel: await loadKernel({ implementation, threads }) });
     } catch (error) {
-      if (required.includes(backend)) throw error;
+      if (required.includes(implementation)) throw error;
     }
   }
 }
@@ -50,7 +53,7 @@ for (const [isa, flag] of [
     for (const threads of [1, 2]) {
       kernels.push({
         label: `native ${isa} × ${threads}`,
-        kernel: await loadKernel({ backend: 'native', threads }),
+        kernel: await loadKernel({ implementation: 'native', threads }),
         isa,
       });
     }
@@ -63,6 +66,28 @@ afterAll(async () => {
 
 it('the fixture covers every case', () => {
   expect(fixture.cases.map((c) => c.id)).toEqual(cases.map((c) => c.id));
+});
+
+describe('fixtures/vectors.json', () => {
+  it('is of the current version of the cases, their inputs and src/reference.ts', () => {
+    expect(fixture.generator.version, `fixtures/vectors.json is of another VECTORS_VERSION: ${REGENERATE}`).toBe(
+      VECTORS_VERSION,
+    );
+  });
+
+  it('records the shapes and seeds of every case src/vectors.ts defines', () => {
+    expect(cases, `src/vectors.ts defines other cases: bump VECTORS_VERSION and ${REGENERATE}`).toEqual(vectorCases());
+  });
+
+  it.each(fixture.cases.map((c, i) => [c.id, c.inputsSha256, cases[i] as VectorCase] as const))(
+    '%s: the inputs rebuilt from its seed are those its outputs were computed from',
+    (id, inputsSha256, c) => {
+      expect(
+        caseInputsSha256(c),
+        `${id}: the inputs built from its seed changed (an RNG or encoder): bump VECTORS_VERSION and ${REGENERATE}`,
+      ).toBe(inputsSha256);
+    },
+  );
 });
 
 describe.each(kernels)('$label matches the known-answer vectors bit for bit', ({ kernel, isa }) => {

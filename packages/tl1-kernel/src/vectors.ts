@@ -1,9 +1,10 @@
 // The shared known-answer cases: inputs are rebuilt from seeds (so the fixture
 // stays small), expected outputs are stored in fixtures/vectors.json. Used by
-// scripts/generate-vectors.ts and by every backend's tests. Not part of the public API.
+// scripts/generate-vectors.ts and by every implementation's tests. Not part of the public API.
+import { createHash } from 'node:crypto';
 import { floatToHalfBits, packTernary, roundToHalf, TERNARY_FORMATS, TernaryTensor } from '@trit/ternary';
 import { createRng, randomTernary } from '@trit/testkit';
-import type { DenseType } from './dense.js';
+import type { DenseType } from './dense-types.js';
 import type { GgufTernaryInput } from './layout.js';
 import type { ContractTernary } from './reference.js';
 
@@ -33,6 +34,16 @@ export interface DenseCase {
 }
 
 export type VectorCase = TernaryCase | DenseCase;
+
+/**
+ * What fixtures/vectors.json means: the cases below, how their inputs are built
+ * from seeds, and src/reference.ts. Bump it with any change to an input or an
+ * expected output, and regenerate the fixture (scripts/generate-vectors.ts).
+ *   1: the first fixture;
+ *   2: dense inputs rounded to the weight type's activation grid (KERNEL.md §4);
+ *      each case records its shape, seed and the SHA-256 of its inputs.
+ */
+export const VECTORS_VERSION = 2;
 
 export function vectorCases(): VectorCase[] {
   const cases: VectorCase[] = [];
@@ -184,4 +195,29 @@ export function caseDense(c: DenseCase): Uint8Array {
     else view.setUint16(2 * i, new Uint32Array(new Float32Array([v]).buffer)[0] >>> 16, true);
   }
   return out;
+}
+
+/**
+ * SHA-256 of everything a case's expected output is computed from: the weights as
+ * the kernel receives them, their contract values and scales, and the activations.
+ * The fixture stores it, so a change to a generator (a seeded RNG, an encoder) that
+ * would silently give the expectations other inputs fails the vectors test instead.
+ */
+export function caseInputsSha256(c: VectorCase): string {
+  const hash = createHash('sha256');
+  const add = (label: string, data: ArrayBufferView) => {
+    hash.update(`${label} ${data.byteLength}\n`);
+    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  };
+  if (c.kind === 'ternary') {
+    const { input, contract } = caseTernary(c);
+    if (input instanceof TernaryTensor) add(`tensor blocks of ${input.blockSize}`, input.packed);
+    else add(input.format, input.data);
+    add(`values, blocks of ${contract.blockSize}`, contract.values);
+    add('scales', contract.scales);
+  } else {
+    add(c.type, caseDense(c));
+  }
+  add('activations', caseActivations(c.activations, c.nTokens, c.cols, c.seed));
+  return hash.digest('hex');
 }

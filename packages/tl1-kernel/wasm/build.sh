@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Rebuild tl1-simd.wasm and tl1-simd-mt.wasm from tl1.c (deterministic output).
-# Needs clang (wasm32 target) and wasm-ld (Debian: apt-get install clang lld).
+# Rebuild tl1-simd.wasm and tl1-simd-mt.wasm from tl1.c (deterministic output),
+# after regenerating source_hash.h (the hash the modules export as source_hash).
+# Needs node, clang (wasm32 target) and wasm-ld (Debian: apt-get install clang lld).
 # Override the tools with CLANG=... WASM_LD=... if needed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,6 +33,8 @@ if ! "$CLANG" --target=wasm32 -msimd128 -x c -c -o /dev/null - </dev/null 2>/dev
   exit 1
 fi
 
+node ../scripts/source-hash.mjs wasm
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -42,9 +45,9 @@ CFLAGS=(--target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off
   -fno-builtin -Wall -Wextra -Werror)
 LDFLAGS=(--no-entry --import-memory --strip-all --gc-sections -z stack-size=0 --initial-memory=65536
   --export=ternary_gemm --export=dense_gemm --export=ternary_tl_bytes --export=ternary_tl_repack
-  --export=ternary_tl_lut --export=ternary_tl_gemm)
+  --export=ternary_tl_lut --export=ternary_tl_gemm --export=source_hash)
 
-cp tl1.c "$tmp/tl1.c"
+cp tl1.c source_hash.h ../include/*.h "$tmp/"
 (
   cd "$tmp"
   "$CLANG" "${CFLAGS[@]}" -c tl1.c -o st.o

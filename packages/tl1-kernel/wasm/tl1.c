@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "dense_types.h"
+#include "source_hash.h"
+
 #define EXPORT(name) __attribute__((export_name(name), visibility("default")))
 #define INLINE static inline __attribute__((always_inline))
 
@@ -309,17 +312,18 @@ void ternary_gemm(const uint8_t *codes, const int32_t *segAct, const int32_t *se
 /* dense GEMV / GEMM (KERNEL.md §4)                                          */
 /* ------------------------------------------------------------------------- */
 
-enum { TYPE_F32 = 0, TYPE_F16 = 1, TYPE_Q8_0 = 8, TYPE_BF16 = 30 };
+/* A Q8_0 block: fp16 scale d, then BLOCK_ELEMENTS int8 values. */
+enum { Q8_ELEMENTS = TL1_DENSE_Q8_0_BLOCK_ELEMENTS, Q8_BYTES = TL1_DENSE_Q8_0_BLOCK_BYTES, Q8_VALUES_AT = 2 };
 
 /* Weights j .. j+7 of a row as float32: lanes 0-3 and 4-7. */
 INLINE void load_w8(int32_t type, const uint8_t *row, int32_t j, v128_t *w0, v128_t *w1) {
-  if (type == TYPE_F32) {
-    *w0 = wasm_v128_load(row + 4 * j);
-    *w1 = wasm_v128_load(row + 4 * j + 16);
-  } else if (type == TYPE_F16) {
-    half8_to_f32(wasm_v128_load(row + 2 * j), w0, w1);
+  if (type == TL1_DENSE_F32) {
+    *w0 = wasm_v128_load(row + TL1_DENSE_F32_BLOCK_BYTES * j);
+    *w1 = wasm_v128_load(row + TL1_DENSE_F32_BLOCK_BYTES * j + 16);
+  } else if (type == TL1_DENSE_F16) {
+    half8_to_f32(wasm_v128_load(row + TL1_DENSE_F16_BLOCK_BYTES * j), w0, w1);
   } else { /* BF16: bits << 16 */
-    v128_t h = wasm_v128_load(row + 2 * j);
+    v128_t h = wasm_v128_load(row + TL1_DENSE_BF16_BLOCK_BYTES * j);
     v128_t z = wasm_i16x8_const_splat(0);
     *w0 = wasm_i16x8_shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11);
     *w1 = wasm_i16x8_shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
@@ -328,13 +332,13 @@ INLINE void load_w8(int32_t type, const uint8_t *row, int32_t j, v128_t *w0, v12
 
 /* Weight j alone (row tails). */
 INLINE float load_w1(int32_t type, const uint8_t *row, int32_t j) {
-  if (type == TYPE_F32) {
+  if (type == TL1_DENSE_F32) {
     float f;
-    __builtin_memcpy(&f, row + 4 * j, 4);
+    __builtin_memcpy(&f, row + TL1_DENSE_F32_BLOCK_BYTES * j, 4);
     return f;
   }
-  uint32_t h = load_u16(row + 2 * j);
-  return type == TYPE_F16 ? half_to_f32(h) : bits_to_f32(h << 16);
+  uint32_t h = load_u16(row + TL1_DENSE_F16_BLOCK_BYTES * j); /* F16 and BF16: 2 bytes */
+  return type == TL1_DENSE_F16 ? half_to_f32(h) : bits_to_f32(h << 16);
 }
 
 /* Products w_j * x_j for lanes [0, n) (n <= 4), +0.0f in the other lanes.
@@ -365,13 +369,13 @@ INLINE float reduce8(v128_t a, v128_t b) {
                             int32_t rows) {                                                               \
     v128_t a[T], b[T];                                                                                    \
     for (int t = 0; t < T; t++) a[t] = b[t] = wasm_f32x4_const_splat(0.0f);                               \
-    if (type == TYPE_Q8_0) { /* cols % 32 == 0 */                                                         \
-      int32_t nb = cols >> 5;                                                                             \
+    if (type == TL1_DENSE_Q8_0) { /* cols % Q8_ELEMENTS == 0 */                                           \
+      int32_t nb = cols / Q8_ELEMENTS;                                                                    \
       for (int32_t i = 0; i < nb; i++) {                                                                  \
-        const uint8_t *blk = row + 34 * i;                                                                \
+        const uint8_t *blk = row + Q8_BYTES * i;                                                          \
         v128_t d = wasm_f32x4_splat(half_to_f32(load_u16(blk)));                                          \
-        for (int s = 0; s < 4; s++) {                                                                     \
-          v128_t q16 = wasm_i16x8_load8x8(blk + 2 + 8 * s);                                               \
+        for (int s = 0; s < Q8_ELEMENTS / 8; s++) {                                                       \
+          v128_t q16 = wasm_i16x8_load8x8(blk + Q8_VALUES_AT + 8 * s);                                    \
           v128_t q0 = wasm_i32x4_extend_low_i16x8(q16), q1 = wasm_i32x4_extend_high_i16x8(q16);            \
           OPAQUE(q0);                                                                                     \
           OPAQUE(q1);                                                                                     \
@@ -379,7 +383,7 @@ INLINE float reduce8(v128_t a, v128_t b) {
           v128_t w0 = wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(q0));                                    \
           v128_t w1 = wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(q1));                                    \
           for (int t = 0; t < T; t++) {                                                                   \
-            const float *xt = x + t * cols + 32 * i + 8 * s;                                              \
+            const float *xt = x + t * cols + Q8_ELEMENTS * i + 8 * s;                                     \
             a[t] = wasm_f32x4_add(a[t], wasm_f32x4_mul(w0, wasm_v128_load(xt)));                          \
             b[t] = wasm_f32x4_add(b[t], wasm_f32x4_mul(w1, wasm_v128_load(xt + 4)));                      \
           }                                                                                               \
@@ -418,15 +422,16 @@ TL1_DENSE_ROW(4)
 INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int32_t cols, const float *x, float *y) {
   v128_t a[4], b[4];
   for (int i = 0; i < 4; i++) a[i] = b[i] = wasm_f32x4_const_splat(0.0f);
-  if (type == TYPE_Q8_0) {
-    int32_t nb = cols >> 5;
+  if (type == TL1_DENSE_Q8_0) {
+    int32_t nb = cols / Q8_ELEMENTS;
     for (int32_t blk = 0; blk < nb; blk++) {
       v128_t d[4];
-      for (int i = 0; i < 4; i++) d[i] = wasm_f32x4_splat(half_to_f32(load_u16(row + i * rowBytes + 34 * blk)));
-      for (int s = 0; s < 4; s++) {
-        v128_t x0 = wasm_v128_load(x + 32 * blk + 8 * s), x1 = wasm_v128_load(x + 32 * blk + 8 * s + 4);
+      for (int i = 0; i < 4; i++) d[i] = wasm_f32x4_splat(half_to_f32(load_u16(row + i * rowBytes + Q8_BYTES * blk)));
+      for (int s = 0; s < Q8_ELEMENTS / 8; s++) {
+        const float *xs = x + Q8_ELEMENTS * blk + 8 * s;
+        v128_t x0 = wasm_v128_load(xs), x1 = wasm_v128_load(xs + 4);
         for (int i = 0; i < 4; i++) {
-          v128_t q16 = wasm_i16x8_load8x8(row + i * rowBytes + 34 * blk + 2 + 8 * s);
+          v128_t q16 = wasm_i16x8_load8x8(row + i * rowBytes + Q8_BYTES * blk + Q8_VALUES_AT + 8 * s);
           v128_t q0 = wasm_i32x4_extend_low_i16x8(q16), q1 = wasm_i32x4_extend_high_i16x8(q16);
           OPAQUE(q0);
           OPAQUE(q1);
@@ -480,18 +485,12 @@ EXPORT("dense_gemm")
 void dense_gemm(int32_t type, const uint8_t *data, int32_t rows, int32_t cols, int32_t rowBegin, int32_t rowEnd,
                 const float *x, int32_t nTokens, float *y) {
   switch (type) {
-    case TYPE_F32:
-      TL1_DENSE_LOOP(TYPE_F32, 4 * cols)
-      break;
-    case TYPE_F16:
-      TL1_DENSE_LOOP(TYPE_F16, 2 * cols)
-      break;
-    case TYPE_BF16:
-      TL1_DENSE_LOOP(TYPE_BF16, 2 * cols)
-      break;
-    case TYPE_Q8_0:
-      TL1_DENSE_LOOP(TYPE_Q8_0, 34 * (cols >> 5))
-      break;
+#define DENSE_TYPE_CASE(ID, NAME, ELEMENTS, BYTES) \
+  case ID:                                        \
+    TL1_DENSE_LOOP(ID, cols / (ELEMENTS) * (BYTES)) \
+    break;
+    TL1_DENSE_TYPES(DENSE_TYPE_CASE)
+#undef DENSE_TYPE_CASE
     default: /* unknown type: nothing written (the TS layer validates types) */
       break;
   }
@@ -674,4 +673,17 @@ void ternary_tl_gemm(const uint8_t *tl, int32_t uniform, const int32_t *segAct, 
   for (int32_t t = 0; t < nTokens; t++)
     tl_gemv(tl, uniform, segAct, segChunks, rowBegin, rowEnd, lut + (uint32_t)t * (uint32_t)lutStride, actScales[t],
             y + (uint32_t)t * (uint32_t)rows);
+}
+
+/* ------------------------------------------------------------------------- */
+/* build identity                                                            */
+/* ------------------------------------------------------------------------- */
+
+/* Writes the 32-byte SHA-256 of the sources this module was built from
+ * (scripts/source-hash.mjs, wasm/source_hash.h) at out, as stores of
+ * immediates: the module keeps no data of its own. */
+EXPORT("source_hash")
+void source_hash(uint8_t *out) {
+  const uint32_t words[8] = {TL1_SOURCE_HASH_WORDS};
+  for (int i = 0; i < 8; i++) __builtin_memcpy(out + 4 * i, &words[i], 4);
 }

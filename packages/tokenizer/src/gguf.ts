@@ -47,9 +47,13 @@ const SPECIAL_ID_KEYS: readonly [keyof SpecialTokens, string][] = [
 ];
 
 /** GGUF metadata: a record of key → value, or a map-like object (Map, @trit/gguf's GgufMetadata). */
-export type GgufMetadata = Readonly<Record<string, unknown>> | { get(key: string): unknown };
+export type GgufMetadataLike = Readonly<Record<string, unknown>> | { get(key: string): unknown };
+/**
+ * @deprecated Use {@link GgufMetadataLike}; the name is @trit/gguf's metadata class. Removed in the next minor release.
+ */
+export type GgufMetadata = GgufMetadataLike;
 /** GGUF metadata, or an object carrying it as `metadata` (a parsed GGUF file). */
-export type GgufLike = GgufMetadata | { readonly metadata: GgufMetadata };
+export type GgufLike = GgufMetadataLike | { readonly metadata: GgufMetadataLike };
 
 export interface TokenizerFromGgufOptions {
   /** Byte-level BPE: pre-tokens remembered at most. Default 16384. */
@@ -148,7 +152,7 @@ function lookupOf(input: GgufLike): (key: string) => unknown {
   const record = input as Record<string, unknown>;
   if (!Object.hasOwn(record, GGUF_TOKENIZER_KEYS.model) && Object.hasOwn(record, 'metadata')) {
     const inner = record.metadata;
-    if (inner !== null && typeof inner === 'object') return lookupOf(inner as GgufMetadata);
+    if (inner !== null && typeof inner === 'object') return lookupOf(inner as GgufMetadataLike);
   }
   return (key) => (Object.hasOwn(record, key) ? record[key] : undefined);
 }

@@ -5,6 +5,7 @@ export {
   GGUF_TOKENIZER_KEYS,
   type GgufLike,
   type GgufMetadata,
+  type GgufMetadataLike,
   type TokenizerFromGgufOptions,
   tokenizerFromGguf,
 } from './gguf.js';

@@ -1,8 +1,9 @@
 import { scaleCodes } from '../dequantize.js';
 import { assertCount, TernaryLengthError, TernaryValueError } from '../errors.js';
 import { readHalf, writeHalf } from '../half.js';
+import type { TernaryFormatName } from './registry.js';
 
-export type TernaryFormatName = 't158' | 'tq2_0' | 'tq1_0' | 'i2_s';
+export type { TernaryFormatName };
 
 /** Which GGUF reading a type id belongs to (ids 30 and 36 mean different things in each). */
 export type GgufDialect = 'ggml' | 'bitnet.cpp' | 'ruvllm';

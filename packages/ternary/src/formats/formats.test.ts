@@ -5,7 +5,7 @@ import { halfBitsToFloat } from '../half.js';
 import type { TernaryFormatName } from './format.js';
 import { getTernaryFormat, TERNARY_FORMATS } from './registry.js';
 
-// An independent, per-element reading of interop.md §3–4: where element k of a
+// An independent, per-element reading of docs/formats.md §TQ2_0, §I2_S, §T158: where element k of a
 // block lives. The codecs under test are written block-wise with word tricks;
 // these are written from the spec formulas only.
 type Slot = { byte: number; shift: number };
@@ -60,6 +60,11 @@ function oneHot(n: number, k: number, value: number): Int8Array {
 }
 
 describe('format table', () => {
+  it('keys every row by its own name, so the name union is the table', () => {
+    expect(names).toEqual(['t158', 'tq2_0', 'tq1_0', 'i2_s']);
+    for (const name of names) expect(TERNARY_FORMATS[name].name).toBe(name);
+  });
+
   it('has the ggml sizes and ids', () => {
     expect(TERNARY_FORMATS.tq2_0).toMatchObject({
       ggmlType: 35,
@@ -98,7 +103,7 @@ describe('format table', () => {
   });
 });
 
-describe('worked element positions (interop.md)', () => {
+describe('worked element positions (docs/formats.md)', () => {
   it('TQ2_0 puts element k at byte 32·(k>>7) + (k&31), shift 2·((k&127)>>5)', () => {
     const cases: [number, number, number][] = [
       [0, 0, 0],

@@ -1,0 +1,124 @@
+import type { TokenBatch } from '../activations.js';
+import type { DenseLayout } from '../dense.js';
+import { KernelLoadError } from '../errors.js';
+import type { KernelDriver } from '../kernel.js';
+import type { TernaryLayout } from '../layout.js';
+import { packageRoot } from '../package-files.js';
+
+/** The N-API addon's surface (native/tl1.c). */
+export interface NativeAddon {
+  cpuFeatures(): { avx2: boolean; avxVnni: boolean; avx512Vnni: boolean; isa: string };
+  setIsa(name: string): void;
+  setThreads(n: number): number;
+  getThreads(): number;
+  ternaryPrepare(
+    codes: Uint8Array,
+    segAct: Int32Array,
+    segChunks: Int32Array,
+    segScale: Float32Array,
+    rowSeg: Int32Array | null,
+    rowCode: Int32Array | null,
+    uniform: number,
+    rows: number,
+    maxActEnd: number,
+  ): object;
+  ternaryGemm(
+    handle: object,
+    q: Int8Array,
+    prefix: Int32Array,
+    qStride: number,
+    actScales: Float32Array,
+    nTokens: number,
+    y: Float32Array,
+  ): void;
+  denseGemm(
+    type: number,
+    data: Uint8Array,
+    rows: number,
+    cols: number,
+    x: Float32Array,
+    nTokens: number,
+    y: Float32Array,
+  ): void;
+  streamSum(data: Uint8Array, threads: number): number;
+  /** SHA-256 (hex) of the sources the binary was built from (scripts/source-hash.mjs); absent from older builds. */
+  sourceHash?(): string;
+  /** Absent from addons built before attention existed; the kernel then uses the JS version. */
+  attention?(
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    out: Float32Array,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    start: number,
+    nTokens: number,
+    scale: number,
+  ): void;
+}
+
+/**
+ * Loads the addon: a prebuild for this platform or a local node-gyp build,
+ * found by node-gyp-build. `path` overrides the directory searched.
+ */
+export async function loadNativeAddon(path?: string): Promise<NativeAddon> {
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new KernelLoadError('native', 'not running in Node.js');
+  }
+  if (process.arch !== 'x64')
+    throw new KernelLoadError('native', `the addon is built for x64, this is ${process.arch}`);
+  // Imported lazily so the package also loads in browsers.
+  const { createRequire } = await import('node:module');
+  const { fileURLToPath } = await import('node:url');
+  const require = createRequire(import.meta.url);
+  let addon: NativeAddon;
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+    addon = nodeGypBuild(path ?? fileURLToPath(packageRoot()));
+  } catch (error) {
+    throw new KernelLoadError('native', `no usable addon binary (${(error as Error).message.split('\n')[0]})`);
+  }
+  const features = addon.cpuFeatures();
+  if (!features.avx2) throw new KernelLoadError('native', 'this CPU has no AVX2');
+  return addon;
+}
+
+export function createNativeDriver(addon: NativeAddon, threads: number): KernelDriver<object, DenseLayout> {
+  const ensureThreads = () => {
+    if (addon.getThreads() !== threads) addon.setThreads(threads);
+  };
+  ensureThreads();
+  return {
+    name: `native-${addon.cpuFeatures().isa}`,
+    threads,
+    loadTernary: (l: TernaryLayout) =>
+      addon.ternaryPrepare(
+        l.codes,
+        l.segAct,
+        l.segChunks,
+        l.segScale,
+        l.rowSeg,
+        l.rowCode,
+        l.uniform,
+        l.rows,
+        l.maxActEnd,
+      ),
+    loadDense: (layout) => layout,
+    ternaryGemm: (handle, b: TokenBatch, y) => {
+      ensureThreads();
+      addon.ternaryGemm(handle, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, y);
+    },
+    denseGemm: (layout, x, nTokens, y) => {
+      ensureThreads();
+      addon.denseGemm(layout.info.ggmlType, layout.bytes, layout.rows, layout.cols, x, nTokens, y);
+    },
+    attention: addon.attention
+      ? (a) => {
+          ensureThreads();
+          addon.attention?.(a.q, a.keys, a.values, a.out, a.heads, a.kvHeads, a.headDim, a.start, a.nTokens, a.scale);
+        }
+      : undefined,
+    dispose: async () => {},
+  };
+}
