@@ -299,7 +299,7 @@ export function formatKernelBench(report: KernelBenchReport): string {
   lines.push('', line(header), ...rows.map(line));
   lines.push(
     '',
-    '× llama.cpp: llama.cpp µs on the reference machine (2-core Sapphire Rapids, from the tl1-kernel issue) ÷ ours; > 1 is faster.',
+    '× llama.cpp: llama.cpp µs measured once on a reference machine (2-core Sapphire Rapids; LLAMA_CPP_REFERENCE_MICROS) ÷ ours; > 1 is faster.',
   );
   return lines.join('\n');
 }
