@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { sameFloat32 } from '@trit/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { denseKernelCases, type TernaryKernelCase, ternaryKernelCases } from '../kernel-cases.js';
-import { loadNativeAddon, type NativeAddon } from './driver.js';
+import { loadNativeAddon, type NativeAddon, prepareOnAddon } from './driver.js';
 
 const require = createRequire(import.meta.url);
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -71,18 +71,7 @@ afterEach(() => {
 });
 
 function prepare(tl1: NativeAddon, c: TernaryKernelCase): object {
-  const l = c.layout;
-  return tl1.ternaryPrepare(
-    l.codes,
-    l.segAct,
-    l.segChunks,
-    l.segScale,
-    l.rowSeg,
-    l.rowCode,
-    l.uniform,
-    l.rows,
-    l.maxActEnd,
-  );
+  return prepareOnAddon(tl1, c.layout);
 }
 
 const CANARY = -7;

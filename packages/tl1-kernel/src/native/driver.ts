@@ -84,6 +84,21 @@ export async function loadNativeAddon(path?: string): Promise<NativeAddon> {
   return addon;
 }
 
+/** Hands a ternary layout to the addon, in the argument order of native/tl1.c's ternaryPrepare. */
+export function prepareOnAddon(addon: NativeAddon, l: TernaryLayout): object {
+  return addon.ternaryPrepare(
+    l.codes,
+    l.segAct,
+    l.segChunks,
+    l.segScale,
+    l.rowSeg,
+    l.rowCode,
+    l.uniform,
+    l.rows,
+    l.maxActEnd,
+  );
+}
+
 export function createNativeDriver(addon: NativeAddon, threads: number): KernelDriver<object, DenseLayout> {
   const ensureThreads = () => {
     if (addon.getThreads() !== threads) addon.setThreads(threads);
@@ -92,18 +107,7 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
   return {
     name: `native-${addon.cpuFeatures().isa}`,
     threads,
-    loadTernary: (l: TernaryLayout) =>
-      addon.ternaryPrepare(
-        l.codes,
-        l.segAct,
-        l.segChunks,
-        l.segScale,
-        l.rowSeg,
-        l.rowCode,
-        l.uniform,
-        l.rows,
-        l.maxActEnd,
-      ),
+    loadTernary: (l: TernaryLayout) => prepareOnAddon(addon, l),
     loadDense: (layout) => layout,
     ternaryGemm: (handle, b: TokenBatch, y) => {
       ensureThreads();
