@@ -8,11 +8,9 @@ export {
   tensorGroupOf,
 } from './discover.js';
 export {
-  ByteWriter,
   type EncodeMetadataOptions,
   encodeMetadataValue,
   type GgufMetadataInput,
-  serializeHeader,
 } from './encode.js';
 export {
   GgufAbortError,
@@ -23,7 +21,6 @@ export {
   GgufWriteError,
 } from './errors.js';
 export {
-  compareUtf8,
   type ExportBitnetOptions,
   type ExportTensor,
   type ExportTensorData,
@@ -54,9 +51,7 @@ export {
 } from './hyper-parameters.js';
 export { type KnownKeyType, knownKeyType } from './known-keys.js';
 export { GgufMetadata } from './metadata.js';
-export { GGUF_MAGIC, GGUF_MAX_DIMS, GGUF_MAX_NAME_BYTES, GGUF_MAX_STRING_OR_ARRAY } from './parse.js';
 export {
-  alignUp,
   detectDialect,
   GGUF_DEFAULT_ALIGNMENT,
   GgufFile,

@@ -23,16 +23,7 @@ export {
   float32ToBytes,
   float32ToFloat16Bytes,
 } from './floats.js';
-export {
-  encodeHeader,
-  type HeaderTensor,
-  METADATA_KEY,
-  type ParsedHeader,
-  parseHeader,
-  readHeaderLength,
-  SAFETENSORS_MAX_HEADER_BYTES,
-  type SafetensorsTensorInfo,
-} from './header.js';
+export { SAFETENSORS_MAX_HEADER_BYTES, type SafetensorsTensorInfo } from './header.js';
 export {
   type OpenSafetensorsModelOptions,
   openSafetensorsModel,
