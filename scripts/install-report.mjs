@@ -35,7 +35,7 @@ export function cleanEnv() {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(npm|pnpm)_/i.test(key) || key === 'INIT_CWD') continue;
-    if (key === 'TRIT_KERNEL' || key === 'TL1_SKIP_NATIVE') continue;
+    if (key === 'TRIT_KERNEL') continue;
     env[key] = value;
   }
   return env;

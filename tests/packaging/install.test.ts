@@ -52,7 +52,7 @@ describe.each<Tool>(['npm', 'pnpm'])('%s install of one tarball', (tool) => {
       const { dir } = installed(tool, '@trit/tl1-kernel');
       const script = [
         "const { loadKernel } = await import('@trit/tl1-kernel');",
-        "const kernel = await loadKernel({ backend: 'auto' });",
+        "const kernel = await loadKernel({ implementation: 'auto' });",
         'console.log(kernel.name);',
         'await kernel.dispose();',
       ].join('\n');

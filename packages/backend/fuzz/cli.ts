@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     const corpus = await buildCorpus(corpusDir);
 
     if (args.has('index')) {
-      const kernel = await loadKernel({ backend, threads: 1 });
+      const kernel = await loadKernel({ implementation: backend, threads: 1 });
       const indices = (args.get('index') as string).split(',').map(Number);
       for (const f of formats) {
         for (const index of indices) {

@@ -34,7 +34,7 @@ const send = (message: FromWorker) => (process.send as (m: FromWorker) => boolea
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] as string) as WorkerConfig;
   const corpus: Corpus | undefined = config.corpusDir ? await loadCorpus(config.corpusDir) : undefined;
-  const kernel = await loadKernel({ backend: config.backend, threads: 1 });
+  const kernel = await loadKernel({ implementation: config.backend, threads: 1 });
   const workDir = await mkdtemp(join(config.workRoot, 'child-'));
   let current = -1;
   const context: StageContext = {

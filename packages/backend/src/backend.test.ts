@@ -302,7 +302,7 @@ describe('BitNetBackend forward pass', () => {
     for (const backend of ['js', 'wasm', 'native'] as const) {
       let kernel: Awaited<ReturnType<typeof loadKernel>>;
       try {
-        kernel = await loadKernel({ backend, threads: 1 });
+        kernel = await loadKernel({ implementation: backend, threads: 1 });
       } catch {
         continue; // a backend this platform lacks; the kernel package's own tests cover that
       }

@@ -122,7 +122,7 @@ describe.each(KERNELS)('one model, one sequence ($backend, $threads threads)', (
 });
 
 it('a model on a shared kernel that someone disposed throws a typed error, not a hang', async () => {
-  const kernel = await loadKernel({ backend: 'js', threads: 2 });
+  const kernel = await loadKernel({ implementation: 'js', threads: 2 });
   const model = await BitNetBackend.load(path, { kernel, contextSize: 64 });
   await kernel.dispose();
   expect(() => model.evaluate([5])).toThrow(KernelDisposedError);
