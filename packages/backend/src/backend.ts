@@ -12,6 +12,7 @@ import {
 import { halfToFloatTable } from '@trit/ternary';
 import {
   type AttentionInput,
+  type DenseType,
   type LoadKernelOptions,
   loadKernel,
   type PreparedMatrix,
@@ -90,9 +91,7 @@ export interface GeneratedToken {
 }
 
 /** A prepared projection (the kernel rounds a dense one's inputs as llama.cpp does for its type). */
-interface Projection {
-  matrix: PreparedMatrix;
-}
+type Projection = PreparedMatrix;
 
 interface Layer {
   attnNorm: Float32Array;
@@ -155,8 +154,6 @@ export class BitNetBackend {
   private readonly layers: Layer[];
   private readonly views = new Map<number, Scratch>();
   private readonly attentionArgs: AttentionInput;
-  /** The matrices of each projection group, for gemmMany. */
-  private readonly groupMatrices = new Map<readonly Projection[], PreparedMatrix[]>();
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
   private readonly rope: Rope;
@@ -194,12 +191,6 @@ export class BitNetBackend {
       keys: new Float32Array(contextSize * kvDim),
       values: new Float32Array(contextSize * kvDim),
     }));
-    for (const l of this.layers)
-      for (const group of [l.qkv, l.gateUp])
-        this.groupMatrices.set(
-          group,
-          group.map((p) => p.matrix),
-        );
     this.full = this.allocate(batchSize);
     const empty = new Float32Array(0);
     this.attentionArgs = {
@@ -269,7 +260,7 @@ export class BitNetBackend {
         const info = file.tensor(name);
         const prepared = prepareMatrix(kernel, file, info, await file.readTensorData(name));
         progress(name);
-        return { matrix: prepared };
+        return prepared;
       };
       const scale = async (name: string): Promise<number> => (file.hasTensor(name) ? (await vector(name))[0] : 1);
 
@@ -280,7 +271,7 @@ export class BitNetBackend {
       const output =
         config.family === 'llama' && file.hasTensor(outputName)
           ? await matrix(outputName)
-          : { matrix: prepareMatrix(kernel, file, embeddingInfo, embeddingBytes) };
+          : prepareMatrix(kernel, file, embeddingInfo, embeddingBytes);
       const outputNorm = await vector(ggufTensorNameFor('output_norm'));
       const layers: Omit<Layer, 'keys' | 'values' | 'qkv' | 'gateUp'>[] = [];
       for (let i = 0; i < config.blockCount; i++) {
@@ -623,12 +614,12 @@ export class BitNetBackend {
 
   /** Y = X·Wᵀ for T tokens (the kernel rounds X as llama.cpp does for a dense W's type). */
   private project(p: Projection, X: Float32Array, T: number, Y: Float32Array): void {
-    this.kernel.gemm(p.matrix, X, T, Y);
+    this.kernel.gemm(p, X, T, Y);
   }
 
   /** Projections of one input: the kernel quantizes (ternary) or rounds (dense, per type) X once for them all. */
   private projectMany(ps: readonly Projection[], X: Float32Array, T: number, Ys: readonly Float32Array[]): void {
-    this.kernel.gemmMany(this.groupMatrices.get(ps) as PreparedMatrix[], X, T, Ys);
+    this.kernel.gemmMany(ps, X, T, Ys);
   }
 
   /** Decodes row `token` of the embedding into out[at…]: common types inline, others through the type table. */
@@ -765,7 +756,7 @@ function prepareMatrix(
     if (format) return kernel.prepare({ format, data, rows, cols });
     if (DENSE_TYPES.has(tensor.typeName)) {
       return kernel.prepareDense({
-        type: tensor.typeName.toLowerCase() as 'f32' | 'f16' | 'bf16' | 'q8_0',
+        type: tensor.typeName.toLowerCase() as DenseType,
         data,
         rows,
         cols,

@@ -8,12 +8,13 @@ import {
   readGguf,
   type TensorDiscoveryReport,
 } from '@trit/gguf';
+import { DENSE_TYPES as KERNEL_DENSE_TYPES } from '@trit/tl1-kernel';
 import { tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
 import { ModelLoadError, withoutSource } from './errors.js';
 
 /** Types a projection may have: ternary ones run on the ternary kernel, the rest on its dense GEMV. */
-export const DENSE_TYPES = new Set(['F32', 'F16', 'BF16', 'Q8_0']);
+export const DENSE_TYPES: ReadonlySet<string> = new Set(KERNEL_DENSE_TYPES.map((t) => t.name.toUpperCase()));
 export const TERNARY_TYPES = new Set(['TQ1_0', 'TQ2_0', 'I2_S', 'BITNET_T158']);
 
 /** How a tensor is used, which decides the types it may have. */

@@ -92,11 +92,22 @@ export function qStrideFor(layout: TernaryLayout): number {
   return Math.ceil(Math.max(layout.maxActEnd, layout.cols) / CHUNK_WEIGHTS) * CHUNK_WEIGHTS + CHUNK_WEIGHTS;
 }
 
+/** One activation grid's rounded inputs: a buffer grown on demand, its views by length, and the call they hold. */
+interface RoundedInputs {
+  buffer: Float32Array;
+  views: Map<number, Float32Array>;
+  call: number;
+}
+
+const MAX_ROUNDED_VIEWS = 16;
+
 export class Kernel<TH, DH> implements TernaryKernel {
   /** Quantized-activation buffers reused across calls (grown on demand). */
   private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
-  /** Rounded-input buffers for dense matrices, one per activation grid (gemmMany may need several at once). */
-  private readonly rounded = new Map<DenseActivation, Float32Array>();
+  /** Rounded inputs for dense matrices, one buffer per activation grid (gemmMany may need several at once). */
+  private readonly rounded = new Map<DenseActivation, RoundedInputs>();
+  /** Counts gemm/gemmMany calls, so a grid's buffer knows whether it already holds this call's X. */
+  private call = 0;
   private disposed = false;
 
   constructor(private readonly driver: KernelDriver<TH, DH>) {}
@@ -153,6 +164,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
       const batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
       this.driver.ternaryGemm(m.handle as TH, batch, out);
     } else {
+      this.call++;
       this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
     }
     return out;
@@ -168,7 +180,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
     // and one rounding every dense matrix of the same activation grid.
     let batch: TokenBatch | undefined;
     let batchStride = -1;
-    let roundedFor: Partial<Record<DenseActivation, Float32Array>> | undefined;
+    this.call++;
     for (let i = 0; i < matrices.length; i++) {
       const m = matrices[i] as PreparedTernary | PreparedDense;
       const out = Ys[i] as Float32Array;
@@ -179,26 +191,34 @@ export class Kernel<TH, DH> implements TernaryKernel {
         }
         this.driver.ternaryGemm(m.handle as TH, batch, out);
       } else {
-        roundedFor ??= {};
-        let input = roundedFor[m.activation];
-        if (!input) {
-          input = this.roundInputs(m, X);
-          roundedFor[m.activation] = input;
-        }
-        this.driver.denseGemm(m.handle as DH, input, nTokens, out);
+        this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
       }
     }
   }
 
-  /** X rounded to the matrix's activation grid, in a reused buffer (X itself for f32). */
+  /**
+   * X rounded to the matrix's activation grid (X itself for f32), rounded at
+   * most once per call for each grid. The per-token path allocates nothing:
+   * views of each input length are kept (decode and prefill use a handful).
+   */
   private roundInputs(m: PreparedDense, X: Float32Array): Float32Array {
     if (m.activation === 'f32') return X;
-    let buffer = this.rounded.get(m.activation);
-    if (!buffer || buffer.length < X.length) {
-      buffer = new Float32Array(X.length);
-      this.rounded.set(m.activation, buffer);
+    let r = this.rounded.get(m.activation);
+    if (!r || r.buffer.length < X.length) {
+      r = { buffer: new Float32Array(X.length), views: new Map(), call: -1 };
+      this.rounded.set(m.activation, r);
     }
-    return roundDenseActivations(m.activation, X, m.cols, buffer.subarray(0, X.length));
+    let view = r.views.get(X.length);
+    if (!view) {
+      if (r.views.size >= MAX_ROUNDED_VIEWS) r.views.clear();
+      view = r.buffer.subarray(0, X.length);
+      r.views.set(X.length, view);
+    }
+    if (r.call !== this.call) {
+      roundDenseActivations(m.activation, X, m.cols, view);
+      r.call = this.call;
+    }
+    return view;
   }
 
   /** Checks X and Y against the matrix; returns Y, or a new output when Y is absent. */
