@@ -1,4 +1,8 @@
 import { libraryConfig } from '../../tsup.base';
 
-// `./llama-cpp` is a separate entry so that bundling the main entry (the CLI does) never pulls in node-llama-cpp.
-export default libraryConfig({ entry: ['src/index.ts', 'src/llama-cpp.ts'], external: ['node-llama-cpp'] });
+// `./llama-cpp` is a separate entry so that bundling the main entry (the CLI does) never pulls in node-llama-cpp;
+// `./bitnet-cpp` (a model file as bitnet.cpp writes it) is one so that tests alone carry it.
+export default libraryConfig({
+  entry: ['src/index.ts', 'src/llama-cpp.ts', 'src/bitnet-cpp.ts'],
+  external: ['node-llama-cpp'],
+});

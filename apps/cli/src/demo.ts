@@ -120,7 +120,8 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
   try {
     const synth = await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed, output: join(dir, 'hf') });
     const path = join(dir, 'tiny-tq2_0.gguf');
-    const report = await quantizeModel(join(dir, 'hf'), path, { format: 'tq2_0' });
+    // Block scales: the synthetic weights are ternary × s, and a block's least-squares scale recovers s exactly.
+    const report = await quantizeModel(join(dir, 'hf'), path, { format: 'tq2_0', scales: 'block' });
     const validation = await validateGguf(path, { checkTensorData: true });
     const prompt = 'The ternary model';
     const kernels: ModelTourRow[] = [];

@@ -214,7 +214,7 @@ describe('trit validate', () => {
     const bad = await rewritten(
       tiny,
       'bad-vocab.gguf',
-      (k, v) => (k === 'tokenizer.ggml.model' ? 'bert' : v),
+      (k, v) => (k === 'tokenizer.ggml.model' ? 'no-such-model' : v),
       () => false,
     );
     expect(json(run('validate', bad, '--vocab-only', '--json')).errors.map((e) => e.code)).toEqual(['tokenizer']);

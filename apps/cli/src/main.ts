@@ -4,7 +4,14 @@ import { runDemo } from './demo.js';
 import { InputError, UsageError } from './errors.js';
 import { formatDemoReport } from './format-report.js';
 import { formatInspectReport, formatValidateReport, inspectFile, validateFile } from './inspect.js';
-import { abortOnInterrupt, formatQuantizeReport, formatStats, parseLayers, progressBar } from './model-commands.js';
+import {
+  abortOnInterrupt,
+  formatQuantizeReport,
+  formatStats,
+  parseLayers,
+  parseQuantizeChoices,
+  progressBar,
+} from './model-commands.js';
 import { formatTokenizeReport, loadTokenizer, tokenize } from './tokenize.js';
 
 export const VERSION: string = packageJson.version;
@@ -27,10 +34,13 @@ Commands:
   synth --arch llama|bitnet --preset tiny|small|bitnet-2b [--seed N] -o DIR [--gguf [--f32]]
                              write a deterministic synthetic model in Hugging Face layout
                              (config.json, safetensors, tokenizer.json), or as a float GGUF
-  quantize <hf-dir | model.safetensors | model.gguf> -o out.gguf [--format tq2_0|tq1_0|t158]
-           [--layers all|experts|<globs>] [--no-optimize-scales] [--json]
+  quantize <hf-dir | model.safetensors | model.gguf> -o out.gguf [--format tq2_0|tq1_0|i2_s|t158]
+           [--layers all|experts|<globs>] [--scales tensor|block] [--no-optimize-scales]
+           [--output-type f16|q8_0|…] [--embedding-type f16|q8_0|…] [--json]
                              quantize projections to ternary, tensor by tensor; llama.cpp loads
-                             the result (t158 is RuvLLM's layout, which it does not)
+                             the result (i2_s is bitnet.cpp's, t158 RuvLLM's). BitNet checkpoints
+                             keep their trained codes: packed ones as published, master weights
+                             by per-tensor absmean; float models get per-block absmean + scale search
   run <model.gguf> [-p|--prompt T] [-n|--max-tokens 128] [--temp|--temperature X] [--top-k K]
       [--top-p P] [--min-p P] [--repeat-penalty R] [--seed N] [--context N]
       [--kernel|--backend auto|native|wasm|js] [--threads N] [--json]
@@ -317,7 +327,10 @@ async function quantize(args: readonly string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       format: { type: 'string', default: 'tq2_0' },
       layers: { type: 'string' },
+      scales: { type: 'string' },
       'no-optimize-scales': { type: 'boolean', default: false },
+      'output-type': { type: 'string' },
+      'embedding-type': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -326,9 +339,7 @@ async function quantize(args: readonly string[]): Promise<number> {
   const input = singleFile('quantize', positionals);
   const output = values.output;
   if (!output) throw new UsageError('quantize needs -o out.gguf');
-  const format = values.format;
-  if (format !== 'tq2_0' && format !== 'tq1_0' && format !== 't158')
-    throw new UsageError(`--format must be tq2_0, tq1_0 or t158, got "${format}"`);
+  const { format, scales } = parseQuantizeChoices(values.format, values.scales);
   await checkOutputFile(output);
   const { cleanStaleTemporaries } = await import('@trit/file-io');
   const { dirname, resolve } = await import('node:path');
@@ -343,7 +354,10 @@ async function quantize(args: readonly string[]): Promise<number> {
         quantizeModel(input, output, {
           format,
           layers: parseLayers(values.layers),
-          optimizeScales: !values['no-optimize-scales'],
+          scales,
+          ...(values['no-optimize-scales'] ? { optimizeScales: false } : {}),
+          outputType: values['output-type'],
+          embeddingType: values['embedding-type'],
           signal,
           onProgress: (p) => bar.update(p.bytesWritten, p.totalBytes, `${p.index}/${p.count} ${p.tensor}`),
         }),

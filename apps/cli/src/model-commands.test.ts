@@ -17,6 +17,54 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('trit quantize: formats, scales and dense types', () => {
+  it("writes I2_S under bitnet.cpp's architecture and says which quantization ran", async () => {
+    const hf = join(dir, 'bitnet-i2s');
+    expect(run('synth', '--arch', 'bitnet', '--preset', 'tiny', '--seed', '4', '-o', hf).status).toBe(0);
+    const out = join(dir, 'bitnet-i2s.gguf');
+    const quantize = run('quantize', hf, '-o', out, '--format', 'i2_s', '--output-type', 'q8_0');
+    expect(quantize.status, quantize.stderr).toBe(0);
+    expect(quantize.stdout).toContain('bitnet-b1.58 (from bitnet), 24 tensors (14 ternary)');
+    expect(quantize.stdout).toContain('quantization: per-tensor absmean (BitNet QAT)');
+    expect(quantize.stdout).toMatch(/blk\.0\.ffn_up\.weight\s+I2_S .* sparsity \d+\.\d%/);
+    // The head is tied, so --output-type stores token_embd, as llama-quantize does.
+    expect(quantize.stdout).toMatch(/token_embd\.weight\s+Q8_0/);
+    const info = run('inspect', out, '--json');
+    expect(info.status, info.stderr).toBe(0);
+    expect(info.stdout).toContain('"bitnet-b1.58"');
+    const generate = run('run', out, '-p', 'the', '-n', '4', '--seed', '1', '--json');
+    expect(generate.status, generate.stderr).toBe(0);
+
+    const block = run('quantize', hf, '-o', join(dir, 'bitnet-block.gguf'), '--scales', 'block');
+    expect(block.status, block.stderr).toBe(0);
+    expect(block.stdout).toContain('quantization: per-block absmean + scale search');
+    const plain = run(
+      'quantize',
+      hf,
+      '-o',
+      join(dir, 'bitnet-plain.gguf'),
+      '--scales',
+      'block',
+      '--no-optimize-scales',
+    );
+    expect(plain.stdout).toContain('quantization: per-block absmean\n');
+  }, 120_000);
+
+  it('refuses what it cannot write, naming the choices', () => {
+    const hf = join(dir, 'bitnet-i2s');
+    const badFormat = run('quantize', hf, '-o', join(dir, 'x.gguf'), '--format', 'q4_0');
+    expect(badFormat.status).toBe(2);
+    expect(badFormat.stderr).toContain('--format must be tq2_0, tq1_0, i2_s, t158, got "q4_0"');
+    const badScales = run('quantize', hf, '-o', join(dir, 'x.gguf'), '--scales', 'row');
+    expect(badScales.stderr).toContain('--scales must be tensor or block, got "row"');
+    const badType = run('quantize', hf, '-o', join(dir, 'x.gguf'), '--output-type', 'q9_9');
+    expect(badType.status).toBe(1);
+    expect(badType.stderr).toMatch(/outputType "q9_9" is not a type the converter can write; use f32, f16, .*q8_0/);
+    const i2sBlock = run('quantize', hf, '-o', join(dir, 'x.gguf'), '--format', 'i2_s', '--scales', 'block');
+    expect(i2sBlock.stderr).toContain('format i2_s has one scale per tensor');
+  });
+});
+
 describe('trit synth → quantize → run', () => {
   it('makes a model, quantizes it with a JSON report, and generates reproducibly', () => {
     const hf = join(dir, 'bitnet');
@@ -28,14 +76,17 @@ describe('trit synth → quantize → run', () => {
     const quantize = run('quantize', hf, '-o', out, '--format', 'tq1_0', '--json');
     expect(quantize.status, quantize.stderr).toBe(0);
     const report = JSON.parse(quantize.stdout) as {
+      quantization: string[];
       tensors: { name: string; format: string; mse: number; relativeError: number; sparsity: number; bytes: number }[];
       totals: { bitsPerWeight: number; fileBytes: number; seconds: number; ternaryTensors: number };
     };
     const up = report.tensors.find((t) => t.name === 'blk.0.ffn_up.weight');
     expect(up).toMatchObject({ format: 'TQ1_0' });
-    // Synthetic BitNet weights are exactly ternary: absmean recovers them up to fp16 scales.
-    expect(up?.relativeError).toBeLessThan(1e-3);
+    // A BitNet checkpoint gets per-tensor absmean. The synthetic weights are exactly s × codes, so the codes come
+    // back and gamma = mean|w| = s·(1 − zero fraction): the relative error is the zero fraction (up to fp16 gamma).
+    expect(report.quantization).toEqual(['per-tensor absmean (BitNet QAT)']);
     expect(up?.sparsity).toBeGreaterThan(0.28);
+    expect(Math.abs((up?.relativeError ?? 0) - (up?.sparsity ?? 1))).toBeLessThan(1e-3);
     expect(report.totals.ternaryTensors).toBe(14);
     expect(report.totals.seconds).toBeGreaterThan(0);
 

@@ -1,6 +1,7 @@
 import type { GenerationStats } from '@trit/backend';
 import type { QuantizeReport } from '@trit/convert';
 import type { LayerMask } from '@trit/quantizer';
+import { UsageError } from './errors.js';
 import { formatBytes } from './inspect.js';
 
 /** A one-line progress bar on stderr when it is a terminal; nothing otherwise. */
@@ -51,14 +52,41 @@ export function parseLayers(value: string | undefined): LayerMask {
   };
 }
 
+const FORMATS = ['tq2_0', 'tq1_0', 'i2_s', 't158'] as const;
+const SCALES = ['tensor', 'block'] as const;
+
+/** `--format` and `--scales`, checked; undefined scales leave the choice to the converter (tensor for BitNet checkpoints). */
+export function parseQuantizeChoices(
+  format: string | undefined,
+  scales: string | undefined,
+): { format: (typeof FORMATS)[number]; scales: (typeof SCALES)[number] | undefined } {
+  const chosen = format ?? 'tq2_0';
+  if (!(FORMATS as readonly string[]).includes(chosen))
+    throw new UsageError(`--format must be ${FORMATS.join(', ')}, got "${chosen}"`);
+  if (scales !== undefined && !(SCALES as readonly string[]).includes(scales))
+    throw new UsageError(`--scales must be tensor or block, got "${scales}"`);
+  return { format: chosen as (typeof FORMATS)[number], scales: scales as (typeof SCALES)[number] | undefined };
+}
+
 export function formatQuantizeReport(report: QuantizeReport): string {
+  const architecture =
+    report.fileArchitecture === report.architecture
+      ? report.architecture
+      : `${report.fileArchitecture} (from ${report.architecture})`;
   const lines = [
-    `${report.output}: ${report.architecture}, ${report.totals.tensors} tensors (${report.totals.ternaryTensors} ternary) from ${report.input}`,
+    `${report.output}: ${architecture}, ${report.totals.tensors} tensors (${report.totals.ternaryTensors} ternary) from ${report.input}`,
   ];
+  if (report.quantization.length > 0) lines.push(`quantization: ${report.quantization.join('; ')}`);
+  const { output, tokenEmbd, rule } = report.denseTypes;
+  const chosen = [output && `output ${output}`, tokenEmbd && `token_embd ${tokenEmbd}`].filter(Boolean).join(', ');
+  if (chosen)
+    lines.push(
+      `dense types: ${chosen} (${rule === 'options' ? 'as asked' : rule === 'dense precision' ? 'the dense precision' : `${rule}'s llama-quantize default`})`,
+    );
   const width = Math.max(...report.tensors.map((t) => t.name.length));
   for (const t of report.tensors) {
     lines.push(
-      `  ${t.name.padEnd(width)}  ${t.format.padEnd(5)}  ${t.shape.join('×').padEnd(11)}  rel.err ${t.relativeError.toFixed(4)}  mse ${t.mse.toExponential(2)}  ${t.format.startsWith('TQ') || t.format === 'T158' ? `sparsity ${(t.sparsity * 100).toFixed(1)}%` : ''.padEnd(14)}  ${formatBytes(t.bytes)}`,
+      `  ${t.name.padEnd(width)}  ${t.format.padEnd(5)}  ${t.shape.join('×').padEnd(11)}  rel.err ${t.relativeError.toFixed(4)}  mse ${t.mse.toExponential(2)}  ${t.format.startsWith('TQ') || t.format === 'T158' || t.format === 'I2_S' ? `sparsity ${(t.sparsity * 100).toFixed(1)}%` : ''.padEnd(14)}  ${formatBytes(t.bytes)}`,
     );
   }
   const tt = report.totals;

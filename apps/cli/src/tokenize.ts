@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { readGguf } from '@trit/gguf';
-import { type BpeTokenizer, tokenizerFromGguf, tokenizerFromHf } from '@trit/tokenizer';
+import { type GgufTokenizer, tokenizerFromGguf, tokenizerFromHf } from '@trit/tokenizer';
 
 export interface TokenizeReport {
   source: string;
@@ -14,7 +14,7 @@ export interface TokenizeReport {
 }
 
 /** A tokenizer from a GGUF's `tokenizer.ggml.*` keys, or from a Hugging Face tokenizer.json. */
-export async function loadTokenizer(path: string): Promise<BpeTokenizer> {
+export async function loadTokenizer(path: string): Promise<GgufTokenizer> {
   const head = new Uint8Array(4);
   const { open } = await import('node:fs/promises');
   const handle = await open(path, 'r');
@@ -46,7 +46,7 @@ export async function loadTokenizer(path: string): Promise<BpeTokenizer> {
 }
 
 export function tokenize(
-  tokenizer: BpeTokenizer,
+  tokenizer: GgufTokenizer,
   source: string,
   text: string,
   options: { addSpecial: boolean; parseSpecial: boolean },

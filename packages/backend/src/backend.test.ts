@@ -237,7 +237,8 @@ describe('BitNetBackend forward pass', () => {
     const hf = join(dir, 'hf-bitnet');
     await synthesizeModel({ arch: 'bitnet', preset: 'tiny', seed: 9, output: hf });
     const tq2 = join(dir, 'bitnet-tq2.gguf');
-    await quantizeModel(hf, tq2, { format: 'tq2_0' });
+    // Block scales: their least-squares scale is the synthetic weights' own s, which the I2_S file below stores.
+    await quantizeModel(hf, tq2, { format: 'tq2_0', scales: 'block' });
     const source = await readGguf(tq2);
     const weights = await openSafetensorsModel(hf);
     const { ggufTensorName } = await import('@trit/convert');
@@ -399,7 +400,7 @@ describe('loading checks every tensor first', () => {
       tensors: [
         { name: 'token_embd.weight', shape: [10, 64], data: new Float32Array(640) },
         { name: 'output_norm.weight', shape: [32], data: new Float32Array(32) },
-        { name: 'blk.0.attn_q.weight', shape: [64, 64], type: 'Q4_0', data: new Uint8Array(64 * 2 * 18) },
+        { name: 'blk.0.attn_q.weight', shape: [64, 64], type: 'Q4_1', data: new Uint8Array(64 * 2 * 20) },
       ],
     });
     const validation = await BitNetBackend.validateModel(path);
@@ -408,7 +409,7 @@ describe('loading checks every tensor first', () => {
     expect(validation.problems.join('\n')).toMatch(
       /output_norm\.weight has shape \[32\], the architecture needs \[64\]/,
     );
-    expect(validation.problems.join('\n')).toMatch(/attn_q\.weight has type Q4_0/);
+    expect(validation.problems.join('\n')).toMatch(/attn_q\.weight has type Q4_1/);
     expect(validation.warnings).toEqual([
       'tokenizer.ggml.tokens has 3 entries but token_embd.weight has 10 rows: llama.cpp refuses the file (check_tensor_dims)',
     ]);

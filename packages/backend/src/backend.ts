@@ -18,7 +18,7 @@ import {
   type PreparedMatrix,
   type TernaryKernel,
 } from '@trit/tl1-kernel';
-import { type BpeTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
+import { type GgufTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
 import { type ModelConfig, readModelConfig } from './config.js';
 import {
   BackendBusyError,
@@ -52,7 +52,7 @@ export interface BitNetBackendOptions {
   contextSize?: number;
   /** Tokens per prefill batch (GEMM); default 64. */
   batchSize?: number;
-  /** Override the FFN activation (the file's `bitnet.hidden_activation`, else SiLU as llama.cpp). */
+  /** Override the FFN activation (default: the file's `<arch>.hidden_activation`, else the architecture's own, docs/formats.md §bitnet). */
   activation?: Activation;
   /** Called after each tensor is prepared. */
   onProgress?: (loaded: number, total: number, tensor: string) => void;
@@ -181,7 +181,7 @@ export class BitNetBackend {
     private readonly output: Projection,
     layers: Omit<Layer, 'keys' | 'values' | 'qkv' | 'gateUp'>[],
     /** Undefined when the file carries no tokenizer. */
-    readonly tokenizer: BpeTokenizer | undefined,
+    readonly tokenizer: GgufTokenizer | undefined,
   ) {
     const kvDim = config.headCountKv * config.headDim;
     this.layers = layers.map((l) => ({
@@ -231,7 +231,7 @@ export class BitNetBackend {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1)
       throw new BackendUsageError(`batchSize must be a positive integer, got ${batchSize}`);
 
-    let tokenizer: BpeTokenizer | undefined;
+    let tokenizer: GgufTokenizer | undefined;
     if (file.metadata.has('tokenizer.ggml.model')) {
       try {
         tokenizer = tokenizerFromGguf(file);
@@ -554,7 +554,7 @@ export class BitNetBackend {
     if (this.generating) throw new BackendBusyError(call);
   }
 
-  private requireTokenizer(): BpeTokenizer {
+  private requireTokenizer(): GgufTokenizer {
     if (!this.tokenizer)
       throw new BackendUsageError(`${this.file.source} has no tokenizer metadata: pass token ids instead of text`);
     return this.tokenizer;

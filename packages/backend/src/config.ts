@@ -1,4 +1,10 @@
-import { checkHyperParameters, type GgufFile, GgufValueType, hiddenActivation } from '@trit/gguf';
+import {
+  checkHyperParameters,
+  defaultHiddenActivation,
+  type GgufFile,
+  GgufValueType,
+  hiddenActivation,
+} from '@trit/gguf';
 import { ModelLoadError, withoutSource } from './errors.js';
 import type { Activation } from './math.js';
 
@@ -80,7 +86,8 @@ export function readModelConfig(file: GgufFile, overrides: { activation?: Activa
     ropeFreqBase: perLayer(file, k('rope.freq_base'), 10000),
     ropeMode: family === 'llama' ? 'normal' : 'neox',
     rmsEpsilon: perLayer(file, k('attention.layer_norm_rms_epsilon'), family === 'bitnet' ? undefined : 1e-5),
-    activation: 'silu',
+    // Without a `hidden_activation` key, the activation the architecture's own graph runs.
+    activation: defaultHiddenActivation(architecture),
     vocabSize: 0,
   };
   const activationKey = file.metadata.get(k('hidden_activation'));

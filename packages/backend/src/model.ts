@@ -77,8 +77,11 @@ const trimmed = (shape: readonly number[]) => {
   return out;
 };
 
-/** Why a present tensor cannot be used as `spec`, or undefined when it can. */
-export function tensorProblem(tensor: GgufTensorInfo, spec: TensorSpec): string | undefined {
+/**
+ * Why a present tensor cannot be used as `spec`, or undefined when it can. `tiedHead`: the model has no
+ * `output.weight`, so token_embd is also the head and must be a kernel type (default true).
+ */
+export function tensorProblem(tensor: GgufTensorInfo, spec: TensorSpec, tiedHead = true): string | undefined {
   const want = trimmed(spec.shape);
   const have = trimmed(tensor.shape);
   if (want.join(',') !== have.join(','))
@@ -92,7 +95,8 @@ export function tensorProblem(tensor: GgufTensorInfo, spec: TensorSpec): string 
       return undefined;
     case 'embedding':
       if (!tensor.typeInfo.toFloat) return `has type ${type}, which cannot be read as embedding rows`;
-      if (!DENSE_TYPES.has(type) && !TERNARY_TYPES.has(type))
+      // Untied, only rows are read, through the type table (llama-quantize writes Q5_0 where Q4_K does not fit).
+      if (tiedHead && !DENSE_TYPES.has(type) && !TERNARY_TYPES.has(type))
         return `has type ${type}; the tied output head needs a kernel type`;
       return undefined;
     default:
@@ -130,13 +134,15 @@ export function checkModel(file: GgufFile, config: ModelConfig): ModelValidation
   const missing: string[] = [];
   const problems: string[] = [];
   const used = new Set<string>();
-  for (const spec of tensorSpecs(config, vocabSize)) {
+  const specs = tensorSpecs(config, vocabSize);
+  const tiedHead = !specs.some((s) => s.role === 'output' && file.hasTensor(s.name));
+  for (const spec of specs) {
     if (!file.hasTensor(spec.name)) {
       if (!spec.optional) missing.push(spec.name);
       continue;
     }
     used.add(spec.name);
-    const problem = tensorProblem(file.tensor(spec.name), spec);
+    const problem = tensorProblem(file.tensor(spec.name), spec, tiedHead);
     if (problem) problems.push(`${spec.name} ${problem}`);
     else found.push(spec.name);
   }

@@ -20,6 +20,8 @@ export interface HfConfig {
   rope_scaling?: unknown;
   bos_token_id?: number;
   eos_token_id?: number | number[];
+  /** transformers' quantizer settings; only `quant_method: "bitnet"` is read (bitnet-checkpoint.ts). */
+  quantization_config?: unknown;
 }
 
 export type ModelArchitecture = 'llama' | 'bitnet';
@@ -28,6 +30,8 @@ export type ModelArchitecture = 'llama' | 'bitnet';
 const ARCHITECTURES: ReadonlyMap<string, ModelArchitecture> = new Map([
   ['LlamaForCausalLM', 'llama'],
   ['BitNetForCausalLM', 'bitnet'],
+  // 1bitLLM's checkpoints (bitnet_b1_58-*) spell it so, with model_type "llama".
+  ['BitnetForCausalLM', 'bitnet'],
 ]);
 const MODEL_TYPES: ReadonlyMap<string, ModelArchitecture> = new Map([
   ['llama', 'llama'],
@@ -38,7 +42,7 @@ const MODEL_TYPES: ReadonlyMap<string, ModelArchitecture> = new Map([
  * A config.json value for a message: JSON, cut short, and safe for any nesting depth
  * (JSON.stringify recurses, so a deeply nested value from a file would overflow the stack).
  */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -134,13 +138,18 @@ export function isIgnoredHfTensor(hfName: string): boolean {
  * within each head of `rows / heads` rows, new row 2i + j ← old row
  * j·(headDim/2) + i (convert_hf_to_gguf's permute). Rows are `cols` wide.
  */
-export function permuteForRope(values: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+export function permuteForRope<T extends Float32Array | Int8Array>(
+  values: T,
+  rows: number,
+  cols: number,
+  heads: number,
+): T {
   const headDim = rows / heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
     throw new QuantizeError(`cannot permute ${rows} rows into ${heads} heads of an even size`);
   }
   const half = headDim / 2;
-  const out = new Float32Array(values.length);
+  const out = (values instanceof Int8Array ? new Int8Array(values.length) : new Float32Array(values.length)) as T;
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
@@ -185,4 +194,26 @@ export function ggufHyperParameters(
     out['bitnet.hidden_activation'] = activation;
   }
   return out;
+}
+
+/**
+ * The [rows, cols] config.json implies for a projection (GGUF name), so a
+ * packed tensor's shape can be checked before it is unpacked; undefined for
+ * tensors that are not projections.
+ */
+export function projectionShape(ggufName: string, config: HfConfig): [number, number] | undefined {
+  const heads = config.num_attention_heads;
+  const headDim = config.head_dim ?? config.hidden_size / heads;
+  const kv = (config.num_key_value_heads ?? heads) * headDim;
+  const role = /^blk\.\d+\.(\w+)\.weight$/.exec(ggufName)?.[1];
+  const shapes: Record<string, [number, number]> = {
+    attn_q: [heads * headDim, config.hidden_size],
+    attn_k: [kv, config.hidden_size],
+    attn_v: [kv, config.hidden_size],
+    attn_output: [config.hidden_size, heads * headDim],
+    ffn_gate: [config.intermediate_size, config.hidden_size],
+    ffn_up: [config.intermediate_size, config.hidden_size],
+    ffn_down: [config.hidden_size, config.intermediate_size],
+  };
+  return role !== undefined && Object.hasOwn(shapes, role) ? shapes[role] : undefined;
 }

@@ -1,6 +1,14 @@
 // The converter's errors are the quantizer's, re-exported so a caller catches them from the package it calls.
 export { QuantizeError, QuantizerConfigError } from '@trit/quantizer';
 export {
+  type BitnetQuantization,
+  bitnetQuantizationOf,
+  gammaFromWeightScale,
+  type LinearClass,
+  type QuantizationMode,
+  unpackBitnetWeights,
+} from './bitnet-checkpoint.js';
+export {
   architectureOf,
   checkHfConfig,
   ggufHyperParameters,
@@ -8,12 +16,21 @@ export {
   type HfConfig,
   type ModelArchitecture,
   permuteForRope,
+  projectionShape,
 } from './hf.js';
+export {
+  type DefaultDenseType,
+  type LlamaQuantizeDefaultsInput,
+  type LlamaQuantizeDefaultTypes,
+  llamaQuantizeDefaultTypes,
+  type TernaryFtype,
+} from './llama-quantize-defaults.js';
 export {
   ggufModelSource,
   hfModelSource,
   type ModelSource,
   openModelSource,
+  QUANTIZATION_METHODS,
   type QuantizeModelOptions,
   type QuantizeProgress,
   type QuantizeReport,

@@ -162,8 +162,10 @@ describe('quantizeModel', () => {
     const types = Object.fromEntries(file.tensors.map((t) => [t.name, t.typeName]));
     expect(types['blk.0.attn_q.weight']).toBe('TQ2_0');
     expect(types['blk.1.ffn_down.weight']).toBe('TQ2_0');
-    expect(types['token_embd.weight']).toBe('F16');
-    expect(types['output.weight']).toBe('F16');
+    // llama-quantize's defaults for TQ2_0: Q4_K embeddings, Q6_K head.
+    expect(types['token_embd.weight']).toBe('Q4_K');
+    expect(types['output.weight']).toBe('Q6_K');
+    expect(report.denseTypes.rule).toBe('llama.cpp');
     expect(types['blk.0.attn_norm.weight']).toBe('F32');
     expect(file.tensor('blk.0.attn_k.weight').shape).toEqual([E, KV * (E / HEADS)]);
     expect(file.tensors.map((t) => t.name).slice(0, 3)).toEqual([

@@ -1,12 +1,17 @@
 import {
+  BitnetCppType,
   checkHyperParameters,
+  detectDialect,
   encodeMetadataValue,
   GgmlType,
+  type GgmlTypeInfo,
   type GgufMetadataInput,
   type GgufMetadataValue,
   GgufValue,
   GgufValueType,
   GgufWriter,
+  ggmlTypeByName,
+  ggmlTypes,
   ggufTensorNameFor,
   type ModelTensorRole,
   readGguf,
@@ -16,16 +21,25 @@ import {
 import {
   type LayerMask,
   type PtBitnetConfig,
+  perTensorAbsmean,
   ptBitnetConfig,
   QuantizeError,
   quantizeTensor,
+  shouldQuantize,
   tensorStorage,
   validateLayerMask,
 } from '@trit/quantizer';
-import { openSafetensorsModel } from '@trit/safetensors';
-import { encodeTernaryTensor, type TernaryFormatName } from '@trit/ternary';
+import { openSafetensorsModel, type SafetensorsModelTensor } from '@trit/safetensors';
+import { encodeTernaryTensor, type TernaryFormatName, TernaryTensor } from '@trit/ternary';
 import { ggufTokenizerMetadataFromHf, type HfTokenizerConfig, tokenizerFromGguf } from '@trit/tokenizer';
 import packageJson from '../package.json' with { type: 'json' };
+import {
+  bitnetQuantizationOf,
+  floatCodes,
+  gammaFromWeightScale,
+  isUnconverted,
+  unpackBitnetWeights,
+} from './bitnet-checkpoint.js';
 import {
   architectureOf,
   checkHfConfig,
@@ -35,7 +49,9 @@ import {
   isIgnoredHfTensor,
   type ModelArchitecture,
   permuteForRope,
+  projectionShape,
 } from './hf.js';
+import { llamaQuantizeDefaultTypes, type TernaryFtype } from './llama-quantize-defaults.js';
 
 /** One tensor to convert: its GGUF name, NumPy-order shape, and a loader called when its turn comes. */
 /** Values per slice when a dense tensor is converted row range by row range (16 MiB of float32). */
@@ -49,6 +65,15 @@ export interface SourceTensor {
   load(): Promise<Float32Array>;
   /** Rows start…start+count (along the first dimension), so a big dense tensor converts in bounded memory. */
   loadRows?(start: number, count: number): Promise<Float32Array>;
+  /**
+   * Ternary codes and gamma as a checkpoint publishes them (packed BitNet
+   * weights): stored exactly, never requantized. `load` gives codes × gamma.
+   */
+  loadCodes?(): Promise<{ codes: Int8Array; scale: number }>;
+  /** A projection trained against per-tensor absmean codes (BitNet QAT): per-tensor absmean by default. */
+  trained?: boolean;
+  /** A projection the checkpoint keeps in float (quantization_config.modules_to_not_convert): never ternary. */
+  keepDense?: boolean;
 }
 
 /** A model ready to convert: architecture, metadata for the GGUF, and tensors in GGUF naming. */
@@ -60,14 +85,33 @@ export interface ModelSource {
 }
 
 export interface QuantizeModelOptions {
-  /** Ternary storage format: `tq2_0` (default), `tq1_0` (llama.cpp types) or `t158` (RuvLLM's; llama.cpp cannot load it). */
-  format?: Exclude<TernaryFormatName, 'i2_s'>;
+  /**
+   * Ternary storage format: `tq2_0` (default), `tq1_0` (llama.cpp types), `i2_s` (bitnet.cpp's, written
+   * under its `bitnet-b1.58` architecture; bitnet sources only) or `t158` (RuvLLM's; llama.cpp cannot load it).
+   */
+  format?: TernaryFormatName;
   /** Which tensors become ternary; default `all` (every projection; embeddings, head and norms never). */
   layers?: LayerMask;
-  /** Least-squares scales and threshold search per block; default true. */
+  /**
+   * `tensor`: one absmean scale per matrix, transformers' WeightQuant (the codes a BitNet model was trained
+   * against); `block`: absmean per 256-weight block (post-training quantization of a float model). Default:
+   * `tensor` for BitNet checkpoints (BitNet architectures or a bitnet quantization_config), `block` otherwise.
+   * Packed checkpoints keep their published codes and scale either way.
+   */
+  scales?: 'tensor' | 'block';
+  /** Least-squares scales and threshold search per block; default true with block scales (refused with tensor scales). */
   optimizeScales?: boolean;
   /** Storage of tensors left dense (embeddings, head, non-selected projections); default f16. */
   densePrecision?: PtBitnetConfig['densePrecision'];
+  /**
+   * ggml type of the output head (`f16`, `q8_0`, `q6_k`, … any type the GGUF type table can write). With a
+   * tied head (no output tensor) it applies to token_embd, as llama-quantize does. Default: what llama-quantize
+   * picks for the ternary format (llamaQuantizeDefaultTypes: Q6_K for TQ1_0/TQ2_0, F16 for I2_S); the dense
+   * precision for t158 or when `densePrecision` is given.
+   */
+  outputType?: string;
+  /** ggml type of token_embd (unless a tied head takes `outputType`); default as for `outputType` (Q4_K when untied). */
+  embeddingType?: string;
   /** Store every tensor in one float type and quantize nothing (for float reference files). */
   floatOnly?: 'f32' | 'f16' | 'bf16' | 'q8_0';
   /** Dense tensors convert in row slices of at most this many values (default 4 Mi, 16 MiB of float32). */
@@ -97,12 +141,23 @@ export interface TensorReport {
   /** Fraction of zero weights after quantization (ternary tensors; 0 for dense ones). */
   sparsity: number;
   bytes: number;
+  /** How a ternary tensor's codes were made (one of QUANTIZATION_METHODS); absent for dense tensors. */
+  quantization?: string;
 }
 
 export interface QuantizeReport {
   input: string;
   output: string;
   architecture: ModelArchitecture;
+  /** `general.architecture` written: the source's, or bitnet.cpp's `bitnet-b1.58` for I2_S. */
+  fileArchitecture: string;
+  /** The quantizations that ran, in the order first met (e.g. `per-tensor absmean (BitNet QAT)`); empty for float files. */
+  quantization: string[];
+  /**
+   * Who chose the types of the head and token_embd: `llama.cpp` / `bitnet.cpp` (llama-quantize's default for the
+   * format), `options` (outputType / embeddingType) or `dense precision` (t158, densePrecision, float files).
+   */
+  denseTypes: { output?: string; tokenEmbd?: string; rule: 'llama.cpp' | 'bitnet.cpp' | 'options' | 'dense precision' };
   tensors: TensorReport[];
   totals: {
     tensors: number;
@@ -172,36 +227,110 @@ export async function hfModelSource(path: string): Promise<ModelSource> {
 
   const heads = config.num_attention_heads;
   const kvHeads = config.num_key_value_heads ?? heads;
+  const quantization = bitnetQuantizationOf(config, configPath);
+  const scaleTensors = new Map<string, SafetensorsModelTensor>();
+  for (const t of model.tensors)
+    if (t.name.endsWith('.weight_scale')) scaleTensors.set(t.name.slice(0, -'_scale'.length), t);
   const tensors: SourceTensor[] = [];
   const unknown: string[] = [];
   for (const t of model.tensors) {
-    if (isIgnoredHfTensor(t.name)) continue;
+    if (isIgnoredHfTensor(t.name) || t.name.endsWith('.weight_scale')) continue;
     const name = ggufTensorName(t.name);
     if (!name) {
       unknown.push(t.name);
       continue;
     }
-    if (!['F32', 'F16', 'BF16'].includes(t.dtype)) {
-      throw new QuantizeError(`${t.shard}: tensor ${t.name} has dtype ${t.dtype}; expected F32, F16 or BF16`);
-    }
     const shape = [...t.shape];
     // llama rotates adjacent pairs; HF stores Q and K rotate-half. bitnet uses NEOX: no permutation.
     const permuteHeads =
       arch === 'llama' ? (/attn_q\.weight$/.test(name) ? heads : /attn_k\.weight$/.test(name) ? kvHeads : 0) : 0;
+    const permute = <T extends Float32Array | Int8Array>(values: T, rows: number): T =>
+      permuteHeads ? permuteForRope(values, rows, shape[1] as number, permuteHeads) : values;
+    const scaleTensor = scaleTensors.get(t.name);
+    scaleTensors.delete(t.name);
+    const where = `${t.shard}: tensor ${t.name}`;
+    const layout = `${t.dtype} [${shape.join(', ')}]${scaleTensor ? ' with weight_scale' : ''}`;
+    const supported =
+      'supported: F32/F16/BF16 weights, and for BitNet projections uint8 [rows/4, cols] packed codes with a weight_scale (bitlinear or offline autobitlinear) or unpacked codes with a weight_scale (offline autobitlinear)';
+    const unconverted = quantization !== undefined && isUnconverted(t.name, quantization);
+    const trained = arch === 'bitnet' || quantization !== undefined;
+    const isProjection = shouldQuantize(name, 'all');
+
+    if (t.dtype === 'U8' || scaleTensor) {
+      if (!quantization || !scaleTensor || !isProjection || unconverted || shape.length !== 2) {
+        const why = !scaleTensor
+          ? 'a uint8 weight without a weight_scale'
+          : !isProjection || unconverted
+            ? 'a weight_scale on a tensor that is not a BitNet projection'
+            : !quantization
+              ? 'a weight_scale, but config.json has no quantization_config to say whether it divides or multiplies'
+              : 'a ternary weight that is not a matrix';
+        throw new QuantizeError(`${where}: layout ${layout} is ${why}; ${supported}`);
+      }
+      const packed = t.dtype === 'U8';
+      if (!packed && !['F32', 'F16', 'BF16'].includes(t.dtype))
+        throw new QuantizeError(`${where}: layout ${layout} is not supported; ${supported}`);
+      if (!packed && !(quantization.linearClass === 'autobitlinear' && quantization.mode === 'offline'))
+        throw new QuantizeError(
+          `${where}: layout ${layout} is float weights with a weight_scale under linear_class "${quantization.linearClass}", quantization_mode "${quantization.mode}"; ${supported}`,
+        );
+      const rows = (shape[0] as number) * (packed ? 4 : 1);
+      const cols = shape[1] as number;
+      const expected = projectionShape(name, config);
+      if (expected && (expected[0] !== rows || expected[1] !== cols))
+        throw new QuantizeError(
+          `${where}: layout ${layout} holds a [${rows}, ${cols}] ternary matrix, config.json makes ${name} [${expected.join(', ')}]${packed ? ` (packed as [${expected[0] / 4}, ${expected[1]}])` : ''}`,
+        );
+      const scaleInfo = scaleTensor;
+      const loadCodes = async () => {
+        const scaleValues = await model.readTensorFloat32(scaleInfo.name);
+        if (scaleValues.length !== 1)
+          throw new QuantizeError(
+            `${scaleInfo.shard}: tensor ${scaleInfo.name} has ${scaleValues.length} values; one scale per tensor is supported`,
+          );
+        const scale = gammaFromWeightScale(
+          scaleValues[0] as number,
+          quantization.linearClass,
+          `${scaleInfo.shard}: tensor ${scaleInfo.name}`,
+        );
+        const codes = packed
+          ? unpackBitnetWeights(await model.readTensorData(t.name), rows / 4, cols, where)
+          : floatCodes(await model.readTensorFloat32(t.name), where);
+        return { codes: permute(codes, rows), scale };
+      };
+      tensors.push({
+        name,
+        sourceName: t.name,
+        shape: [rows, cols],
+        trained,
+        loadCodes,
+        load: async () => {
+          const { codes, scale } = await loadCodes();
+          return Float32Array.from(codes, (c) => c * scale);
+        },
+      });
+      continue;
+    }
+    if (!['F32', 'F16', 'BF16'].includes(t.dtype))
+      throw new QuantizeError(`${where}: layout ${layout} is not supported; ${supported}`);
     tensors.push({
       name,
       sourceName: t.name,
       shape,
-      load: async () => {
-        const values = await model.readTensorFloat32(t.name);
-        return permuteHeads ? permuteForRope(values, shape[0] as number, shape[1] as number, permuteHeads) : values;
-      },
+      // Float projections of a BitNet model are master weights, trained against per-tensor codes.
+      ...(trained && isProjection ? (unconverted ? { keepDense: true } : { trained: true }) : {}),
+      load: async () => permute(await model.readTensorFloat32(t.name), shape[0] as number),
       // Q/K (permuted within heads) and tensors that are not matrices load whole.
       ...(permuteHeads || shape.length !== 2
         ? {}
-        : { loadRows: (start, count) => model.readTensorFloat32(t.name, { start, count }) }),
+        : { loadRows: (start: number, count: number) => model.readTensorFloat32(t.name, { start, count }) }),
     });
   }
+  const orphan = [...scaleTensors.values()][0];
+  if (orphan)
+    throw new QuantizeError(
+      `${orphan.shard}: tensor ${orphan.name} is a weight_scale with no packed weight beside it (expected ${orphan.name.slice(0, -'_scale'.length)})`,
+    );
   if (unknown.length > 0) {
     throw new QuantizeError(
       `${path}: ${unknown.length} tensors have no GGUF name for ${arch} (first: ${unknown.slice(0, 3).join(', ')})`,
@@ -239,6 +368,8 @@ export async function ggufModelSource(path: string): Promise<ModelSource> {
         name: t.name,
         sourceName: t.name,
         shape: [...t.shape].reverse(),
+        // A float bitnet GGUF holds master weights, like the checkpoint it came from.
+        ...(arch === 'bitnet' && shouldQuantize(t.name, 'all') ? { trained: true } : {}),
         load: () => file.dequantizeTensor(t),
         ...(toFloat && rowBytes > 0 && t.shape.length === 2
           ? {
@@ -370,6 +501,7 @@ function naturalOrder(a: SourceTensor, b: SourceTensor): number {
 const GGML_TERNARY: ReadonlyMap<string, number> = new Map([
   ['tq2_0', GgmlType.TQ2_0],
   ['tq1_0', GgmlType.TQ1_0],
+  ['i2_s', BitnetCppType.I2_S],
   ['t158', 30],
 ]);
 const GGML_DENSE: ReadonlyMap<string, string> = new Map([
@@ -378,6 +510,40 @@ const GGML_DENSE: ReadonlyMap<string, string> = new Map([
   ['bf16', 'BF16'],
   ['q8_0', 'Q8_0'],
 ]);
+
+/** How ternary codes were made, as the report names it. */
+export const QUANTIZATION_METHODS = {
+  packed: 'packed codes as published',
+  perTensor: 'per-tensor absmean (BitNet QAT)',
+  perBlock: 'per-block absmean',
+  perBlockSearch: 'per-block absmean + scale search',
+} as const;
+
+// bitnet.cpp reads I2_S only under its own architecture names (docs/formats.md §I2_S); @trit/gguf's
+// detectDialect is the one place that knows which names those are.
+const I2S_ARCHITECTURE = 'bitnet-b1.58';
+const i2sDialect = detectDialect(
+  new Map([['general.architecture', { type: GgufValueType.STRING, value: I2S_ARCHITECTURE }]]),
+);
+
+/**
+ * Dense types the converter can write: rows of the GGUF type table with a fromFloat, ternary ones aside, and
+ * Q8_K, which ggml uses only to round activations (docs/formats.md §vec_dot_type): no weight is stored in it.
+ */
+function writableDenseTypes(): GgmlTypeInfo[] {
+  return ggmlTypes().filter((t) => t.fromFloat && t.toFloat && !t.ternaryFormat && t.name !== 'Q8_K');
+}
+
+function denseTypeOption(option: 'outputType' | 'embeddingType', value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const types = writableDenseTypes();
+  const info = typeof value === 'string' ? types.find((t) => t.name === value.toUpperCase()) : undefined;
+  if (!info)
+    throw new QuantizeError(
+      `${option} "${String(value)}" is not a type the converter can write; use ${types.map((t) => t.name.toLowerCase()).join(', ')}`,
+    );
+  return info.name;
+}
 
 interface Plan {
   tensor: SourceTensor;
@@ -389,8 +555,9 @@ interface Plan {
 
 /**
  * Converts a model tensor by tensor: projections the layer mask selects
- * become ternary (absmean, 256-weight blocks), the rest stay dense. Peak
- * memory is about one tensor's floats; the output is written atomically.
+ * become ternary, the rest stay dense. Ternary codes are the checkpoint's own
+ * (packed), per-tensor absmean (BitNet checkpoints) or per-block absmean (float
+ * models). Peak memory is about one tensor's floats; the output is written atomically.
  */
 export async function quantizeModel(
   input: string | ModelSource,
@@ -404,37 +571,96 @@ export async function quantizeModel(
   const floatOnly = options.floatOnly;
   if (floatOnly !== undefined && (typeof floatOnly !== 'string' || !GGML_DENSE.has(floatOnly)))
     throw new QuantizeError(`unknown floatOnly type "${String(floatOnly)}"; use ${[...GGML_DENSE.keys()].join(', ')}`);
+  if (options.scales !== undefined && options.scales !== 'tensor' && options.scales !== 'block')
+    throw new QuantizeError(`unknown scales "${String(options.scales)}"; use tensor or block`);
+  if (options.scales === 'tensor' && options.optimizeScales === true)
+    throw new QuantizeError('optimizeScales searches per-block scales; it cannot be combined with scales "tensor"');
+  const outputType = denseTypeOption('outputType', options.outputType);
+  const embeddingType = denseTypeOption('embeddingType', options.embeddingType);
   const source = typeof input === 'string' ? await openModelSource(input) : input;
   checkLoadable(source);
+  const i2s = format === 'i2_s' && !floatOnly;
+  if (i2s && source.architecture !== 'bitnet')
+    throw new QuantizeError(
+      `${source.path}: format i2_s is written under bitnet.cpp's ${I2S_ARCHITECTURE} architecture, whose graph needs BitNet's sub-norms; this ${source.architecture} model converts to tq2_0 or tq1_0`,
+    );
   const layers = options.layers ?? 'all';
   validateLayerMask(layers);
+  // An explicit optimizeScales asks for block scales; otherwise BitNet checkpoints keep the scales they were trained with.
+  const trainedSource = source.tensors.some((t) => t.trained);
+  const scales = options.scales ?? (options.optimizeScales === true || !trainedSource ? 'block' : 'tensor');
+  if (i2s && scales === 'block')
+    throw new QuantizeError(
+      'format i2_s has one scale per tensor; block scales cannot be stored in it (use scales "tensor")',
+    );
   const config = ptBitnetConfig({
     layersToQuantize: layers,
     exportFormat: format,
-    optimizeScales: options.optimizeScales ?? true,
+    optimizeScales: scales === 'block' && (options.optimizeScales ?? true),
     densePrecision: options.densePrecision ?? 'f16',
   });
-  const ruvllm = format === 't158' && !options.floatOnly;
+  const ruvllm = format === 't158' && !floatOnly;
+  const outputTensor = source.tensors.find((t) => t.name === 'output.weight');
+  const embdTensor = source.tensors.find((t) => t.name === 'token_embd.weight');
+  const hasOutput = outputTensor !== undefined;
+  // Unless told otherwise, head and embeddings get the types llama-quantize would give them for this ftype.
+  const ggmlDefaults =
+    floatOnly || ruvllm || options.densePrecision !== undefined || embdTensor?.shape.length !== 2
+      ? undefined
+      : llamaQuantizeDefaultTypes({
+          ftype: format.toUpperCase() as TernaryFtype,
+          architecture: source.architecture,
+          tokenEmbdColumns: embdTensor.shape[1] as number,
+          outputColumns: outputTensor?.shape.length === 2 ? (outputTensor.shape[1] as number) : undefined,
+        });
+  const headType = outputType ?? (hasOutput ? ggmlDefaults?.output : ggmlDefaults?.tokenEmbd);
+  const embdType = embeddingType ?? ggmlDefaults?.tokenEmbd;
+  /** The type that names this tensor's storage, as llama-quantize applies them (a tied head is token_embd). */
+  const typeOverride = (name: string): string | undefined =>
+    name === 'output.weight' || (name === 'token_embd.weight' && !hasOutput && outputType)
+      ? headType
+      : name === 'token_embd.weight'
+        ? embdType
+        : undefined;
 
   const plans: Plan[] = [...source.tensors].sort(naturalOrder).map((tensor) => {
     const [rows, cols] =
       tensor.shape.length === 1
         ? [1, tensor.shape[0] as number]
         : [tensor.shape.slice(0, -1).reduce((a, b) => a * b, 1), tensor.shape.at(-1) as number];
-    if (options.floatOnly) {
-      const dense = tensor.shape.length === 1 ? 'F32' : (GGML_DENSE.get(options.floatOnly) as string);
+    const override = typeOverride(tensor.name);
+    if (override !== undefined) {
+      const info = ggmlTypeByName(override) as GgmlTypeInfo;
+      if (cols % info.blockSize !== 0)
+        throw new QuantizeError(
+          `${source.path}: ${tensor.sourceName} has rows of ${cols} values; ${info.name} stores blocks of ${info.blockSize}`,
+        );
+      return { tensor, rows, cols, dense: info.name };
+    }
+    if (floatOnly) {
+      const dense = tensor.shape.length === 1 ? 'F32' : (GGML_DENSE.get(floatOnly) as string);
       return { tensor, rows, cols, dense: dense === 'Q8_0' && cols % 32 !== 0 ? 'F16' : dense };
     }
-    const storage = tensorStorage(tensor.name, config);
-    if (storage.kind === 'ternary' && tensor.shape.length === 2 && (ruvllm || cols % 256 === 0))
-      return { tensor, rows, cols, ternary: storage.format };
-    const precision = storage.kind === 'dense' ? storage.precision : config.densePrecision;
+    const storage = tensor.keepDense ? undefined : tensorStorage(tensor.name, config);
+    if (storage?.kind === 'ternary' && tensor.shape.length === 2) {
+      if (i2s) {
+        // bitnet.cpp's kernels run whole 128-element blocks and drop a tail, so such shapes are refused here.
+        if ((rows * cols) % 128 !== 0)
+          throw new QuantizeError(
+            `${source.path}: ${tensor.sourceName} has ${rows * cols} elements; I2_S needs a multiple of 128 (bitnet.cpp's kernels drop the tail)`,
+          );
+        return { tensor, rows, cols, ternary: storage.format };
+      }
+      if (ruvllm || cols % 256 === 0) return { tensor, rows, cols, ternary: storage.format };
+    }
+    const precision = storage?.kind === 'dense' ? storage.precision : config.densePrecision;
     return { tensor, rows, cols, dense: tensor.shape.length === 1 ? 'F32' : (GGML_DENSE.get(precision) as string) };
   });
 
+  const fileArchitecture = i2s ? I2S_ARCHITECTURE : source.architecture;
   const writer = await GgufWriter.create(output, {
     signal: options.signal,
-    dialect: ruvllm ? 'ruvllm' : 'ggml',
+    dialect: ruvllm ? 'ruvllm' : i2s ? i2sDialect : 'ggml',
     onProgress: (p) =>
       options.onProgress?.({
         tensor: p.tensor ?? '',
@@ -446,25 +672,31 @@ export async function quantizeModel(
   });
   const reports: TensorReport[] = [];
   try {
-    writer.setMetadata('general.architecture', source.architecture);
+    writer.setMetadata('general.architecture', fileArchitecture);
     writer.setMetadata('general.name', (await import('node:path')).basename(source.path));
-    const quantized = plans.some((p) => p.ternary || p.dense === 'Q8_0');
+    const quantized = plans.some((p) => p.ternary || isQuantizedType(p.dense));
     if (quantized) writer.setMetadata('general.quantization_version', 2);
+    const archPrefix = `${source.architecture}.`;
     for (const [key, value] of Object.entries(source.metadata)) {
       if (key === 'general.name' || key === 'general.quantization_version') continue;
-      writer.setMetadata(key, value);
+      // The hyper-parameters go under the architecture written: `bitnet-b1.58.*` for I2_S.
+      writer.setMetadata(
+        key.startsWith(archPrefix) ? `${fileArchitecture}.${key.slice(archPrefix.length)}` : key,
+        value,
+      );
     }
     if (ruvllm) {
       // RuvLLM readers (and ours) recognise its dialect by these keys.
       writer.setMetadata('craftsman.bitnet.version', GgufValue.u32(1));
       writer.setMetadata('craftsman.bitnet.weight_encoding', 'absmean_ternary');
     }
-    if (!options.floatOnly) {
+    if (!floatOnly) {
       writer.setMetadata('trit.quantization.weight_encoding', 'absmean_ternary');
       writer.setMetadata('trit.quantization.activation_bits', GgufValue.u32(8));
       writer.setMetadata('trit.quantization.router_precision', config.routerPrecision);
       writer.setMetadata('trit.quantization.block_size', GgufValue.u32(config.blockSize));
       writer.setMetadata('trit.quantization.format', format);
+      writer.setMetadata('trit.quantization.scales', scales);
       writer.setMetadata(
         'trit.quantization.quantizer_version',
         options.quantizerVersion ?? `@trit/convert ${packageJson.version}`,
@@ -503,11 +735,45 @@ export async function quantizeModel(
       let byteCount = 0;
       let sparsity = 0;
       let formatName: string;
+      let method: string | undefined;
       if (plan.ternary) {
-        const values = await plan.tensor.load();
-        check(values, expected, 0);
-        const tensor = quantizeTensor(values, [plan.rows, plan.cols], config, { name: sourceName });
-        const bytes = encodeTernaryTensor(tensor, plan.ternary);
+        const shape: [number, number] = [plan.rows, plan.cols];
+        // I2_S keeps one scale for the tensor; the block formats repeat gamma in every block (their d is fp16).
+        const blockSize = plan.ternary === 'i2_s' ? expected : config.blockSize;
+        const oneScale = (codes: Int8Array, scale: number) =>
+          TernaryTensor.fromCodes(
+            codes,
+            new Float32Array(Math.ceil(expected / blockSize)).fill(scale),
+            shape,
+            blockSize,
+          );
+        let tensor: TernaryTensor;
+        let values: Float32Array;
+        if (plan.tensor.loadCodes) {
+          const { codes, scale } = await plan.tensor.loadCodes();
+          tensor = oneScale(codes, scale);
+          values = tensor.dequantize();
+          method = QUANTIZATION_METHODS.packed;
+        } else {
+          values = await plan.tensor.load();
+          check(values, expected, 0);
+          if (scales === 'tensor') {
+            const { codes, scale } = perTensorAbsmean(values, { name: sourceName });
+            tensor = oneScale(codes, scale);
+            method = QUANTIZATION_METHODS.perTensor;
+          } else {
+            tensor = quantizeTensor(values, shape, config, { name: sourceName });
+            method = config.optimizeScales ? QUANTIZATION_METHODS.perBlockSearch : QUANTIZATION_METHODS.perBlock;
+          }
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = encodeTernaryTensor(tensor, plan.ternary);
+        } catch (cause) {
+          throw new QuantizeError(
+            `${source.path}: ${sourceName} cannot be stored as ${plan.ternary.toUpperCase()}: ${(cause as Error).message}`,
+          );
+        }
         addError(values, tensor.dequantize());
         sparsity = tensor.sparsity();
         formatName = plan.ternary.toUpperCase();
@@ -551,6 +817,7 @@ export async function quantizeModel(
         relativeError: error.norm > 0 ? Math.sqrt(error.se / error.norm) : 0,
         sparsity,
         bytes: byteCount,
+        ...(method ? { quantization: method } : {}),
       });
     }
     const { byteLength } = await writer.finish();
@@ -560,6 +827,18 @@ export async function quantizeModel(
       input: source.path,
       output,
       architecture: source.architecture,
+      fileArchitecture,
+      quantization: [...new Set(reports.flatMap((r) => (r.quantization ? [r.quantization] : [])))],
+      denseTypes: {
+        ...(outputTensor ? { output: plans.find((p) => p.tensor === outputTensor)?.dense } : {}),
+        ...(embdTensor ? { tokenEmbd: plans.find((p) => p.tensor === embdTensor)?.dense } : {}),
+        rule:
+          outputType !== undefined || embeddingType !== undefined
+            ? 'options'
+            : ggmlDefaults
+              ? ggmlDefaults.rule
+              : 'dense precision',
+      },
       tensors: reports,
       totals: {
         tensors: reports.length,
@@ -575,4 +854,9 @@ export async function quantizeModel(
     await writer.abort();
     throw error;
   }
+}
+
+/** True for a block-quantized dense type (Q8_0, Q6_K, …), which needs general.quantization_version. */
+function isQuantizedType(name: string | undefined): boolean {
+  return name !== undefined && ggmlTypeByName(name)?.quantized === true;
 }

@@ -20,3 +20,21 @@ export const HIDDEN_ACTIVATION_NAMES: readonly string[] = Object.freeze([...HIDD
 export function hiddenActivation(name: string): HiddenActivation | undefined {
   return HIDDEN_ACTIVATIONS.get(name.toLowerCase());
 }
+
+/*
+ * The activation each graph runs when its file has no `<arch>.hidden_activation`
+ * (docs/formats.md §bitnet): bitnet.cpp's `bitnet-b1.58` and `bitnet-25` graph
+ * (build_bitnet_158) is relu²(gate)·up; upstream llama.cpp's `bitnet` and `llama`
+ * default to SiLU. A Map, for the reason above.
+ */
+const DEFAULT_HIDDEN_ACTIVATIONS: ReadonlyMap<string, HiddenActivation> = new Map([
+  ['llama', 'silu'],
+  ['bitnet', 'silu'],
+  ['bitnet-b1.58', 'relu2'],
+  ['bitnet-25', 'relu2'],
+]);
+
+/** The FFN activation `architecture` runs without a `hidden_activation` key: its graph's own, else SiLU. */
+export function defaultHiddenActivation(architecture: string): HiddenActivation {
+  return DEFAULT_HIDDEN_ACTIVATIONS.get(architecture) ?? 'silu';
+}

@@ -149,3 +149,34 @@ describe('to-float conversions (known answers)', () => {
     expect(halfBitsToFloat(0x3a00)).toBe(0.75);
   });
 });
+
+describe('legacy and K-quant rows come from @trit/ternary’s codecs', () => {
+  it('Q4_1 … Q8_K have toFloat and fromFloat, with sizes equal to the codec’s', async () => {
+    const { GGML_BLOCK_CODECS } = await import('@trit/ternary');
+    for (const codec of GGML_BLOCK_CODECS) {
+      const info = findGgmlType(codec.ggmlType);
+      expect([info?.name.toLowerCase(), info?.blockSize, info?.bytesPerBlock]).toEqual([
+        codec.name,
+        codec.blockElements,
+        codec.blockBytes,
+      ]);
+      const values = randomFloats(2 * codec.blockElements, codec.ggmlType);
+      const bytes = info?.fromFloat?.(values) as Uint8Array;
+      const expected = new Uint8Array(2 * codec.blockBytes);
+      codec.encode?.(values, 0, expected, 0, 2);
+      expect(bytes).toEqual(expected);
+      const decoded = new Float32Array(values.length);
+      codec.decode(bytes, 0, decoded, 0, 2);
+      expect(info?.toFloat?.(bytes, values.length)).toEqual(decoded);
+    }
+  });
+
+  it('Q6_K known answer: d·scale first, then the code (docs/formats.md §Q6_K)', () => {
+    const block = new Uint8Array(210);
+    block[128] = 0x03;
+    block[192] = 0xfe;
+    block[209] = 0x3c;
+    const out = ggmlTypeByName('Q6_K')?.toFloat?.(block, 256) as Float32Array;
+    expect([out[0], out[1]]).toEqual([-32, 64]);
+  });
+});

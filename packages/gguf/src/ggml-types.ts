@@ -1,6 +1,8 @@
 import {
+  type GgmlBlockCodec,
   type GgufDialect,
   getTernaryFormat,
+  ggmlBlockCodec,
   halfToFloatTable,
   type TernaryBlockFormat,
   type TernaryFormatName,
@@ -126,53 +128,38 @@ function viewToFloat(width: number, get: (view: DataView, offset: number) => num
   };
 }
 
-/* Q8_0: 34-byte blocks of 32 — fp16 d, then 32 int8 q; value = q·d. */
-const q8_0ToFloat: ToFloat = (bytes, n) => {
-  const table = halfToFloatTable();
-  const out = new Float32Array(n);
-  for (let block = 0, p = 0; block * 32 < n; block++, p += 34) {
-    const d = table[bytes[p] | (bytes[p + 1] << 8)];
-    const base = block * 32;
-    for (let j = 0; j < 32; j++) out[base + j] = ((bytes[p + 2 + j] << 24) >> 24) * d;
-  }
-  return out;
-};
+/* The legacy and K-quant rows decode and encode through @trit/ternary's block codecs (docs/formats.md §Legacy and K-quant blocks). */
+function blockToFloat(codec: GgmlBlockCodec): ToFloat {
+  return (bytes, n) => {
+    const out = new Float32Array(n);
+    codec.decode(bytes, 0, out, 0, n / codec.blockElements);
+    return out;
+  };
+}
 
-/* ggml's reference Q8_0 quantizer: d = absmax/127 in f32, q = roundf(x/d) (halves away from zero). */
-const q8_0FromFloat: FromFloat = (values) => {
-  const blocks = values.length / 32;
-  const out = new Uint8Array(blocks * 34);
-  for (let block = 0; block < blocks; block++) {
-    const base = block * 32;
-    let amax = 0;
-    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(values[base + j]));
-    const d = Math.fround(amax / 127);
-    const id = d === 0 ? 0 : Math.fround(1 / d);
-    const p = block * 34;
-    writeHalf(out, p, d);
-    for (let j = 0; j < 32; j++) {
-      const x = Math.fround(values[base + j] * id);
-      out[p + 2 + j] = (Math.sign(x) * Math.round(Math.abs(x))) & 0xff;
-    }
-  }
-  return out;
-};
+function blockFromFloat(codec: GgmlBlockCodec): FromFloat | undefined {
+  const { encode } = codec;
+  if (!encode) return undefined;
+  return (values) => {
+    const blocks = values.length / codec.blockElements;
+    const out = new Uint8Array(blocks * codec.blockBytes);
+    encode(values, 0, out, 0, blocks);
+    return out;
+  };
+}
 
-/* Q4_0: 18-byte blocks of 32 — fp16 d, then 16 bytes; element j is the low nibble of byte j, element j+16 the high one; value = (nibble − 8)·d. */
-const q4_0ToFloat: ToFloat = (bytes, n) => {
-  const table = halfToFloatTable();
-  const out = new Float32Array(n);
-  for (let block = 0, p = 0; block * 32 < n; block++, p += 18) {
-    const d = table[bytes[p] | (bytes[p + 1] << 8)];
-    const base = block * 32;
-    for (let j = 0; j < 16; j++) {
-      const q = bytes[p + 2 + j];
-      out[base + j] = ((q & 15) - 8) * d;
-      out[base + j + 16] = ((q >> 4) - 8) * d;
-    }
-  }
-  return out;
-};
+/** Row fields for a type that has a block codec: sizes and conversions all come from the codec. */
+function blockRow(name: string): RowSpec {
+  const codec = ggmlBlockCodec(name);
+  if (!codec) throw new Error(`no ggml block codec for ${name}`);
+  return {
+    name,
+    blockSize: codec.blockElements,
+    bytesPerBlock: codec.blockBytes,
+    toFloat: blockToFloat(codec),
+    fromFloat: blockFromFloat(codec),
+  };
+}
 
 const f32FromFloat: FromFloat = (values) => {
   const out = new Uint8Array(values.length * 4);
@@ -282,18 +269,18 @@ function ternaryRow(id: number, name: string, format: TernaryFormatName, dialect
 const UPSTREAM: readonly GgmlTypeInfo[] = [
   row(0, { name: 'F32', blockSize: 1, bytesPerBlock: 4, toFloat: f32ToFloat, fromFloat: f32FromFloat }),
   row(1, { name: 'F16', blockSize: 1, bytesPerBlock: 2, toFloat: f16ToFloat, fromFloat: f16FromFloat }),
-  row(2, { name: 'Q4_0', blockSize: 32, bytesPerBlock: 18, toFloat: q4_0ToFloat }),
-  row(3, { name: 'Q4_1', blockSize: 32, bytesPerBlock: 20 }),
-  row(6, { name: 'Q5_0', blockSize: 32, bytesPerBlock: 22 }),
-  row(7, { name: 'Q5_1', blockSize: 32, bytesPerBlock: 24 }),
-  row(8, { name: 'Q8_0', blockSize: 32, bytesPerBlock: 34, toFloat: q8_0ToFloat, fromFloat: q8_0FromFloat }),
+  row(2, blockRow('Q4_0')),
+  row(3, blockRow('Q4_1')),
+  row(6, blockRow('Q5_0')),
+  row(7, blockRow('Q5_1')),
+  row(8, blockRow('Q8_0')),
   row(9, { name: 'Q8_1', blockSize: 32, bytesPerBlock: 36 }),
   row(10, { name: 'Q2_K', blockSize: 256, bytesPerBlock: 84 }),
   row(11, { name: 'Q3_K', blockSize: 256, bytesPerBlock: 110 }),
-  row(12, { name: 'Q4_K', blockSize: 256, bytesPerBlock: 144 }),
-  row(13, { name: 'Q5_K', blockSize: 256, bytesPerBlock: 176 }),
-  row(14, { name: 'Q6_K', blockSize: 256, bytesPerBlock: 210 }),
-  row(15, { name: 'Q8_K', blockSize: 256, bytesPerBlock: 292 }),
+  row(12, blockRow('Q4_K')),
+  row(13, blockRow('Q5_K')),
+  row(14, blockRow('Q6_K')),
+  row(15, blockRow('Q8_K')),
   row(16, { name: 'IQ2_XXS', blockSize: 256, bytesPerBlock: 66 }),
   row(17, { name: 'IQ2_XS', blockSize: 256, bytesPerBlock: 74 }),
   row(18, { name: 'IQ3_XXS', blockSize: 256, bytesPerBlock: 98 }),
@@ -348,7 +335,7 @@ const RETIRED: Readonly<Record<number, string>> = {
 };
 
 const BITNET_CPP: readonly GgmlTypeInfo[] = [
-  // Logical shape in the info; one f32 scale and 28 spare bytes after the codes (docs/formats.md §I2_S).
+  // Logical shape in the info; ⌊n/4⌋ code bytes, then one f32 scale and 28 spare bytes; a partial last block has no codes (docs/formats.md §I2_S).
   ternaryRow(BitnetCppType.I2_S, 'I2_S', 'i2_s', 'bitnet.cpp', true),
   row(BitnetCppType.I8_S, { name: 'I8_S', blockSize: 1, bytesPerBlock: 1, dialect: 'bitnet.cpp', opaque: true }),
   row(BitnetCppType.TL1, { name: 'TL1', blockSize: 1, bytesPerBlock: 1, dialect: 'bitnet.cpp', opaque: true }),

@@ -1,4 +1,9 @@
-export { HIDDEN_ACTIVATION_NAMES, type HiddenActivation, hiddenActivation } from './architectures.js';
+export {
+  defaultHiddenActivation,
+  HIDDEN_ACTIVATION_NAMES,
+  type HiddenActivation,
+  hiddenActivation,
+} from './architectures.js';
 export {
   discoverTensors,
   type TensorDiscoveryReport,

@@ -136,7 +136,7 @@ export class GgufFile {
     return this.bytes.read(offset, length);
   }
 
-  /** The tensor as float32, for F32, F16, BF16, F64, I8–I32, Q8_0, Q4_0, TQ1_0, TQ2_0, I2_S and T158. */
+  /** The tensor as float32, for F32, F16, BF16, F64, I8–I32, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K, Q8_K, TQ1_0, TQ2_0, I2_S and T158. */
   async dequantizeTensor(tensor: GgufTensorInfo | string): Promise<Float32Array> {
     const info = this.resolve(tensor);
     const toFloat = info.typeInfo.toFloat;

@@ -239,6 +239,9 @@ const BLOCK_SCALE_AT: Record<string, number> = {
   Q4_1: 0,
   Q5_0: 0,
   Q5_1: 0,
+  Q4_K: 0,
+  Q5_K: 0,
+  Q6_K: 208,
   TQ1_0: 52,
   TQ2_0: 64,
   BITNET_T158: 64,
@@ -278,7 +281,8 @@ async function scanTensor(
     progress(t.byteSize);
     return undefined;
   }
-  // I2_S: 32-byte code blocks, then one float32 scale for the tensor in a 32-byte tail.
+  // I2_S: ⌊n/4⌋ bytes of 32-byte code blocks (a partial last block's bytes hold no codes), then the
+  // float32 tensor scale in a 32-byte tail (docs/formats.md §I2_S).
   const unit = scaleAt !== undefined ? t.typeInfo.bytesPerBlock : isI2s ? 32 : isF32 ? 4 : 2;
   const scanned = isI2s ? t.byteSize - 32 : t.byteSize;
   const step = Math.max(unit, Math.floor(chunkBytes / unit) * unit);

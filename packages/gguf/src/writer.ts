@@ -1,4 +1,5 @@
 import { AtomicFileSink, type ByteChunks, WriteSession } from '@trit/file-io';
+import { getTernaryFormat } from '@trit/ternary';
 import { type EncodeMetadataOptions, encodeMetadataValue, type GgufMetadataInput, serializeHeader } from './encode.js';
 import { GgufAbortError, GgufError, GgufWriteError, ggufFileErrors } from './errors.js';
 import {
@@ -219,6 +220,19 @@ export class GgufWriter {
         expected: `ne[0] divisible by ${typeInfo.blockSize}`,
         found: `ne[0] = ${shape[0]}`,
       });
+    }
+    const ternary = typeInfo.ternaryFormat ? getTernaryFormat(typeInfo.ternaryFormat) : undefined;
+    const elements = shape.reduce((a, b) => a * b, 1);
+    if (ternary?.partialBlock === 'dropped' && elements % ternary.blockElements !== 0) {
+      // I2_S: bitnet.cpp stores and reads whole 128-element blocks only (docs/formats.md §I2_S).
+      throw new GgufWriteError(
+        `${elements} elements is not a multiple of ${ternary.blockElements}: ${typeInfo.name} stores whole ${ternary.blockElements}-element blocks only, and ${typeInfo.dialect}'s kernels would drop the last ${elements % ternary.blockElements}`,
+        {
+          ...where,
+          expected: `a multiple of ${ternary.blockElements} elements`,
+          found: `${shape.join('×')} = ${elements}`,
+        },
+      );
     }
     const byteSize = typeInfo.byteSize(shape);
     if (!Number.isSafeInteger(byteSize))

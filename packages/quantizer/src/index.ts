@@ -17,5 +17,6 @@ export {
   type TensorRole,
   validateLayerMask,
 } from './layer-mask.js';
+export { PER_TENSOR_EPSILON, type PerTensorAbsmeanResult, perTensorAbsmean } from './per-tensor.js';
 export { type QuantizeOptions, quantizeTensor } from './quantize.js';
 export { type TensorStorage, tensorStorage } from './storage.js';

@@ -14,6 +14,12 @@ export type {
 } from './formats/format.js';
 export { getTernaryFormat, isTernaryFormatName, TERNARY_FORMATS } from './formats/registry.js';
 export {
+  GGML_BLOCK_CODECS,
+  type GgmlBlockCodec,
+  type GgmlBlockTypeName,
+  ggmlBlockCodec,
+} from './ggml-blocks.js';
+export {
   floatToHalfBits,
   halfBitsToFloat,
   halfToFloatTable,

@@ -42,8 +42,8 @@ describe('findNonTernaryCode', () => {
     const bytes = encoded('i2_s', 256, 4).subarray(0, 64);
     bytes[32 + 8] = (bytes[32 + 8] & ~(3 << 2)) | (3 << 2); // block 1, element 72
     expect(findNonTernaryCode('i2_s', bytes)).toEqual({ element: 128 + 72, block: 1, byte: 40, value: 2 });
-    const short = encoded('i2_s', 130, 5).subarray(0, 64);
-    short[32 + 3] |= 3 << 6; // block 1, element 3: flat element 131, past the 130 elements
+    const short = encoded('i2_s', 256, 5).subarray(0, 64);
+    short[32 + 3] |= 3 << 6; // block 1, element 3: flat element 131, past the 130 elements asked about
     expect(findNonTernaryCode('i2_s', short, { elements: 130 })).toBeUndefined();
     expect(findNonTernaryCode('i2_s', short)).toMatchObject({ element: 131 });
   });

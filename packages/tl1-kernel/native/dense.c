@@ -1,9 +1,12 @@
-/* Dense GEMV/GEMM (KERNEL.md §4) for F32, F16, BF16 and Q8_0 weights, and the
- * memory-bandwidth probe behind streamSum. */
+/* Dense GEMV/GEMM (KERNEL.md §4) for F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and
+ * Q6_K weights, and the memory-bandwidth probe behind streamSum. */
 #include <string.h>
 
 #include "dense_types.h"
 #include "tl1.h"
+
+#define TL1_BLOCK_HALF(bits) tl1_half_to_float((uint16_t)(bits))
+#include "dense_blocks.h"
 
 float tl1_half_to_float(uint16_t h) {
   const uint32_t s = (uint32_t)(h & 0x8000u) << 16;
@@ -71,7 +74,21 @@ void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
     for (int32_t t = 0; t < d->nTokens; t++) {
       const float* x = d->x + (size_t)t * cols;
       float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-      if (d->type == TL1_DENSE_Q8_0) {
+      if (TL1_DENSE_IS_BLOCK(d->type)) { /* groups of 8 share multiplier and offset (dense_blocks.h) */
+        const int32_t elements = tl1_dense_block_elements(d->type), bytes = tl1_dense_block_bytes(d->type);
+        for (int32_t b = 0; b < cols / elements; b++) {
+          const uint8_t* blk = row + (size_t)b * bytes;
+          for (int32_t e = 0; e < elements; e += 8) {
+            float m, o;
+            tl1_block_group(d->type, blk, e, &m, &o);
+            for (int i = 0; i < 8; i++) {
+              const float w = m * (float)tl1_block_code(d->type, blk, e + i) - o;
+              const float p = w * x[b * elements + e + i];
+              lane[i] = lane[i] + p;
+            }
+          }
+        }
+      } else if (d->type == TL1_DENSE_Q8_0) {
         for (int32_t b = 0; b < cols / Q8_ELEMENTS; b++) {
           const uint8_t* blk = row + (size_t)b * Q8_BYTES;
           const float dd = tl1_half_to_float(rd16(blk));
@@ -147,7 +164,30 @@ DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, co
 #pragma GCC unroll 8
     for (int k = 0; k < TB; k++) acc[i][k] = _mm256_setzero_ps();
   int32_t j = 0;
-  if (type == TL1_DENSE_Q8_0) {
+  if (TL1_DENSE_IS_BLOCK(type)) { /* groups of 8 share multiplier and offset (dense_blocks.h) */
+    const int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);
+    const int32_t nb = cols / elements;
+    for (int32_t b = 0; b < nb; b++) {
+#pragma GCC unroll 8
+      for (int i = 0; i < RB; i++) {
+        const uint8_t* blk = row[i] + (size_t)b * bytes;
+        for (int32_t e = 0; e < elements; e += 8) {
+          float m, o;
+          tl1_block_group(type, blk, e, &m, &o);
+          const __m256i codes = _mm256_setr_epi32(
+              tl1_block_code(type, blk, e), tl1_block_code(type, blk, e + 1), tl1_block_code(type, blk, e + 2),
+              tl1_block_code(type, blk, e + 3), tl1_block_code(type, blk, e + 4), tl1_block_code(type, blk, e + 5),
+              tl1_block_code(type, blk, e + 6), tl1_block_code(type, blk, e + 7));
+          const __m256 w =
+              _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(m), _mm256_cvtepi32_ps(codes)), _mm256_set1_ps(o));
+#pragma GCC unroll 8
+          for (int k = 0; k < TB; k++)
+            acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * elements + e)));
+        }
+      }
+    }
+    j = cols;
+  } else if (type == TL1_DENSE_Q8_0) {
     const int32_t nb = cols / Q8_ELEMENTS;
     for (int32_t b = 0; b < nb; b++) {
 #pragma GCC unroll 8
@@ -222,6 +262,10 @@ static DTGT void dense_f32(const tl1_dense* d, int32_t r0, int32_t r1) { dense_r
 static DTGT void dense_f16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_F16, r0, r1); }
 static DTGT void dense_bf16(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_BF16, r0, r1); }
 static DTGT void dense_q80(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q8_0, r0, r1); }
+static DTGT void dense_q40(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q4_0, r0, r1); }
+static DTGT void dense_q4k(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q4_K, r0, r1); }
+static DTGT void dense_q5k(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q5_K, r0, r1); }
+static DTGT void dense_q6k(const tl1_dense* d, int32_t r0, int32_t r1) { dense_rows(d, TL1_DENSE_Q6_K, r0, r1); }
 
 void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1) {
   switch (d->type) {
@@ -229,6 +273,10 @@ void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1) {
     case TL1_DENSE_F16: dense_f16(d, r0, r1); break;
     case TL1_DENSE_BF16: dense_bf16(d, r0, r1); break;
     case TL1_DENSE_Q8_0: dense_q80(d, r0, r1); break;
+    case TL1_DENSE_Q4_0: dense_q40(d, r0, r1); break;
+    case TL1_DENSE_Q4_K: dense_q4k(d, r0, r1); break;
+    case TL1_DENSE_Q5_K: dense_q5k(d, r0, r1); break;
+    case TL1_DENSE_Q6_K: dense_q6k(d, r0, r1); break;
     default: break;
   }
 }

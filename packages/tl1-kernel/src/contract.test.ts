@@ -67,7 +67,11 @@ describe('@trit/tl1-kernel/contract', () => {
        console.log(JSON.stringify({ ...before, sameErrors: report(contract, require('@trit/tl1-kernel')).sameErrors }));`,
     ]);
     for (const output of [esm, cjs]) {
-      expect(JSON.parse(output)).toEqual({ loaded: [], types: ['f32', 'f16', 'bf16', 'q8_0'], sameErrors: true });
+      expect(JSON.parse(output)).toEqual({
+        loaded: [],
+        types: ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'],
+        sameErrors: true,
+      });
     }
   });
 });

@@ -55,6 +55,29 @@ describe('roundDenseActivations', () => {
     expect(y.subarray(34, cols).every((v) => v === 0)).toBe(true);
   });
 
+  it('rounds q8_k in blocks of 256 to nearest(x · iscale), iscale = −127 / the signed largest value, ties to even', () => {
+    const cols = 512;
+    const x = new Float32Array(2 * cols);
+    // Block 0: the largest value is −127, so iscale = 1 and d = 1: values round to integers, halves to even.
+    x.set([-127, 2.5, 3.5, -2.5, 0.49, 127], 0);
+    // Block 1: a positive largest value gives a negative iscale and d; the largest comes back as −127 · d.
+    x[256] = 0.1;
+    x[257] = -0.05;
+    // Token 1: a NaN or an infinity makes its whole block NaN; an all-zero block stays zero.
+    x[cols + 3] = Number.NaN;
+    x[cols + 256 + 9] = Number.NEGATIVE_INFINITY;
+    const y = round('q8_k', x, cols);
+    expect(Array.from(y.subarray(0, 7))).toEqual([-127, 2, 4, -2, 0, 127, 0]);
+    const iscale = Math.fround(-127 / Math.fround(0.1));
+    const d = Math.fround(1 / iscale);
+    expect(y[256]).toBe(Math.fround(-127 * d));
+    expect(y[257]).toBe(Math.fround(Math.round(Math.fround(Math.fround(-0.05) * iscale)) * d));
+    expect(y.subarray(258, cols).every((v) => v === 0)).toBe(true); // −0 here: 0 · a negative d
+    expect(y.subarray(cols).every(Number.isNaN)).toBe(true);
+    const zeros = round('q8_k', new Float32Array(256), 256);
+    expect(zeros.every((v) => Object.is(v, 0))).toBe(true);
+  });
+
   it('agrees bit for bit with the reference, token by token, on ordinary and extreme inputs', () => {
     for (const { name, blockElements } of DENSE_TYPES) {
       const cols = 4 * Math.max(blockElements, 32);
@@ -84,7 +107,7 @@ describe('roundDenseActivations', () => {
 
 describe('dense matrices round their inputs in the kernel', () => {
   const rows = 9;
-  const cols = 96;
+  const cols = 768; // whole blocks of every type, the k-quants' 256 included
   const nTokens = 3;
   const x = randomFloats(nTokens * cols, 11, 'gaussian', 2);
 

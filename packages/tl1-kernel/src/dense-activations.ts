@@ -1,5 +1,5 @@
 import { roundToHalf } from '@trit/ternary';
-import { type DenseActivation, Q8_0_ACTIVATION_BLOCK } from './dense-types.js';
+import { type DenseActivation, Q8_0_ACTIVATION_BLOCK, Q8_K_ACTIVATION_BLOCK } from './dense-types.js';
 
 const bf16Bits = new Uint32Array(1);
 const bf16Float = new Float32Array(bf16Bits.buffer);
@@ -9,7 +9,9 @@ const bf16Float = new Float32Array(bf16Bits.buffer);
  * converts them to for its weight type (the `activation` column of
  * DENSE_TYPES): f16 and bf16 round each value to nearest even (a NaN stays
  * NaN); q8_0 rounds each token's blocks of 32 to int8 with
- * d = absmax/127 stored as fp16. Returns `src` itself for f32, else `dst`.
+ * d = absmax/127 stored as fp16; q8_k rounds blocks of 256 as ggml's
+ * quantize_row_q8_K_ref (docs/formats.md §vec_dot_type), a block holding a NaN
+ * or an infinity becoming all NaN. Returns `src` itself for f32, else `dst`.
  * Matching this makes results follow llama.cpp's, not just the exact math.
  */
 export function roundDenseActivations(
@@ -51,5 +53,39 @@ export function roundDenseActivations(
         }
       }
       return dst;
+    case 'q8_k':
+      for (let token = 0; token < n; token += cols) {
+        const tokenEnd = Math.min(token + cols, n);
+        for (let b = token; b < tokenEnd; b += Q8_K_ACTIVATION_BLOCK)
+          roundQ8K(src, b, Math.min(b + Q8_K_ACTIVATION_BLOCK, tokenEnd), dst);
+      }
+      return dst;
   }
+}
+
+/** ggml's nearest_int: 1.5·2^23 added in float32 rounds to an integer, ties to even. */
+const nearestInt = (value: number): number => Math.fround(value + 12582912) - 12582912;
+
+/** One q8_k block [begin, end): q = min(127, nearest(x · iscale)) with iscale = −127/max, value q · (1/iscale). */
+function roundQ8K(src: Float32Array, begin: number, end: number, dst: Float32Array): void {
+  let max = 0;
+  let amax = 0;
+  for (let i = begin; i < end; i++) {
+    const ax = Math.abs(src[i]);
+    if (!(ax < Number.POSITIVE_INFINITY)) {
+      dst.fill(Number.NaN, begin, end);
+      return;
+    }
+    if (ax > amax) {
+      amax = ax;
+      max = src[i];
+    }
+  }
+  if (amax === 0) {
+    dst.fill(0, begin, end);
+    return;
+  }
+  const iscale = Math.fround(-127 / max);
+  const d = Math.fround(1 / iscale);
+  for (let i = begin; i < end; i++) dst[i] = Math.fround(Math.min(127, nearestInt(Math.fround(iscale * src[i]))) * d);
 }

@@ -1,4 +1,4 @@
-import { halfBitsToFloat } from '@trit/ternary';
+import { type GgmlBlockCodec, ggmlBlockCodec, halfBitsToFloat } from '@trit/ternary';
 import { DENSE_TYPES, type DenseType, type DenseTypeInfo, denseTypeInfo } from './dense-types.js';
 import { KernelFormatError, KernelShapeError } from './errors.js';
 
@@ -57,6 +57,8 @@ export function denseLayout(input: DenseInput): DenseLayout {
   const wideBits = new Uint32Array(cols);
   const wideFloats = new Float32Array(wideBits.buffer);
   const { blockElements, blockBytes } = info;
+  // The block types beyond q8_0 decode as ggml's dequantize_row_* (docs/formats.md §Q4_0 … §Q6_K).
+  const codec = type === 'q4_0' || type === 'q4_k' || type === 'q5_k' || type === 'q6_k' ? blockCodec(type) : undefined;
   const readRow = (r: number, out: Float32Array): void => {
     const base = r * rowBytes;
     switch (type) {
@@ -79,7 +81,19 @@ export function denseLayout(input: DenseInput): DenseLayout {
           for (let i = 0; i < blockElements; i++) out[b * blockElements + i] = d * ((bytes[block + 2 + i] << 24) >> 24);
         }
         return;
+      case 'q4_0':
+      case 'q4_k':
+      case 'q5_k':
+      case 'q6_k':
+        (codec as GgmlBlockCodec).decode(bytes, base, out, 0, cols / blockElements);
+        return;
     }
   };
   return { type, info, rows, cols, bytes, rowBytes, readRow };
+}
+
+function blockCodec(type: DenseType): GgmlBlockCodec {
+  const codec = ggmlBlockCodec(type);
+  if (!codec) throw new KernelFormatError(`no ggml block codec for dense type "${type}"`);
+  return codec;
 }

@@ -6,6 +6,7 @@
 import { floatToHalfBits } from '@trit/ternary';
 import { createRng, type Rng } from '@trit/testkit';
 import { quantizeTokens, type TokenBatch } from './activations.js';
+import { fillBlockWeights, isBlockType } from './block-weights.js';
 import { type DenseType, type DenseTypeInfo, denseTypeInfo } from './dense-types.js';
 import { qStrideFor } from './kernel.js';
 import { layoutFromFlatBlocks, type TernaryLayout } from './layout.js';
@@ -175,6 +176,13 @@ function denseBytes(type: DenseType, rows: number, cols: number, special: boolea
         true,
       );
   }
+  if (isBlockType(type)) {
+    // Block scales of 2^-15 … 2^-6 (q6_k's int8 sub-scales and q4_k/q5_k's 6-bit ones multiply them).
+    const ordinary = () => (rng.nextU32() & 0x8000) | ((1 + rng.nextInt(9)) << 10) | rng.nextInt(1024);
+    fillBlockWeights(type, data, (rows * cols) / blockElements, rng, (b) =>
+      special && b % 3 === 1 ? pick(SPECIAL_F16) : ordinary(),
+    );
+  }
   if (type === 'q8_0') {
     for (let b = 0; b < (rows * cols) / 32; b++) {
       const d =
@@ -191,9 +199,16 @@ function denseBytes(type: DenseType, rows: number, cols: number, special: boolea
 export function denseKernelCases(seed = 2): DenseKernelCase[] {
   const rng = createRng(seed);
   const cases: DenseKernelCase[] = [];
-  for (const type of ['f32', 'f16', 'bf16', 'q8_0'] as const) {
-    const shapes =
-      type === 'q8_0'
+  for (const type of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const) {
+    const superBlocks = type === 'q4_k' || type === 'q5_k' || type === 'q6_k';
+    const shapes = superBlocks
+      ? [
+          [1, 256],
+          [3, 512],
+          [7, 768],
+          [13, 2560],
+        ]
+      : type === 'q8_0' || type === 'q4_0'
         ? [
             [1, 32],
             [3, 64],

@@ -28,13 +28,13 @@ export interface TernaryKernel {
    */
   prepare(matrix: TernaryMatrixInput): PreparedMatrix;
   /**
-   * Holds a dense F32/F16/BF16/Q8_0 matrix for this kernel. Its inputs will be
+   * Holds a dense F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q5_K/Q6_K matrix for this kernel. Its inputs will be
    * rounded as llama.cpp rounds them for the type (DENSE_TYPES' `activation`).
    */
   prepareDense(matrix: DenseInput): PreparedMatrix;
   /**
    * y = M·x for one token. Ternary matrices quantize x to int8 first (W1.58A8);
-   * dense ones round x to their type's activation grid (f16, bf16, q8_0 blocks).
+   * dense ones round x to their type's activation grid (f16, bf16, q8_0 or q8_k blocks).
    */
   gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array;
   /** Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. */

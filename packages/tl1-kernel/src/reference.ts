@@ -1,6 +1,12 @@
 import { floatToHalfBits, halfBitsToFloat } from '@trit/ternary';
 import { quantizeInto } from './activations.js';
-import { type DenseType, type DenseTypeInfo, denseTypeInfo, Q8_0_ACTIVATION_BLOCK } from './dense-types.js';
+import {
+  type DenseType,
+  type DenseTypeInfo,
+  denseTypeInfo,
+  Q8_0_ACTIVATION_BLOCK,
+  Q8_K_ACTIVATION_BLOCK,
+} from './dense-types.js';
 
 /*
  * Straightforward implementations of KERNEL.md, written from the contract and
@@ -83,6 +89,57 @@ export function denseValue(type: DenseType, data: Uint8Array, cols: number, r: n
       const block = (r * (cols / blockElements) + Math.floor(j / blockElements)) * blockBytes;
       return Math.fround(halfBitsToFloat(view.getUint16(block, true)) * view.getInt8(block + 2 + (j % blockElements)));
     }
+    default: {
+      const block = (r * (cols / blockElements) + Math.floor(j / blockElements)) * blockBytes;
+      const { multiplier, offset, code } = blockElement(type, view, block, j % blockElements);
+      return Math.fround(Math.fround(multiplier * code) - offset);
+    }
+  }
+}
+
+/**
+ * Element e of a q4_0 / q4_k / q5_k / q6_k block at byte `at`, as value = fround(multiplier · code) − offset
+ * (docs/formats.md §Q4_0 … §Q6_K): every group of 8 consecutive elements shares multiplier and offset.
+ */
+export function blockElement(
+  type: DenseType,
+  view: DataView,
+  at: number,
+  e: number,
+): { multiplier: number; offset: number; code: number } {
+  const half = (byte: number) => halfBitsToFloat(view.getUint16(at + byte, true));
+  const u8 = (byte: number) => view.getUint8(at + byte);
+  switch (type) {
+    case 'q4_0': {
+      const packed = u8(2 + (e % 16));
+      return { multiplier: half(0), offset: 0, code: (e < 16 ? packed & 15 : packed >> 4) - 8 };
+    }
+    case 'q4_k':
+    case 'q5_k': {
+      // Sub-block s of 32 elements: 6-bit scale and min packed in the 12 bytes at 4.
+      const s = Math.floor(e / 32);
+      const scaleByte = (i: number) => u8(4 + i);
+      const scale = s < 4 ? scaleByte(s) & 63 : (scaleByte(s + 4) & 15) | ((scaleByte(s - 4) >> 6) << 4);
+      const min = s < 4 ? scaleByte(s + 4) & 63 : (scaleByte(s + 4) >> 4) | ((scaleByte(s) >> 6) << 4);
+      const quantsAt = type === 'q4_k' ? 16 : 48;
+      const packed = u8(quantsAt + 32 * Math.floor(s / 2) + (e % 32));
+      let code = s % 2 === 0 ? packed & 15 : packed >> 4;
+      if (type === 'q5_k') code += ((u8(16 + (e % 32)) >> s) & 1) * 16;
+      return { multiplier: Math.fround(half(0) * scale), offset: Math.fround(half(2) * min), code };
+    }
+    case 'q6_k': {
+      // Halves of 128: low nibbles at 0, two high bits at 128, int8 scales per 16 at 192, d at 208.
+      const n = Math.floor(e / 128);
+      const quarter = Math.floor((e % 128) / 32);
+      const l = e % 32;
+      const low = u8(64 * n + l + 32 * (quarter % 2));
+      const nibble = quarter < 2 ? low & 15 : low >> 4;
+      const high = (u8(128 + 32 * n + l) >> (2 * quarter)) & 3;
+      const scale = view.getInt8(at + 192 + 8 * n + 2 * quarter + Math.floor(l / 16));
+      return { multiplier: Math.fround(half(208) * scale), offset: 0, code: (nibble | (high << 4)) - 32 };
+    }
+    default:
+      throw new Error(`blockElement: ${type} is not a block type`);
   }
 }
 
@@ -90,7 +147,10 @@ export function denseValue(type: DenseType, data: Uint8Array, cols: number, r: n
  * One token's inputs of a dense matrix, rounded to its type's activation grid
  * (KERNEL.md §4), value by value: f16 and bf16 to nearest even; q8_0 blocks of
  * 32 to q = round-half-away(x / d) with d = fround(absmax / 127), value q · fp16(d)
- * (a NaN anywhere in a block makes the whole block NaN).
+ * (a NaN anywhere in a block makes the whole block NaN); q8_k blocks of 256 to
+ * q = min(127, x · iscale rounded half to even) with iscale = fround(−127 / m), m the
+ * block's value of largest magnitude with its sign, value q · fround(1 / iscale)
+ * (a NaN or infinity anywhere in a block makes the whole block NaN, an all-zero block stays 0).
  */
 export function referenceDenseActivations(
   type: DenseType,
@@ -132,6 +192,31 @@ export function referenceDenseActivations(
           const scaled = Math.fround(block[i] * inverse);
           const q = Math.sign(scaled) * Math.floor(Math.abs(scaled) + 0.5);
           block[i] = Math.fround(q * stored);
+        }
+      }
+      return out;
+    case 'q8_k':
+      for (let start = 0; start < cols; start += Q8_K_ACTIVATION_BLOCK) {
+        const block = out.subarray(start, Math.min(cols, start + Q8_K_ACTIVATION_BLOCK));
+        if (block.some((v) => !Number.isFinite(v))) {
+          block.fill(Number.NaN);
+          continue;
+        }
+        let largest = 0;
+        for (const v of block) if (Math.abs(v) > Math.abs(largest)) largest = v;
+        if (largest === 0) {
+          block.fill(0);
+          continue;
+        }
+        const iscale = Math.fround(-127 / largest);
+        const d = Math.fround(1 / iscale);
+        for (let i = 0; i < block.length; i++) {
+          const scaled = Math.fround(block[i] * iscale);
+          const floor = Math.floor(scaled);
+          const fraction = scaled - floor;
+          // Halves go to the even neighbour; + 0 makes −0 an integer zero, as ggml's int is.
+          const q = (fraction > 0.5 || (fraction === 0.5 && floor % 2 !== 0) ? floor + 1 : floor) + 0;
+          block[i] = Math.fround(Math.min(127, q) * d);
         }
       }
       return out;

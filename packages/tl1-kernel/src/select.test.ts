@@ -137,8 +137,22 @@ describe('kernel argument checks', () => {
     expect(() => kernel.prepareDense({ type: 'q8_0', data: new Uint8Array(34), rows: 1, cols: 31 })).toThrow(
       /multiple of 32/,
     );
-    expect(() => kernel.prepareDense({ type: 'q4_0' as never, data: new Uint8Array(34), rows: 1, cols: 32 })).toThrow(
+    expect(() => kernel.prepareDense({ type: 'q4_1' as never, data: new Uint8Array(34), rows: 1, cols: 32 })).toThrow(
       KernelFormatError,
+    );
+    // Block types take whole blocks along a row: 32 for q4_0, 256 for the k-quants.
+    for (const [type, cols, bytes, message] of [
+      ['q4_0', 48, 36, /q4_0 cols: expected a multiple of 32, found 48/],
+      ['q4_k', 128, 144, /q4_k cols: expected a multiple of 256, found 128/],
+      ['q5_k', 288, 352, /q5_k cols: expected a multiple of 256, found 288/],
+      ['q6_k', 32, 210, /q6_k cols: expected a multiple of 256, found 32/],
+    ] as const) {
+      const prepare = () => kernel.prepareDense({ type, data: new Uint8Array(bytes), rows: 1, cols });
+      expect(prepare).toThrow(KernelShapeError);
+      expect(prepare).toThrow(message);
+    }
+    expect(() => kernel.prepareDense({ type: 'q6_k', data: new Uint8Array(2 * 210 - 1), rows: 2, cols: 256 })).toThrow(
+      /q6_k data for 2×256: expected 420 bytes, found 419/,
     );
     expect(() => kernel.prepareDense({ type: 'f16', data: new Uint8Array(6), rows: 2, cols: 2 })).toThrow(
       /expected 8 bytes, found 6/,

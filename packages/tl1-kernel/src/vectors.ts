@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { floatToHalfBits, packTernary, roundToHalf, TERNARY_FORMATS, TernaryTensor } from '@trit/ternary';
 import { createRng, randomTernary } from '@trit/testkit';
-import type { DenseType } from './dense-types.js';
+import { fillBlockWeights, isBlockType } from './block-weights.js';
+import { type DenseType, type DenseTypeInfo, denseTypeInfo } from './dense-types.js';
 import type { GgufTernaryInput } from './layout.js';
 import type { ContractTernary } from './reference.js';
 
@@ -41,9 +42,10 @@ export type VectorCase = TernaryCase | DenseCase;
  * expected output, and regenerate the fixture (scripts/generate-vectors.ts).
  *   1: the first fixture;
  *   2: dense inputs rounded to the weight type's activation grid (KERNEL.md §4);
- *      each case records its shape, seed and the SHA-256 of its inputs.
+ *      each case records its shape, seed and the SHA-256 of its inputs;
+ *   3: no i2_s cases of partial blocks (I2_S is written in whole blocks only); cases for the q4_0, q4_k, q5_k and q6_k weight types (q8_k activations for the k-quants).
  */
-export const VECTORS_VERSION = 2;
+export const VECTORS_VERSION = 3;
 
 export function vectorCases(): VectorCase[] {
   const cases: VectorCase[] = [];
@@ -60,6 +62,12 @@ export function vectorCases(): VectorCase[] {
       nTokens,
     });
   for (const source of ['tensor:256', 'tensor:64', 'tensor:3', 'tensor:1000', 't158', 'tq1_0', 'i2_s']) {
+    if (source === 'i2_s') {
+      // I2_S is written in whole 128-element blocks only (docs/formats.md §I2_S): these shapes
+      // cannot be encoded. Their seeds stay reserved, so the other cases keep theirs.
+      seed += 3;
+      continue;
+    }
     ternary(1, 1, source, 'normal');
     ternary(3, 5, source, 'mixed', 2);
     ternary(7, 257, source, 'normal', 3);
@@ -95,6 +103,14 @@ export function vectorCases(): VectorCase[] {
     dense(7, type === 'q8_0' ? 256 : 257, type, 'normal', 3);
     dense(64, 2560, type, 'nan');
     dense(17, 96, type, 'huge', 2);
+  }
+  for (const type of ['q4_0', 'q4_k', 'q5_k', 'q6_k'] as const) {
+    const block = type === 'q4_0' ? 32 : 256;
+    dense(1, block, type, 'normal');
+    dense(3, 2 * block, type, 'mixed', 2);
+    dense(7, 3 * block, type, 'normal', 3);
+    dense(64, 2560, type, 'nan');
+    dense(17, block, type, 'huge', 2);
   }
   return cases;
 }
@@ -167,6 +183,17 @@ export function caseTernary(c: TernaryCase): { input: TernaryTensor | GgufTernar
 export function caseDense(c: DenseCase): Uint8Array {
   const rng = createRng(c.seed + 2);
   const n = c.rows * c.cols;
+  if (isBlockType(c.type)) {
+    const { blockElements, blockBytes } = denseTypeInfo(c.type) as DenseTypeInfo;
+    const out = new Uint8Array((n / blockElements) * blockBytes);
+    // fp16 scales around 0.0005–0.005, a few subnormal; infinite ones in the `huge` cases.
+    fillBlockWeights(c.type, out, n / blockElements, rng, (b) =>
+      floatToHalfBits(
+        b % 11 === 5 ? 3e-6 : b % 13 === 7 && c.activations === 'huge' ? Infinity : 0.0005 + rng.nextFloat() * 0.0045,
+      ),
+    );
+    return out;
+  }
   if (c.type === 'q8_0') {
     const out = new Uint8Array((n / 32) * 34);
     const view = new DataView(out.buffer);

@@ -315,6 +315,23 @@ void ternary_gemm(const uint8_t *codes, const int32_t *segAct, const int32_t *se
 /* A Q8_0 block: fp16 scale d, then BLOCK_ELEMENTS int8 values. */
 enum { Q8_ELEMENTS = TL1_DENSE_Q8_0_BLOCK_ELEMENTS, Q8_BYTES = TL1_DENSE_Q8_0_BLOCK_BYTES, Q8_VALUES_AT = 2 };
 
+#define TL1_BLOCK_HALF(bits) half_to_f32(bits)
+#include "dense_blocks.h"
+
+/* Weights e .. e+7 of a Q4_0 / Q4_K / Q5_K / Q6_K block as float32, lanes 0-3 and 4-7:
+ * (multiplier * code) - offset (dense_blocks.h). */
+INLINE void load_block8(int32_t type, const uint8_t *blk, int32_t e, v128_t *w0, v128_t *w1) {
+  float m, o;
+  tl1_block_group(type, blk, e, &m, &o);
+  v128_t mv = wasm_f32x4_splat(m), ov = wasm_f32x4_splat(o);
+  v128_t c0 = wasm_i32x4_make(tl1_block_code(type, blk, e), tl1_block_code(type, blk, e + 1),
+                              tl1_block_code(type, blk, e + 2), tl1_block_code(type, blk, e + 3));
+  v128_t c1 = wasm_i32x4_make(tl1_block_code(type, blk, e + 4), tl1_block_code(type, blk, e + 5),
+                              tl1_block_code(type, blk, e + 6), tl1_block_code(type, blk, e + 7));
+  *w0 = wasm_f32x4_sub(wasm_f32x4_mul(mv, wasm_f32x4_convert_i32x4(c0)), ov);
+  *w1 = wasm_f32x4_sub(wasm_f32x4_mul(mv, wasm_f32x4_convert_i32x4(c1)), ov);
+}
+
 /* Weights j .. j+7 of a row as float32: lanes 0-3 and 4-7. */
 INLINE void load_w8(int32_t type, const uint8_t *row, int32_t j, v128_t *w0, v128_t *w1) {
   if (type == TL1_DENSE_F32) {
@@ -369,7 +386,20 @@ INLINE float reduce8(v128_t a, v128_t b) {
                             int32_t rows) {                                                               \
     v128_t a[T], b[T];                                                                                    \
     for (int t = 0; t < T; t++) a[t] = b[t] = wasm_f32x4_const_splat(0.0f);                               \
-    if (type == TL1_DENSE_Q8_0) { /* cols % Q8_ELEMENTS == 0 */                                           \
+    if (TL1_DENSE_IS_BLOCK(type)) { /* cols % elements == 0 */                                            \
+      int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);            \
+      for (int32_t i = 0; i < cols / elements; i++) {                                                     \
+        for (int32_t e = 0; e < elements; e += 8) {                                                       \
+          v128_t w0, w1;                                                                                  \
+          load_block8(type, row + bytes * i, e, &w0, &w1);                                                \
+          for (int t = 0; t < T; t++) {                                                                   \
+            const float *xt = x + t * cols + elements * i + e;                                            \
+            a[t] = wasm_f32x4_add(a[t], wasm_f32x4_mul(w0, wasm_v128_load(xt)));                          \
+            b[t] = wasm_f32x4_add(b[t], wasm_f32x4_mul(w1, wasm_v128_load(xt + 4)));                      \
+          }                                                                                               \
+        }                                                                                                 \
+      }                                                                                                   \
+    } else if (type == TL1_DENSE_Q8_0) { /* cols % Q8_ELEMENTS == 0 */                                    \
       int32_t nb = cols / Q8_ELEMENTS;                                                                    \
       for (int32_t i = 0; i < nb; i++) {                                                                  \
         const uint8_t *blk = row + Q8_BYTES * i;                                                          \
@@ -422,7 +452,21 @@ TL1_DENSE_ROW(4)
 INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int32_t cols, const float *x, float *y) {
   v128_t a[4], b[4];
   for (int i = 0; i < 4; i++) a[i] = b[i] = wasm_f32x4_const_splat(0.0f);
-  if (type == TL1_DENSE_Q8_0) {
+  if (TL1_DENSE_IS_BLOCK(type)) {
+    int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);
+    for (int32_t blk = 0; blk < cols / elements; blk++) {
+      for (int32_t e = 0; e < elements; e += 8) {
+        const float *xs = x + elements * blk + e;
+        v128_t x0 = wasm_v128_load(xs), x1 = wasm_v128_load(xs + 4);
+        for (int i = 0; i < 4; i++) {
+          v128_t w0, w1;
+          load_block8(type, row + i * rowBytes + bytes * blk, e, &w0, &w1);
+          a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(w0, x0));
+          b[i] = wasm_f32x4_add(b[i], wasm_f32x4_mul(w1, x1));
+        }
+      }
+    }
+  } else if (type == TL1_DENSE_Q8_0) {
     int32_t nb = cols / Q8_ELEMENTS;
     for (int32_t blk = 0; blk < nb; blk++) {
       v128_t d[4];

@@ -1,5 +1,6 @@
 /**
- * tokenizerFromGguf: builds a BpeTokenizer from GGUF metadata, either the
+ * tokenizerFromGguf: builds a BpeTokenizer ("gpt2", "llama") or a
+ * WordPieceTokenizer ("bert") from GGUF metadata, either the
  * shape @trit/gguf returns (`{ type, value }` entries, numeric arrays as typed
  * arrays, 64-bit integers as bigint) or the plain values @huggingface/gguf
  * returns, with or without a `{ metadata }` wrapper. The metadata can be a
@@ -7,9 +8,10 @@
  * GgufMetadata — so `tokenizerFromGguf(await readGguf(path))` works as is.
  */
 import type { Merge } from './byte-level-bpe.js';
-import { TokenizerMetadataError } from './errors.js';
+import { TokenizerMetadataError, UnsupportedTokenizerError } from './errors.js';
 import type { SpecialTokens } from './special-tokens.js';
 import { BpeTokenizer } from './tokenizer.js';
+import { WordPieceTokenizer } from './wordpiece.js';
 
 /** The tokenizer keys of a GGUF file (llama.cpp `src/llama-arch.cpp`). */
 export const GGUF_TOKENIZER_KEYS = {
@@ -31,8 +33,15 @@ export const GGUF_TOKENIZER_KEYS = {
   maskTokenId: 'tokenizer.ggml.mask_token_id',
   addBosToken: 'tokenizer.ggml.add_bos_token',
   addEosToken: 'tokenizer.ggml.add_eos_token',
+  addSepToken: 'tokenizer.ggml.add_sep_token',
   addSpacePrefix: 'tokenizer.ggml.add_space_prefix',
+  /** WordPiece ("bert") normalizer options, read by llama.cpp's llm_tokenizer_wpm. */
+  normalizerLowercase: 'tokenizer.ggml.normalizer.lowercase',
+  normalizerStripAccents: 'tokenizer.ggml.normalizer.strip_accents',
 } as const;
+
+/** What tokenizerFromGguf builds: byte-level / SentencePiece BPE, or WordPiece for "bert". */
+export type GgufTokenizer = BpeTokenizer | WordPieceTokenizer;
 
 const SPECIAL_ID_KEYS: readonly [keyof SpecialTokens, string][] = [
   ['bos', GGUF_TOKENIZER_KEYS.bosTokenId],
@@ -158,11 +167,11 @@ function lookupOf(input: GgufLike): (key: string) => unknown {
 }
 
 /** A tokenizer from the `tokenizer.ggml.*` keys of a GGUF file's metadata. */
-export function tokenizerFromGguf(input: GgufLike, options: TokenizerFromGgufOptions = {}): BpeTokenizer {
+export function tokenizerFromGguf(input: GgufLike, options: TokenizerFromGgufOptions = {}): GgufTokenizer {
   const read = new MetadataReader(lookupOf(input));
   const K = GGUF_TOKENIZER_KEYS;
   const model = read.string(K.model);
-  if (model === undefined) throw new TokenizerMetadataError(K.model, 'a string ("gpt2" or "llama")', 'nothing');
+  if (model === undefined) throw new TokenizerMetadataError(K.model, 'a string ("gpt2", "llama" or "bert")', 'nothing');
   const tokens = read.strings(K.tokens);
   if (tokens === undefined) throw new TokenizerMetadataError(K.tokens, 'an array of strings', 'nothing');
   const scores = read.numbers(K.scores);
@@ -177,6 +186,21 @@ export function tokenizerFromGguf(input: GgufLike, options: TokenizerFromGgufOpt
   for (const [name, key] of SPECIAL_ID_KEYS) {
     const id = read.integer(key);
     if (id !== undefined) specialTokens[name] = id;
+  }
+  if (model !== 'gpt2' && model !== 'llama' && model !== 'bert')
+    throw new UnsupportedTokenizerError(model, ['gpt2', 'llama', 'bert'], K.model);
+  if (model === 'bert') {
+    return new WordPieceTokenizer({
+      tokens,
+      tokenTypes,
+      specialTokens,
+      pre: read.string(K.pre),
+      lowercase: read.bool(K.normalizerLowercase),
+      stripAccents: read.bool(K.normalizerStripAccents),
+      addBos: read.bool(K.addBosToken),
+      addEos: read.bool(K.addEosToken),
+      addSep: read.bool(K.addSepToken),
+    });
   }
   return new BpeTokenizer({
     model,

@@ -71,8 +71,8 @@ describe('ggufTokenizerMetadataFromHf', () => {
     );
   });
 
-  it('rejects models other than BPE', () => {
-    const json = { ...byteLevelJson(null), model: { type: 'WordPiece', vocab: {}, merges: [] } };
+  it('rejects models other than BPE and WordPiece', () => {
+    const json = { ...byteLevelJson(null), model: { type: 'Unigram', vocab: {}, merges: [] } };
     expect(() => ggufTokenizerMetadataFromHf(json)).toThrow(UnsupportedTokenizerError);
   });
 

@@ -1,25 +1,33 @@
 /**
- * Hugging Face tokenizer.json (model.type "BPE") → GGUF tokenizer metadata,
- * and a tokenizer built from it. Two families are recognised:
+ * Hugging Face tokenizer.json (model.type "BPE" or "WordPiece") → GGUF
+ * tokenizer metadata, and a tokenizer built from it. Three families are recognised:
  * - byte-level BPE: pre_tokenizer ByteLevel (GPT-2 pattern → pre "gpt-2"), or
  *   Sequence[Split(Llama-3 pattern), ByteLevel(use_regex: false)] → "llama-bpe";
  * - SentencePiece-style BPE: byte_fallback with "▁" for spaces (Llama-2) →
- *   model "llama", with scores derived from the merge ranks.
+ *   model "llama", with scores derived from the merge ranks;
+ * - WordPiece with BertPreTokenizer and "##" continuations (BERT) → model
+ *   "bert", tokens renamed as convert_hf_to_gguf.py does (docs/formats.md
+ *   §bert (WordPiece)).
  * Anything else is an UnsupportedTokenizerError / UnknownPreTokenizerError
  * rather than a tokenizer that silently splits differently.
  */
 import { TokenizerMetadataError, UnknownPreTokenizerError, UnsupportedTokenizerError } from './errors.js';
+import type { GgufTokenizer } from './gguf.js';
 import { GGUF_TOKENIZER_KEYS, tokenizerFromGguf } from './gguf.js';
 import { TokenType } from './token-types.js';
-import type { BpeTokenizer } from './tokenizer.js';
 
 /** The parts of tokenizer.json we read. */
 export interface HfTokenizerJson {
   model: {
     type: string;
     vocab: Record<string, number>;
-    merges: (string | [string, string])[];
+    /** BPE only. */
+    merges?: (string | [string, string])[];
     byte_fallback?: boolean;
+    /** WordPiece only: must be "##" (the default). */
+    continuing_subword_prefix?: string;
+    /** WordPiece only; llama.cpp has no such limit (docs/formats.md §bert (WordPiece)). */
+    max_input_chars_per_word?: number;
     ignore_merges?: boolean;
     unk_token?: string | null;
   };
@@ -27,6 +35,8 @@ export interface HfTokenizerJson {
   normalizer?: HfComponent | null;
   pre_tokenizer?: HfComponent | null;
   post_processor?: HfComponent | null;
+  /** Not read: trit decodes as llama.cpp does. */
+  decoder?: HfComponent | null;
 }
 
 interface HfComponent {
@@ -40,6 +50,12 @@ export interface HfTokenizerConfig {
   eos_token?: string | { content: string } | null;
   unk_token?: string | { content: string } | null;
   pad_token?: string | { content: string } | null;
+  /** WordPiece: the token put first ([CLS]). */
+  cls_token?: string | { content: string } | null;
+  /** WordPiece: the token put last ([SEP]). */
+  sep_token?: string | { content: string } | null;
+  /** WordPiece: the mask token ([MASK]). */
+  mask_token?: string | { content: string } | null;
   add_bos_token?: boolean;
   add_eos_token?: boolean;
 }
@@ -138,8 +154,9 @@ export function ggufTokenizerMetadataFromHf(
 ): GgufTokenizerMetadata {
   const json = parse(tokenizerJson);
   const { model } = json;
+  if (model.type === 'WordPiece') return wordPieceMetadata(json, config, options.vocabSize);
   if (model.type !== 'BPE')
-    throw new UnsupportedTokenizerError(String(model.type), ['BPE'], 'tokenizer.json model.type');
+    throw new UnsupportedTokenizerError(String(model.type), ['BPE', 'WordPiece'], 'tokenizer.json model.type');
   const isByteLevel = components(json.pre_tokenizer, 'pre_tokenizer').some((c) => c.type === 'ByteLevel');
   if (!isByteLevel && model.byte_fallback !== true) {
     throw new UnsupportedTokenizerError(
@@ -149,48 +166,13 @@ export function ggufTokenizerMetadataFromHf(
     );
   }
   const K = GGUF_TOKENIZER_KEYS;
-  // Token texts are data: Object.entries sees own keys only, so "__proto__" and "constructor" are tokens like any other.
-  const vocab = checkedVocab(model.vocab);
-  const added = checkedAddedTokens(json.added_tokens);
+  const { tokens, types, size } = tokenTable(json, options.vocabSize);
   if (!Array.isArray(model.merges)) {
     throw new TokenizerMetadataError('model.merges', 'an array of merges', describeJson(model.merges));
   }
-
-  let size = 0;
-  for (const [, id] of vocab) size = Math.max(size, id + 1);
-  for (const token of added) size = Math.max(size, token.id + 1);
-  // Gaps between ids are padded, so the highest id sizes the token list: bound it by the tokens
-  // the file really lists (a model's vocab_size, checked by the caller against its embedding, may pad more).
-  const listed = vocab.length + added.length;
-  const mostIds = 2 * listed + 256;
-  if (size > Math.max(mostIds, options.vocabSize ?? 0))
-    throw new TokenizerMetadataError(
-      'model.vocab',
-      `ids below ${mostIds} (the ${listed} listed tokens, with room for gaps) or the model's vocab_size`,
-      `id ${size - 1}`,
-    );
-  if (options.vocabSize !== undefined) {
-    if (!Number.isSafeInteger(options.vocabSize) || options.vocabSize < size)
-      throw new TokenizerMetadataError(
-        'vocab_size',
-        `at least ${size} (the tokenizer's highest id + 1)`,
-        String(options.vocabSize),
-      );
-    size = options.vocabSize;
-  }
-  const tokens: string[] = new Array(size);
-  const types = new Int32Array(size);
-  for (const [text, id] of vocab) {
-    tokens[id] = text;
-    types[id] = TokenType.Normal;
-  }
   if (!isByteLevel) {
     for (let id = 0; id < size; id++)
-      if (tokens[id] !== undefined && /^<0x[0-9A-Fa-f]{2}>$/.test(tokens[id])) types[id] = TokenType.Byte;
-  }
-  for (const token of added) {
-    tokens[token.id] = token.content;
-    types[token.id] = token.special ? TokenType.Control : TokenType.UserDefined;
+      if (types[id] === TokenType.Normal && /^<0x[0-9A-Fa-f]{2}>$/.test(tokens[id])) types[id] = TokenType.Byte;
   }
   const unkText = tokenText(config.unk_token) ?? model.unk_token ?? undefined;
   const idOf = (text: string | undefined): number | undefined => {
@@ -200,13 +182,7 @@ export function ggufTokenizerMetadataFromHf(
   };
   const unk = idOf(unkText);
   if (unk !== undefined && types[unk] === TokenType.Control) types[unk] = TokenType.Unknown;
-  // Ids with no token, as convert_hf_to_gguf.py fills them.
-  for (let id = 0; id < size; id++) {
-    if (tokens[id] === undefined) {
-      tokens[id] = `[PAD${id}]`;
-      types[id] = TokenType.Unused;
-    }
-  }
+  fillUnused(tokens, types);
 
   const merges = model.merges.map((merge, i) => {
     if (typeof merge === 'string') return merge;
@@ -227,10 +203,7 @@ export function ggufTokenizerMetadataFromHf(
   }
 
   // BOS / EOS: tokenizer_config.json when given, else the post-processor template.
-  const template = components(json.post_processor, 'post_processor').find((c) => c.type === 'TemplateProcessing');
-  const single = (template?.single ?? []) as { SpecialToken?: { id: string } }[];
-  const leading = single[0]?.SpecialToken?.id;
-  const trailing = single.length > 1 ? single[single.length - 1]?.SpecialToken?.id : undefined;
+  const { template, leading, trailing } = templateEnds(json);
   const bos = idOf(tokenText(config.bos_token) ?? leading);
   const eos = idOf(tokenText(config.eos_token) ?? trailing);
   if (bos !== undefined) out[K.bosTokenId] = bos;
@@ -238,6 +211,156 @@ export function ggufTokenizerMetadataFromHf(
   if (unk !== undefined) out[K.unknownTokenId] = unk;
   const pad = idOf(tokenText(config.pad_token));
   if (pad !== undefined) out[K.paddingTokenId] = pad;
+  const addBos = config.add_bos_token ?? (template ? leading !== undefined : undefined);
+  const addEos = config.add_eos_token ?? (template ? trailing !== undefined : undefined);
+  if (addBos !== undefined) out[K.addBosToken] = addBos;
+  if (addEos !== undefined) out[K.addEosToken] = addEos;
+  return out;
+}
+
+/**
+ * Token texts and types by id from model.vocab and added_tokens, as
+ * convert_hf_to_gguf.py lists them: vocab entries normal, added tokens
+ * control (special) or user-defined; ids with no token are unused `[PAD<id>]`
+ * entries, filled in by the caller after its own type fixes.
+ */
+function tokenTable(
+  json: HfTokenizerJson,
+  vocabSize: number | undefined,
+): { tokens: string[]; types: Int32Array; size: number } {
+  // Token texts are data: Object.entries sees own keys only, so "__proto__" and "constructor" are tokens like any other.
+  const vocab = checkedVocab(json.model.vocab);
+  const added = checkedAddedTokens(json.added_tokens);
+  let size = 0;
+  for (const [, id] of vocab) size = Math.max(size, id + 1);
+  for (const token of added) size = Math.max(size, token.id + 1);
+  // Gaps between ids are padded, so the highest id sizes the token list: bound it by the tokens
+  // the file really lists (a model's vocab_size, checked by the caller against its embedding, may pad more).
+  const listed = vocab.length + added.length;
+  const mostIds = 2 * listed + 256;
+  if (size > Math.max(mostIds, vocabSize ?? 0))
+    throw new TokenizerMetadataError(
+      'model.vocab',
+      `ids below ${mostIds} (the ${listed} listed tokens, with room for gaps) or the model's vocab_size`,
+      `id ${size - 1}`,
+    );
+  if (vocabSize !== undefined) {
+    if (!Number.isSafeInteger(vocabSize) || vocabSize < size)
+      throw new TokenizerMetadataError(
+        'vocab_size',
+        `at least ${size} (the tokenizer's highest id + 1)`,
+        String(vocabSize),
+      );
+    size = vocabSize;
+  }
+  const tokens: string[] = new Array(size);
+  const types = new Int32Array(size);
+  for (const [text, id] of vocab) {
+    tokens[id] = text;
+    types[id] = TokenType.Normal;
+  }
+  for (const token of added) {
+    tokens[token.id] = token.content;
+    types[token.id] = token.special ? TokenType.Control : TokenType.UserDefined;
+  }
+  return { tokens, types, size };
+}
+
+/** Ids with no token, as convert_hf_to_gguf.py fills them. */
+function fillUnused(tokens: string[], types: Int32Array): void {
+  for (let id = 0; id < tokens.length; id++) {
+    if (tokens[id] === undefined) {
+      tokens[id] = `[PAD${id}]`;
+      types[id] = TokenType.Unused;
+    }
+  }
+}
+
+/** The first and last special token of a TemplateProcessing post-processor's `single` template. */
+function templateEnds(json: HfTokenizerJson): { template: boolean; leading?: string; trailing?: string } {
+  const template = components(json.post_processor, 'post_processor').find((c) => c.type === 'TemplateProcessing');
+  const single = (template?.single ?? []) as { SpecialToken?: { id: string } }[];
+  return {
+    template: template !== undefined,
+    leading: single[0]?.SpecialToken?.id,
+    trailing: single.length > 1 ? single[single.length - 1]?.SpecialToken?.id : undefined,
+  };
+}
+
+/**
+ * WordPiece (BERT) → model "bert", as convert_hf_to_gguf.py's BertModel
+ * writes it: control tokens keep their text, a continuation "##ing" becomes
+ * "ing" and every other token gets the word mark, "the" → "▁the". The
+ * normalizer's lowercase / strip_accents become
+ * `tokenizer.ggml.normalizer.*` (written only when the file sets them).
+ */
+function wordPieceMetadata(
+  json: HfTokenizerJson,
+  config: HfTokenizerConfig,
+  vocabSize: number | undefined,
+): GgufTokenizerMetadata {
+  const { model } = json;
+  const prefix = model.continuing_subword_prefix ?? '##';
+  if (prefix !== '##')
+    throw new UnsupportedTokenizerError(
+      'WordPiece',
+      ['WordPiece with "##" continuations'],
+      `continuing_subword_prefix ${describeJson(prefix)}`,
+    );
+  const pre = components(json.pre_tokenizer, 'pre_tokenizer');
+  if (pre.length !== 1 || pre[0].type !== 'BertPreTokenizer')
+    throw new UnknownPreTokenizerError(pre.map((c) => c.type).join('+') || 'none', ['BertPreTokenizer (WordPiece)']);
+  let lowercase: boolean | undefined;
+  let stripAccents: boolean | undefined;
+  for (const c of components(json.normalizer, 'normalizer')) {
+    if (c.type === 'Lowercase') lowercase = true;
+    else if (c.type === 'StripAccents') stripAccents = true;
+    else if (c.type === 'BertNormalizer') {
+      // A null strip_accents follows lowercase, in transformers and in llama.cpp alike: leave the key out.
+      if (typeof c.lowercase === 'boolean') lowercase = c.lowercase;
+      if (typeof c.strip_accents === 'boolean') stripAccents = c.strip_accents;
+    }
+  }
+
+  const { tokens, types } = tokenTable(json, vocabSize);
+  fillUnused(tokens, types);
+  const originals = tokens.slice();
+  for (let id = 0; id < tokens.length; id++) {
+    if (types[id] === TokenType.Control) continue;
+    tokens[id] = tokens[id].startsWith('##') ? tokens[id].slice(2) : `\u2581${tokens[id]}`;
+  }
+  const idOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const id = originals.indexOf(text);
+    return id >= 0 ? id : undefined;
+  };
+
+  const K = GGUF_TOKENIZER_KEYS;
+  const out: GgufTokenizerMetadata = {};
+  out[K.model] = 'bert';
+  // llama.cpp reads no pre-tokenizer for "bert"; convert_hf_to_gguf.py writes a name from a hash of test encodings.
+  out[K.pre] = 'default';
+  out[K.tokens] = tokens;
+  out[K.tokenType] = types;
+  if (lowercase !== undefined) out[K.normalizerLowercase] = lowercase;
+  if (stripAccents !== undefined) out[K.normalizerStripAccents] = stripAccents;
+
+  // [CLS] … [SEP]: tokenizer_config.json when given, else the post-processor template.
+  const { template, leading, trailing } = templateEnds(json);
+  const cls = idOf(tokenText(config.cls_token) ?? leading);
+  const sep = idOf(tokenText(config.sep_token) ?? trailing);
+  const bos = idOf(tokenText(config.bos_token)) ?? cls;
+  const eos = idOf(tokenText(config.eos_token)) ?? sep;
+  const ids: [string, number | undefined][] = [
+    [K.bosTokenId, bos],
+    [K.eosTokenId, eos],
+    [K.unknownTokenId, idOf(tokenText(config.unk_token) ?? model.unk_token ?? undefined)],
+    [K.separatorTokenId, sep],
+    [K.paddingTokenId, idOf(tokenText(config.pad_token))],
+    [K.clsTokenId, cls],
+    [K.maskTokenId, idOf(tokenText(config.mask_token))],
+  ];
+  for (const [key, id] of ids) if (id !== undefined) out[key] = id;
   const addBos = config.add_bos_token ?? (template ? leading !== undefined : undefined);
   const addEos = config.add_eos_token ?? (template ? trailing !== undefined : undefined);
   if (addBos !== undefined) out[K.addBosToken] = addBos;
@@ -315,7 +438,10 @@ function scoresFromMerges(tokens: readonly string[], merges: readonly string[]):
   return scores;
 }
 
-/** A tokenizer from a Hugging Face tokenizer.json (BPE models). */
-export function tokenizerFromHf(tokenizerJson: HfTokenizerJson | string, config: HfTokenizerConfig = {}): BpeTokenizer {
+/** A tokenizer from a Hugging Face tokenizer.json (BPE and WordPiece models). */
+export function tokenizerFromHf(
+  tokenizerJson: HfTokenizerJson | string,
+  config: HfTokenizerConfig = {},
+): GgufTokenizer {
   return tokenizerFromGguf(ggufTokenizerMetadataFromHf(tokenizerJson, config));
 }

@@ -6,6 +6,7 @@ export {
   type GgufLike,
   type GgufMetadata,
   type GgufMetadataLike,
+  type GgufTokenizer,
   type TokenizerFromGgufOptions,
   tokenizerFromGguf,
 } from './gguf.js';
@@ -32,3 +33,4 @@ export {
   type StreamingDecoder,
   type Tokenizer,
 } from './tokenizer.js';
+export { defaultWordPieceSpecialTokens, WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece.js';

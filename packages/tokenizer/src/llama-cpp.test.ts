@@ -87,7 +87,7 @@ describe.skipIf(unavailable !== undefined)('tokenizer parity with llama.cpp', ()
       if (!llama) return;
       const path = join(dir, `${c.arch}-${CASES.indexOf(c)}.gguf`);
       await writeVocab(path, c.arch, c.metadata());
-      const ours: BpeTokenizer = tokenizerFromGguf(await readGguf(path));
+      const ours = tokenizerFromGguf(await readGguf(path)) as BpeTokenizer;
       const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
       try {
         let compared = 0;
@@ -110,5 +110,67 @@ describe.skipIf(unavailable !== undefined)('tokenizer parity with llama.cpp', ()
         await model.dispose();
       }
     }, 120_000);
+  }
+});
+
+// Every pre-tokenizer family llama.cpp names, on GPT-2's byte-level vocabulary: the ids depend on the
+// splitter (and ignore_merges), so one vocabulary under each name tests each splitter end to end.
+const PRE_NAMES = [
+  'qwen2',
+  'stablelm2',
+  'deepseek-llm',
+  'deepseek-coder',
+  'falcon',
+  'starcoder',
+  'refact',
+  'command-r',
+  'smollm',
+  'default',
+];
+const PRE_FIXED = [
+  'Qwen2 2024年12月4日 x=3.14159; 한국어 텍스트 ＡＢＣ！？ Ｈｅｌｌｏ「引用」',
+  'def f(x):\n    return x * 42  # 1,000,000\r\n\r\n\t`code` $HOME ~/a|b ^c <d>',
+  'Été naïve façon ΑΒΓ Привет Ꭰ 𐐀𐐁 ﬁ K Ω \u3000\u3000！ 。\u3000。 \u00a0x\u2003y',
+  "don'T WE'LL it's ‘quoted’ “double” … — –",
+  '0123456789 ٠١٢ ½ ² Ⅻ 00000 1234567',
+];
+
+describe.skipIf(unavailable !== undefined)('pre-tokenizer parity with llama.cpp, by tokenizer.ggml.pre', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trit-pre-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const pre of PRE_NAMES) {
+    it(`GPT-2 vocabulary with pre "${pre}": same ids as llama.cpp on fixed, mixed and random text`, async () => {
+      if (!llama) return;
+      const path = join(dir, `gpt2-${pre}.gguf`);
+      await writeVocab(path, 'gpt2', { ...gpt2GgufMetadata(), 'tokenizer.ggml.pre': pre });
+      const ours = tokenizerFromGguf(await readGguf(path)) as BpeTokenizer;
+      expect(ours.pre).toBe(pre);
+      const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+      try {
+        let compared = 0;
+        const check = (text: string) => {
+          const theirs = Array.from(model.tokenize(text, false), Number);
+          compared += theirs.length;
+          const mine = Array.from(ours.encode(text, { addSpecial: false, parseSpecial: false }));
+          expect(mine, `${pre}: ${JSON.stringify(text.slice(0, 80))}`).toEqual(theirs);
+        };
+        for (const text of [...FIXED, ...PRE_FIXED]) check(text);
+        const corpus = mixedCorpus(64 * 1024, 7);
+        for (let start = 0; start < corpus.length; start += 2048) check(corpus.slice(start, start + 2048));
+        fc.assert(
+          fc.property(trickyString(24, true), (text) => check(text)),
+          { numRuns: 300, seed: 11 },
+        );
+        expect(compared).toBeGreaterThan(10_000);
+      } finally {
+        await model.dispose();
+      }
+    }, 180_000);
   }
 });

@@ -1,25 +1,40 @@
 /**
  * `tokenizer.ggml.pre` names → splitter and the flags llama.cpp sets with
- * them (llama-vocab.cpp, `llama_vocab::impl::load`). Only pre-tokenizers whose
- * pattern we implement exactly are listed; any other name is an error, as in
- * llama.cpp.
+ * them (llama-vocab.cpp, `llama_vocab::impl::load`; docs/formats.md §Tokenizer).
+ * Only pre-tokenizers whose pattern we implement exactly are listed; any other
+ * name is an error, as in llama.cpp.
  */
-import { type Splitter, splitDefault, splitGpt2, splitLlama3 } from './pre-tokenizers.js';
+import {
+  splitDeepSeekCoder,
+  splitDeepSeekLlm,
+  splitDefault,
+  splitFalcon,
+  splitStarCoder,
+} from './pre-tokenizer-sequences.js';
+import { type Splitter, splitGpt2, splitLlama3, splitQwen2 } from './pre-tokenizers.js';
 
 export interface PreTokenizerSpec {
-  /** The pattern family: `default`, `gpt2` or `llama3`. */
-  kind: 'default' | 'gpt2' | 'llama3';
+  /** The pattern family (llama.cpp's `LLAMA_VOCAB_PRE_TYPE_*` that share one pattern list). */
+  kind: 'default' | 'gpt2' | 'llama3' | 'qwen2' | 'deepseek-llm' | 'deepseek-coder' | 'falcon' | 'starcoder';
   splitter: Splitter;
   /** A whole pre-token that is a vocabulary token is emitted without merging. */
   ignoreMerges: boolean;
   /** Default for add_bos when `tokenizer.ggml.add_bos_token` is absent. */
   addBos: boolean;
+  /**
+   * llama.cpp's `clean_spaces` (clean_up_tokenization_spaces), which its
+   * llama_detokenize applies; encoding does not depend on it.
+   */
+  cleanSpaces: boolean;
 }
 
-const gpt2: PreTokenizerSpec = { kind: 'gpt2', splitter: splitGpt2, ignoreMerges: false, addBos: false };
-const llama3: PreTokenizerSpec = { kind: 'llama3', splitter: splitLlama3, ignoreMerges: true, addBos: true };
+const base = { ignoreMerges: false, addBos: false, cleanSpaces: true };
+const gpt2: PreTokenizerSpec = { ...base, kind: 'gpt2', splitter: splitGpt2 };
+const llama3: PreTokenizerSpec = { ...base, kind: 'llama3', splitter: splitLlama3, ignoreMerges: true, addBos: true };
 // dbrx and smaug-bpe use the Llama-3 pattern without llama3's flags.
 const llama3Pattern: PreTokenizerSpec = { ...llama3, ignoreMerges: false, addBos: false };
+const qwen2: PreTokenizerSpec = { ...base, kind: 'qwen2', splitter: splitQwen2, cleanSpaces: false };
+const starCoder: PreTokenizerSpec = { ...base, kind: 'starcoder', splitter: splitStarCoder };
 
 /**
  * By name. No prototype: the name comes from a file, and `constructor` or
@@ -28,7 +43,7 @@ const llama3Pattern: PreTokenizerSpec = { ...llama3, ignoreMerges: false, addBos
  */
 export const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = Object.freeze(
   Object.assign(Object.create(null) as Record<string, PreTokenizerSpec>, {
-    default: { kind: 'default', splitter: splitDefault, ignoreMerges: false, addBos: false },
+    default: { ...base, kind: 'default', splitter: splitDefault },
     'gpt-2': gpt2,
     'phi-2': gpt2,
     'jina-es': gpt2,
@@ -42,8 +57,8 @@ export const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = Object
     mpt: gpt2,
     olmo: gpt2,
     jais: gpt2,
-    trillion: gpt2,
-    'granite-docling': gpt2,
+    trillion: { ...gpt2, cleanSpaces: false },
+    'granite-docling': { ...gpt2, cleanSpaces: false },
     exaone4: gpt2,
     llama3,
     'llama-v3': llama3,
@@ -56,6 +71,25 @@ export const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = Object
     'jina-v5-nano': llama3,
     dbrx: llama3Pattern,
     'smaug-bpe': llama3Pattern,
+    qwen2,
+    'deepseek-r1-qwen': qwen2,
+    kormo: qwen2,
+    f2llmv2: qwen2,
+    hunyuan: qwen2,
+    'solar-open': qwen2,
+    megrez: { ...qwen2, cleanSpaces: true },
+    stablelm2: { ...qwen2, cleanSpaces: true },
+    'deepseek-llm': { ...base, kind: 'deepseek-llm', splitter: splitDeepSeekLlm, cleanSpaces: false },
+    'deepseek-coder': { ...base, kind: 'deepseek-coder', splitter: splitDeepSeekCoder, cleanSpaces: false },
+    falcon: { ...base, kind: 'falcon', splitter: splitFalcon },
+    starcoder: starCoder,
+    refact: starCoder,
+    'command-r': { ...starCoder, cleanSpaces: false },
+    smollm: { ...starCoder, cleanSpaces: false },
+    codeshell: starCoder,
+    exaone: starCoder,
+    'minerva-7b': starCoder,
+    mellum2: starCoder,
   }),
 );
 

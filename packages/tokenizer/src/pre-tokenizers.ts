@@ -7,7 +7,7 @@
  * A splitter appends the end offset of every pre-token in [start, end) to a
  * `Boundaries` list. The text must be well-formed UTF-16 (see toWellFormed).
  */
-import { classTable, LETTER, NUMBER, PUNCTUATION, WHITESPACE } from './unicode.js';
+import { classTable, LETTER, NUMBER, WHITESPACE } from './unicode.js';
 
 /** Growable list of pre-token end offsets, reused across calls. */
 export class Boundaries {
@@ -26,7 +26,8 @@ export class Boundaries {
 
 export type Splitter = (text: string, start: number, end: number, out: Boundaries) => void;
 
-const ASTRAL = 16;
+/** Added to class bits by classAt when the code point takes two code units. */
+export const ASTRAL = 16;
 const WORDLIKE = WHITESPACE | LETTER | NUMBER;
 
 // Built when this module loads (a few milliseconds): module-level consts keep the hot loops free of
@@ -94,7 +95,7 @@ function spaceRunEnd(text: string, p: number, end: number): number {
 }
 
 /** Class bits of the code point at i, plus ASTRAL when it takes two code units. */
-function classAt(text: string, i: number): number {
+export function classAt(text: string, i: number): number {
   const c = text.charCodeAt(i);
   return c < 0x80 ? asciiClass[c] : classAtNonAscii(text, i, c);
 }
@@ -175,156 +176,89 @@ export const splitGpt2: Splitter = (text, start, end, out) => {
 };
 
 /**
- * Llama-3, as llama.cpp runs it:
+ * The Llama-3 pattern family, as llama.cpp runs it, with numbers taken
+ * `digitsPerPiece` at a time (`\p{N}{1,3}` for Llama-3, `\p{N}` for Qwen2):
  * `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
  */
-export const splitLlama3: Splitter = (text, start, end, out) => {
-  let pos = start;
-  while (pos < end) {
-    const c = text.charCodeAt(pos);
-    if (c === APOSTROPHE) {
-      const n = contraction(text, pos, end, true);
-      if (n > 0) {
-        pos += n;
-        out.push(pos);
+function llama3Family(digitsPerPiece: number): Splitter {
+  return (text, start, end, out) => {
+    let pos = start;
+    while (pos < end) {
+      const c = text.charCodeAt(pos);
+      if (c === APOSTROPHE) {
+        const n = contraction(text, pos, end, true);
+        if (n > 0) {
+          pos += n;
+          out.push(pos);
+          continue;
+        }
+      }
+      const f = c < 0x80 ? asciiClass[c] : classAt(text, pos);
+      const width = f & ASTRAL ? 2 : 1;
+      // [^\r\n\p{L}\p{N}]?\p{L}+
+      if (c !== CR && c !== LF && !(f & NUMBER)) {
+        if (f & LETTER || (pos + width < end && classAt(text, pos + width) & LETTER)) {
+          const p = letterRunEnd(text, pos + width, end);
+          out.push(p);
+          pos = p;
+          continue;
+        }
+      }
+      // \p{N}{1,digitsPerPiece}
+      if (f & NUMBER) {
+        let p = pos;
+        let digits = 0;
+        while (p < end) {
+          const g = classAt(text, p);
+          if (!(g & NUMBER)) break;
+          p += g & ASTRAL ? 2 : 1;
+          if (++digits === digitsPerPiece) {
+            out.push(p);
+            digits = 0;
+          }
+        }
+        if (digits > 0) out.push(p);
+        pos = p;
         continue;
       }
-    }
-    const f = c < 0x80 ? asciiClass[c] : classAt(text, pos);
-    const width = f & ASTRAL ? 2 : 1;
-    // [^\r\n\p{L}\p{N}]?\p{L}+
-    if (c !== CR && c !== LF && !(f & NUMBER)) {
-      if (f & LETTER || (pos + width < end && classAt(text, pos + width) & LETTER)) {
-        const p = letterRunEnd(text, pos + width, end);
+      // ' ?[^\s\p{L}\p{N}]+[\r\n]*'; a lone trailing space also ends up here, as in llama.cpp.
+      const afterSpace = c === SPACE ? (pos + 1 < end ? classAt(text, pos + 1) : 0) : f;
+      if (!(afterSpace & WORDLIKE)) {
+        let p = otherRunEnd(text, c === SPACE ? pos + 1 : pos, end);
+        while (p < end) {
+          const d = text.charCodeAt(p);
+          if (d !== CR && d !== LF) break;
+          p++;
+        }
         out.push(p);
         pos = p;
         continue;
       }
-    }
-    // \p{N}{1,3}
-    if (f & NUMBER) {
-      let p = pos;
-      let digits = 0;
-      while (p < end) {
-        const g = classAt(text, p);
-        if (!(g & NUMBER)) break;
-        p += g & ASTRAL ? 2 : 1;
-        if (++digits === 3) {
-          out.push(p);
-          digits = 0;
-        }
+      // \s*[\r\n]+ takes the run up to its last line break; otherwise \s+(?!\S)|\s+.
+      let q = pos;
+      let afterLastBreak = -1;
+      while (q < end) {
+        const d = text.charCodeAt(q);
+        if (!(classAt(text, q) & WHITESPACE)) break;
+        q++;
+        if (d === CR || d === LF) afterLastBreak = q;
       }
-      if (digits > 0) out.push(p);
-      pos = p;
-      continue;
+      if (afterLastBreak > 0) q = afterLastBreak;
+      else if (q - pos > 1 && q < end) q--;
+      out.push(q);
+      pos = q;
     }
-    // ' ?[^\s\p{L}\p{N}]+[\r\n]*'; a lone trailing space also ends up here, as in llama.cpp.
-    const afterSpace = c === SPACE ? (pos + 1 < end ? classAt(text, pos + 1) : 0) : f;
-    if (!(afterSpace & WORDLIKE)) {
-      let p = otherRunEnd(text, c === SPACE ? pos + 1 : pos, end);
-      while (p < end) {
-        const d = text.charCodeAt(p);
-        if (d !== CR && d !== LF) break;
-        p++;
-      }
-      out.push(p);
-      pos = p;
-      continue;
-    }
-    // \s*[\r\n]+ takes the run up to its last line break; otherwise \s+(?!\S)|\s+.
-    let q = pos;
-    let afterLastBreak = -1;
-    while (q < end) {
-      const d = text.charCodeAt(q);
-      if (!(classAt(text, q) & WHITESPACE)) break;
-      q++;
-      if (d === CR || d === LF) afterLastBreak = q;
-    }
-    if (afterLastBreak > 0) q = afterLastBreak;
-    else if (q - pos > 1 && q < end) q--;
-    out.push(q);
-    pos = q;
-  }
-};
-
-function isDefaultPunctuation(text: string, i: number): number {
-  const c = text.charCodeAt(i);
-  // $ + < = > ^ ~ | are symbols, not \p{P}, but the default pattern lists them.
-  if (c === 0x24 || c === 0x2b || c === 0x3c || c === 0x3d || c === 0x3e || c === 0x5e || c === 0x7e || c === 0x7c) {
-    return 1;
-  }
-  return classAt(text, i) & PUNCTUATION;
+  };
 }
 
-const scratch = new Boundaries();
-const scratch2 = new Boundaries();
+/** Llama-3 (`llama3`, `llama-bpe` …): the Llama-3 pattern with `\p{N}{1,3}`. */
+export const splitLlama3: Splitter = llama3Family(3);
 
 /**
- * llama.cpp's `default` pre-tokenizer (used when `tokenizer.ggml.pre` is
- * missing or "default"): four patterns applied in sequence, each splitting the
- * pieces the previous one produced, unmatched gaps kept as pieces:
- * `[\p{P}\$\+<=>\^~\|]+`, then the GPT-2 pattern, then `\p{N}+`, then `[0-9][0-9][0-9]`.
+ * Qwen2 (`qwen2`, `stablelm2` …): the Llama-3 pattern with `\p{N}`, one number per pre-token:
+ * `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
  */
-export const splitDefault: Splitter = (text, start, end, out) => {
-  // Stage 1: punctuation runs and the gaps between them.
-  scratch.count = 0;
-  let pos = start;
-  while (pos < end) {
-    const inRun = isDefaultPunctuation(text, pos) !== 0;
-    let p = pos;
-    while (p < end && (isDefaultPunctuation(text, p) !== 0) === inRun) p += classAt(text, p) & ASTRAL ? 2 : 1;
-    scratch.push(p);
-    pos = p;
-  }
-  const stage1 = scratch.ends.slice(0, scratch.count);
-  let pieceStart = start;
-  for (const pieceEnd of stage1) {
-    // Stage 2: GPT-2 within the piece.
-    scratch2.count = 0;
-    splitGpt2(text, pieceStart, pieceEnd, scratch2);
-    let wordStart = pieceStart;
-    for (let w = 0; w < scratch2.count; w++) {
-      const wordEnd = scratch2.ends[w];
-      // Stage 3: \p{N}+ runs and gaps.
-      let q = wordStart;
-      while (q < wordEnd) {
-        const numeric = (classAt(text, q) & NUMBER) !== 0;
-        let r = q;
-        while (r < wordEnd) {
-          const g = classAt(text, r);
-          if (((g & NUMBER) !== 0) !== numeric) break;
-          r += g & ASTRAL ? 2 : 1;
-        }
-        splitAsciiDigitTriples(text, q, r, out);
-        q = r;
-      }
-      wordStart = wordEnd;
-    }
-    pieceStart = pieceEnd;
-  }
-};
-
-/** Stage 4 of the default pre-tokenizer: `[0-9][0-9][0-9]` matches and the gaps between them. */
-function splitAsciiDigitTriples(text: string, start: number, end: number, out: Boundaries): void {
-  let gapStart = start;
-  let p = start;
-  while (p + 3 <= end) {
-    if (isAsciiDigit(text, p) && isAsciiDigit(text, p + 1) && isAsciiDigit(text, p + 2)) {
-      if (gapStart < p) out.push(p);
-      p += 3;
-      out.push(p);
-      gapStart = p;
-    } else {
-      p++;
-    }
-  }
-  if (gapStart < end) out.push(end);
-}
-
-function isAsciiDigit(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  return c >= 0x30 && c <= 0x39;
-}
+export const splitQwen2: Splitter = llama3Family(1);
 
 /** Splits with a splitter and returns the pieces, for tests and debugging. */
 export function splitToStrings(splitter: Splitter, text: string): string[] {

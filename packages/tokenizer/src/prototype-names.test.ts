@@ -89,7 +89,7 @@ describe('names from files are data', () => {
     expect(tokenizerFromGguf(inheritedBos).addBos).toBe(false);
     // An inherited `metadata` is not a wrapper to unwrap.
     expect(() => tokenizerFromGguf(Object.create({ metadata: own }))).toThrow(
-      new TokenizerMetadataError(K.model, 'a string ("gpt2" or "llama")', 'nothing'),
+      new TokenizerMetadataError(K.model, 'a string ("gpt2", "llama" or "bert")', 'nothing'),
     );
     expect(tokenizerFromGguf({ metadata: own }).vocabSize).toBe(256);
   });

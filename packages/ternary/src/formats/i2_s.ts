@@ -9,7 +9,10 @@ import { defineBlockFormat } from './format.js';
  *   byte  j & 31
  *   shift 6 − 2·(j >> 5)               (elements 0–31 in bits 7:6, most significant first)
  * e.g. k = 200 → block 1, j = 72 → byte 32 + 8 = 40, shift 2.
- * For n a multiple of 128 the size is n/4 + 32, as bitnet.cpp's ggml_nbytes says.
+ * The size is ⌊n/4⌋ + 32 with the scale at byte ⌊n/4⌋, as bitnet.cpp's
+ * ggml_nbytes says. Its quantizer packs only whole blocks and its kernels read
+ * only whole blocks, so the last n mod 128 elements have no codes: they decode
+ * to 0 and encode refuses such lengths (docs/formats.md §I2_S).
  * Value = (code − 1)·scale; code 3 gives +2, as the fork's kernel computes it.
  */
 export const i2_s = defineBlockFormat({
@@ -20,6 +23,7 @@ export const i2_s = defineBlockFormat({
   blockElements: 128,
   codeBytesPerBlock: 32,
   scale: { kind: 'tensor-f32-tail', tailBytes: 32 },
+  partialBlock: 'dropped',
   packBlocks(src, srcOffset, dst, dstOffset, blocks, stride) {
     const bytes = asBytes(src);
     for (let block = 0; block < blocks; block++) {

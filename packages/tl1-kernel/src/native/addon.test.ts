@@ -260,7 +260,16 @@ describe.runIf(addon)('the addon', () => {
       ['data too short', { data: new Uint8Array(59) }, /data\.length/],
       ['x too short', { x: new Float32Array(9) }, /x\.length/],
       ['y too short', { y: new Float32Array(5) }, /y\.length/],
-      ['an unknown type', { type: 2 }, /type: expected 0 \(F32\), 1 \(F16\), 30 \(BF16\) or 8 \(Q8_0\), found 2/],
+      [
+        'an unknown type',
+        { type: 3 },
+        /type: expected 0 \(F32\), 1 \(F16\), 30 \(BF16\), 8 \(Q8_0\), 2 \(Q4_0\), 12 \(Q4_K\), 13 \(Q5_K\) or 14 \(Q6_K\), found 3/,
+      ],
+      [
+        'Q6_K cols not whole blocks',
+        { type: 14, cols: 128, data: new Uint8Array(210) },
+        /cols: expected a multiple of 256 for Q6_K, found 128/,
+      ],
       ['Q8_0 cols not whole blocks', { type: 8, cols: 33, data: new Uint8Array(1000) }, /multiple of 32 for Q8_0/],
     ] as const)
       expect([what, thrown(D(o))]).toEqual([what, expect.stringMatching(message)]);
