@@ -45,6 +45,8 @@ export interface ModelTour {
   ggufBytes: number;
   bitsPerWeight: number;
   ternaryTensors: number;
+  /** ggml type of the token embeddings (the tied head), as llama-quantize's default picks it. */
+  embeddingType: string;
   /** ‖w − ŵ‖ / ‖w‖ over the ternary projections: mean and worst. */
   relativeError: { mean: number; max: number };
   quantizeSeconds: number;
@@ -163,6 +165,7 @@ export async function runModelTour(seed: number): Promise<ModelTour> {
       ggufBytes: report.totals.fileBytes,
       bitsPerWeight: report.totals.bitsPerWeight,
       ternaryTensors: report.totals.ternaryTensors,
+      embeddingType: report.denseTypes.tokenEmbd ?? 'none',
       relativeError: {
         mean: errors.reduce((a, b) => a + b, 0) / Math.max(1, errors.length),
         max: Math.max(0, ...errors),

@@ -89,7 +89,7 @@ export function formatDemoReport(report: DemoReport): string {
     out.push('');
     out.push(`5. A whole model: trit synth (bitnet tiny) → trit quantize (tq2_0) → trit validate → trit run`);
     out.push(
-      `  ${m.parameters.toLocaleString('en-US')} parameters, ${m.ternaryTensors} ternary projections; BF16 checkpoint ${m.sourceBytes.toLocaleString('en-US')} bytes → GGUF ${m.ggufBytes.toLocaleString('en-US')} bytes (${(m.sourceBytes / m.ggufBytes).toFixed(1)}× smaller, ${m.bitsPerWeight.toFixed(2)} bits/weight incl. F16 embeddings) in ${m.quantizeSeconds.toFixed(2)} s`,
+      `  ${m.parameters.toLocaleString('en-US')} parameters, ${m.ternaryTensors} ternary projections; BF16 checkpoint ${m.sourceBytes.toLocaleString('en-US')} bytes → GGUF ${m.ggufBytes.toLocaleString('en-US')} bytes (${(m.sourceBytes / m.ggufBytes).toFixed(1)}× smaller, ${m.bitsPerWeight.toFixed(2)} bits/weight incl. ${m.embeddingType} embeddings) in ${m.quantizeSeconds.toFixed(2)} s`,
       `  projection error ‖w − ŵ‖/‖w‖: mean ${m.relativeError.mean.toExponential(2)}, worst ${m.relativeError.max.toExponential(2)} (the synthetic weights are ternary × a scale already, as a BitNet checkpoint's are); valid GGUF: ${check(m.valid)}`,
     );
     out.push(

@@ -48,7 +48,7 @@ Commands:
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
-                             each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0)
+                             each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0|q4_0|q4_k|q5_k|q6_k)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
               [--kernel|--backend auto|native|wasm|js] [--vs-llama-cpp] [--json]
                              prefill and decode tokens/s and peak RSS, each runtime in its own
@@ -536,10 +536,10 @@ async function bench(args: readonly string[]): Promise<number> {
     return n;
   });
   const types = values.type?.map((t) => {
-    if (t !== 'tq2_0' && t !== 'tq1_0' && t !== 'f16' && t !== 'q8_0') {
-      throw new UsageError(`--type must be tq2_0, tq1_0, f16 or q8_0, got "${t}"`);
-    }
-    return t;
+    const known = ['tq2_0', 'tq1_0', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q5_k', 'q6_k'] as const;
+    const type = known.find((k) => k === t);
+    if (!type) throw new UsageError(`--type must be ${known.join(', ')}, got "${t}"`);
+    return type;
   });
   const shapes = values.shape?.map((text): [number, number] => {
     const match = /^(\d+)x(\d+)$/.exec(text);

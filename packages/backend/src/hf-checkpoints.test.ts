@@ -246,7 +246,9 @@ describe('converted BitNet checkpoints run as the float model of their ternary w
           expect(cosine(a, b), `${format} position ${t}`).toBeGreaterThanOrEqual(0.999);
           expect(argmax(a), `${format} top-1 at position ${t}`).toBe(argmax(b));
         }
-        results.push(`  ${layout.padEnd(20)} ${format.padEnd(5)} min cosine ${least.toFixed(6)}, top-1 ${TOKENS.length}/${TOKENS.length}`);
+        results.push(
+          `  ${layout.padEnd(20)} ${format.padEnd(5)} min cosine ${least.toFixed(6)}, top-1 ${TOKENS.length}/${TOKENS.length}`,
+        );
       }
     }, 120_000);
   }

@@ -64,21 +64,70 @@ TL1_BLOCK_INLINE void tl1_scale_min_k4(const uint8_t* sc, int32_t s, uint32_t* s
   }
 }
 
-/* Multiplier and offset of the 8 elements e … e+7 of the block at blk (e % 8 == 0). */
-TL1_BLOCK_INLINE void tl1_block_group(int type, const uint8_t* blk, int32_t e, float* multiplier, float* offset) {
+/* The block's fp16 super-scales as float: d (Q4_0: its only scale; Q6_K: at byte 208) and, for
+ * Q4_K / Q5_K, dmin (0 otherwise). Read once per block; tl1_block_group takes them. */
+TL1_BLOCK_INLINE void tl1_block_scales(int type, const uint8_t* blk, float* d, float* dmin) {
+  *d = TL1_BLOCK_HALF(tl1_block_u16(type == TL1_DENSE_Q6_K ? blk + 208 : blk));
+  *dmin = type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K ? TL1_BLOCK_HALF(tl1_block_u16(blk + 2)) : 0.0f;
+}
+
+/* Multiplier and offset of the 8 elements e … e+7 of the block at blk (e % 8 == 0),
+ * given its tl1_block_scales. */
+TL1_BLOCK_INLINE void tl1_block_group(int type, const uint8_t* blk, int32_t e, float d, float dmin, float* multiplier,
+                                      float* offset) {
   *multiplier = 0.0f;
   *offset = 0.0f;
   if (type == TL1_DENSE_Q4_0) { /* fp16 d, 16 bytes of nibbles */
-    *multiplier = TL1_BLOCK_HALF(tl1_block_u16(blk));
+    *multiplier = d;
   } else if (type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K) { /* fp16 d, fp16 dmin, 12 scale bytes, … */
     uint32_t scale, min;
     tl1_scale_min_k4(blk + 4, e >> 5, &scale, &min);
-    *multiplier = TL1_BLOCK_HALF(tl1_block_u16(blk)) * (float)scale;
-    *offset = TL1_BLOCK_HALF(tl1_block_u16(blk + 2)) * (float)min;
+    *multiplier = d * (float)scale;
+    *offset = dmin * (float)min;
   } else if (type == TL1_DENSE_Q6_K) { /* 128 ql, 64 qh, 16 int8 scales, fp16 d at 208 */
     const int32_t n = e >> 7, quarter = (e >> 5) & 3, l = e & 31;
-    *multiplier = TL1_BLOCK_HALF(tl1_block_u16(blk + 208)) * (float)(int8_t)blk[192 + 8 * n + 2 * quarter + (l >> 4)];
+    *multiplier = d * (float)(int8_t)blk[192 + 8 * n + 2 * quarter + (l >> 4)];
   }
+}
+
+/* What tl1_block_codes8 adds to every code so that it fits a byte. */
+TL1_BLOCK_INLINE int32_t tl1_block_bias(int type) {
+  return type == TL1_DENSE_Q4_0 ? 8 : type == TL1_DENSE_Q6_K ? 32 : 0;
+}
+
+TL1_BLOCK_INLINE uint64_t tl1_block_load8(const uint8_t* p) {
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
+#define TL1_BYTES_0F 0x0F0F0F0F0F0F0F0Full
+#define TL1_BYTES_03 0x0303030303030303ull
+#define TL1_BYTES_01 0x0101010101010101ull
+
+/* tl1_block_code of elements e … e+7 (e % 8 == 0) plus tl1_block_bias, one per byte of a
+ * little-endian word (byte i: element e + i): the same bit fields, eight at a time. A
+ * shift of the whole word moves a neighbour's bits only into bits the mask drops. */
+TL1_BLOCK_INLINE uint64_t tl1_block_codes8(int type, const uint8_t* blk, int32_t e) {
+  if (type == TL1_DENSE_Q4_0) {
+    const uint64_t packed = tl1_block_load8(blk + 2 + (e & 15));
+    return (e < 16 ? packed : packed >> 4) & TL1_BYTES_0F;
+  }
+  if (type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K) {
+    const int32_t s = e >> 5, l = e & 31;
+    const uint64_t packed = tl1_block_load8(blk + (type == TL1_DENSE_Q4_K ? 16 : 48) + 32 * (s >> 1) + l);
+    uint64_t codes = ((s & 1) ? packed >> 4 : packed) & TL1_BYTES_0F;
+    if (type == TL1_DENSE_Q5_K) codes |= ((tl1_block_load8(blk + 16 + l) >> s) & TL1_BYTES_01) << 4;
+    return codes;
+  }
+  if (type == TL1_DENSE_Q6_K) {
+    const int32_t n = e >> 7, quarter = (e >> 5) & 3, l = e & 31;
+    const uint64_t low = tl1_block_load8(blk + 64 * n + 32 * (quarter & 1) + l);
+    const uint64_t nibbles = (quarter < 2 ? low : low >> 4) & TL1_BYTES_0F;
+    const uint64_t high = (tl1_block_load8(blk + 128 + 32 * n + l) >> (2 * quarter)) & TL1_BYTES_03;
+    return nibbles | (high << 4);
+  }
+  return 0;
 }
 
 /* The integer code of element e of the block at blk. */

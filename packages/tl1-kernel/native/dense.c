@@ -78,9 +78,11 @@ void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
         const int32_t elements = tl1_dense_block_elements(d->type), bytes = tl1_dense_block_bytes(d->type);
         for (int32_t b = 0; b < cols / elements; b++) {
           const uint8_t* blk = row + (size_t)b * bytes;
+          float bd, bmin;
+          tl1_block_scales(d->type, blk, &bd, &bmin);
           for (int32_t e = 0; e < elements; e += 8) {
             float m, o;
-            tl1_block_group(d->type, blk, e, &m, &o);
+            tl1_block_group(d->type, blk, e, bd, bmin, &m, &o);
             for (int i = 0; i < 8; i++) {
               const float w = m * (float)tl1_block_code(d->type, blk, e + i) - o;
               const float p = w * x[b * elements + e + i];
@@ -147,6 +149,36 @@ DAI __m256 loadw8(const int type, const uint8_t* row, int32_t j) {
   }
 }
 
+/* Codes of elements e … e+31 of a block (e % 32 == 0) minus tl1_block_bias, one signed
+ * byte each: tl1_block_codes8's bit fields, 32 at a time. */
+DAI __m256i block_codes32(const int type, const uint8_t* blk, int32_t e) {
+  const __m256i low4 = _mm256_set1_epi8(15);
+  __m256i codes;
+  if (type == TL1_DENSE_Q4_0) { /* the whole block: low nibbles are elements 0-15, high ones 16-31 */
+    const __m128i packed = _mm_loadu_si128((const __m128i*)(blk + 2));
+    codes = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), low4);
+  } else if (type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K) {
+    const int32_t s = e >> 5;
+    const __m256i packed =
+        _mm256_loadu_si256((const __m256i*)(blk + (type == TL1_DENSE_Q4_K ? 16 : 48) + 32 * (s >> 1)));
+    codes = _mm256_and_si256((s & 1) ? _mm256_srli_epi16(packed, 4) : packed, low4);
+    if (type == TL1_DENSE_Q5_K) {
+      const __m256i qh = _mm256_loadu_si256((const __m256i*)(blk + 16));
+      const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
+      codes = _mm256_or_si256(codes, _mm256_slli_epi16(bit, 4));
+    }
+  } else { /* Q6_K */
+    const int32_t n = e >> 7, quarter = (e >> 5) & 3;
+    const __m256i low = _mm256_loadu_si256((const __m256i*)(blk + 64 * n + 32 * (quarter & 1)));
+    const __m256i high = _mm256_loadu_si256((const __m256i*)(blk + 128 + 32 * n));
+    const __m256i nibbles = _mm256_and_si256(quarter < 2 ? low : _mm256_srli_epi16(low, 4), low4);
+    const __m256i top =
+        _mm256_and_si256(_mm256_srl_epi16(high, _mm_cvtsi32_si128(2 * quarter)), _mm256_set1_epi8(3));
+    codes = _mm256_or_si256(nibbles, _mm256_slli_epi16(top, 4));
+  }
+  return _mm256_sub_epi8(codes, _mm256_set1_epi8((char)tl1_block_bias(type)));
+}
+
 /* RB rows x TB tokens; one __m256 accumulator per (row, token), mul then add
  * (never fused), then the KERNEL.md §4 reduction. Several independent rows
  * or tokens hide the add latency of the single-accumulator order. */
@@ -167,22 +199,42 @@ DAI void dense_tile(const tl1_dense* d, const int type, int32_t r, int32_t t, co
   if (TL1_DENSE_IS_BLOCK(type)) { /* groups of 8 share multiplier and offset (dense_blocks.h) */
     const int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);
     const int32_t nb = cols / elements;
+    /* Q4_0 and Q6_K have no offset, and w − (+0) is w (dense_blocks.h), so the sub is left out. */
+    const int hasOffset = type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K;
     for (int32_t b = 0; b < nb; b++) {
+      const uint8_t* blk[8];
+      float bd[8], bmin[8];
 #pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
-        const uint8_t* blk = row[i] + (size_t)b * bytes;
-        for (int32_t e = 0; e < elements; e += 8) {
-          float m, o;
-          tl1_block_group(type, blk, e, &m, &o);
-          const __m256i codes = _mm256_setr_epi32(
-              tl1_block_code(type, blk, e), tl1_block_code(type, blk, e + 1), tl1_block_code(type, blk, e + 2),
-              tl1_block_code(type, blk, e + 3), tl1_block_code(type, blk, e + 4), tl1_block_code(type, blk, e + 5),
-              tl1_block_code(type, blk, e + 6), tl1_block_code(type, blk, e + 7));
-          const __m256 w =
-              _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(m), _mm256_cvtepi32_ps(codes)), _mm256_set1_ps(o));
+        blk[i] = row[i] + (size_t)b * bytes;
+        _mm_prefetch((const char*)(blk[i] + 2 * bytes), _MM_HINT_T0);
+        tl1_block_scales(type, blk[i], &bd[i], &bmin[i]);
+      }
+      /* Rows innermost: RB independent accumulator chains, each still in element order. */
+      for (int32_t e32 = 0; e32 < elements; e32 += 32) {
 #pragma GCC unroll 8
-          for (int k = 0; k < TB; k++)
-            acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * elements + e)));
+        for (int i = 0; i < RB; i++) {
+          const __m256i codes32 = block_codes32(type, blk[i], e32);
+          const __m128i half[2] = {_mm256_castsi256_si128(codes32), _mm256_extracti128_si256(codes32, 1)};
+          /* Every type keeps one multiplier and offset for 16 elements at least. */
+          __m256 mv[2], ov[2];
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            float m, o;
+            tl1_block_group(type, blk[i], e32 + 16 * h, bd[i], bmin[i], &m, &o);
+            mv[h] = _mm256_set1_ps(m);
+            ov[h] = _mm256_set1_ps(o);
+          }
+#pragma GCC unroll 4
+          for (int g = 0; g < 4; g++) {
+            const int32_t e = e32 + 8 * g;
+            const __m128i c8 = (g & 1) ? _mm_srli_si128(half[g >> 1], 8) : half[g >> 1];
+            __m256 w = _mm256_mul_ps(mv[g >> 1], _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c8)));
+            if (hasOffset) w = _mm256_sub_ps(w, ov[g >> 1]);
+#pragma GCC unroll 8
+            for (int k = 0; k < TB; k++)
+              acc[i][k] = _mm256_add_ps(acc[i][k], _mm256_mul_ps(w, _mm256_loadu_ps(x[k] + b * elements + e)));
+          }
         }
       }
     }

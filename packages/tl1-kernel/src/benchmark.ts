@@ -11,7 +11,23 @@ import { prepareTl1, tl1Gemv } from './tl1.js';
  * (a native streaming sum) and a plain JS float32 GEMV of the same shape.
  */
 
-export type BenchWeightType = Extract<TernaryFormatName, 'tq2_0' | 'tq1_0'> | 'f16' | 'q8_0';
+export type BenchWeightType =
+  | Extract<TernaryFormatName, 'tq2_0' | 'tq1_0'>
+  | 'f16'
+  | 'q8_0'
+  | 'q4_0'
+  | 'q4_k'
+  | 'q5_k'
+  | 'q6_k';
+
+/** Block types timed with random code bytes: block size in bytes, and where its fp16 scales sit. */
+const RANDOM_BLOCKS: Partial<Record<BenchWeightType, { elements: number; bytes: number; halves: number[] }>> = {
+  q8_0: { elements: 32, bytes: 34, halves: [0] },
+  q4_0: { elements: 32, bytes: 18, halves: [0] },
+  q4_k: { elements: 256, bytes: 144, halves: [0, 2] },
+  q5_k: { elements: 256, bytes: 176, halves: [0, 2] },
+  q6_k: { elements: 256, bytes: 210, halves: [208] },
+};
 
 export interface KernelBenchOptions {
   implementations?: KernelImplementation[];
@@ -126,13 +142,16 @@ export function benchWeights(type: BenchWeightType, rows: number, cols: number):
     for (let i = 0; i < n; i++) out[i] = floatToHalfBits(((next() % 2001) - 1000) * 2e-5);
     return new Uint8Array(out.buffer);
   }
-  const out = new Uint8Array((n / 32) * 34);
+  // The kernels' speed does not depend on the codes, so random bytes with small finite scales will do.
+  const { elements, bytes, halves } = RANDOM_BLOCKS[type] as NonNullable<(typeof RANDOM_BLOCKS)[BenchWeightType]>;
+  const out = new Uint8Array((n / elements) * bytes);
+  for (let i = 0; i < out.length; i++) out[i] = next() & 0xff;
   const half = floatToHalfBits(0.001);
-  for (let b = 0; b < n / 32; b++) {
-    out[b * 34] = half & 0xff;
-    out[b * 34 + 1] = half >> 8;
-    for (let i = 0; i < 32; i++) out[b * 34 + 2 + i] = next() & 0xff;
-  }
+  for (let b = 0; b < out.length; b += bytes)
+    for (const at of halves) {
+      out[b + at] = half & 0xff;
+      out[b + at + 1] = half >> 8;
+    }
   return out;
 }
 

@@ -65,11 +65,14 @@ for c in llvm-objdump llvm-objdump-16 llvm-objdump-15 llvm-objdump-14; do
 done
 for w in tl1-simd.wasm tl1-simd-mt.wasm; do
   if [ -n "$DIS" ]; then
-    if "$DIS" -d "$tmp/$w" | grep -Eq 'global\.(get|set)'; then
+    # Whole listings first: with pipefail, grep -q closing the pipe early would fail the check's own test.
+    listing="$("$DIS" -d "$tmp/$w")"
+    if grep -Eq 'global\.(get|set)' <<<"$listing"; then
       echo "build.sh: $w uses a global (stack pointer?): the kernels must not use a stack" >&2
       exit 1
     fi
-    if "$DIS" -h "$tmp/$w" | grep -Eiq '^\s*[0-9]+\s+DATA'; then
+    headers="$("$DIS" -h "$tmp/$w")"
+    if grep -Eiq '^\s*[0-9]+\s+DATA' <<<"$headers"; then
       echo "build.sh: $w has a data section" >&2
       exit 1
     fi

@@ -321,13 +321,14 @@ enum { Q8_ELEMENTS = TL1_DENSE_Q8_0_BLOCK_ELEMENTS, Q8_BYTES = TL1_DENSE_Q8_0_BL
 /* Weights e .. e+7 of a Q4_0 / Q4_K / Q5_K / Q6_K block as float32, lanes 0-3 and 4-7:
  * (multiplier * code) - offset (dense_blocks.h). */
 INLINE void load_block8(int32_t type, const uint8_t *blk, int32_t e, v128_t *w0, v128_t *w1) {
-  float m, o;
-  tl1_block_group(type, blk, e, &m, &o);
+  float d, dmin, m, o;
+  tl1_block_scales(type, blk, &d, &dmin);
+  tl1_block_group(type, blk, e, d, dmin, &m, &o);
   v128_t mv = wasm_f32x4_splat(m), ov = wasm_f32x4_splat(o);
-  v128_t c0 = wasm_i32x4_make(tl1_block_code(type, blk, e), tl1_block_code(type, blk, e + 1),
-                              tl1_block_code(type, blk, e + 2), tl1_block_code(type, blk, e + 3));
-  v128_t c1 = wasm_i32x4_make(tl1_block_code(type, blk, e + 4), tl1_block_code(type, blk, e + 5),
-                              tl1_block_code(type, blk, e + 6), tl1_block_code(type, blk, e + 7));
+  v128_t bytes = wasm_u16x8_extend_low_u8x16(wasm_i64x2_splat((int64_t)tl1_block_codes8(type, blk, e)));
+  v128_t bias = wasm_i32x4_splat(tl1_block_bias(type));
+  v128_t c0 = wasm_i32x4_sub(wasm_u32x4_extend_low_u16x8(bytes), bias);
+  v128_t c1 = wasm_i32x4_sub(wasm_u32x4_extend_high_u16x8(bytes), bias);
   *w0 = wasm_f32x4_sub(wasm_f32x4_mul(mv, wasm_f32x4_convert_i32x4(c0)), ov);
   *w1 = wasm_f32x4_sub(wasm_f32x4_mul(mv, wasm_f32x4_convert_i32x4(c1)), ov);
 }
@@ -451,6 +452,7 @@ TL1_DENSE_ROW(4)
  * Row i's result goes to y[i]. */
 INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int32_t cols, const float *x, float *y) {
   v128_t a[4], b[4];
+  _Pragma("clang loop unroll(full)")
   for (int i = 0; i < 4; i++) a[i] = b[i] = wasm_f32x4_const_splat(0.0f);
   if (TL1_DENSE_IS_BLOCK(type)) {
     int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);
@@ -458,6 +460,7 @@ INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int3
       for (int32_t e = 0; e < elements; e += 8) {
         const float *xs = x + elements * blk + e;
         v128_t x0 = wasm_v128_load(xs), x1 = wasm_v128_load(xs + 4);
+        _Pragma("clang loop unroll(full)")
         for (int i = 0; i < 4; i++) {
           v128_t w0, w1;
           load_block8(type, row + i * rowBytes + bytes * blk, e, &w0, &w1);
@@ -505,6 +508,7 @@ INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int3
       }
     }
   }
+  _Pragma("clang loop unroll(full)")
   for (int i = 0; i < 4; i++) y[i] = reduce8(a[i], b[i]);
 }
 
