@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf } from '@trit/gguf';
+import { cosine } from '@trit/testkit';
 import { loadKernel } from '@trit/tl1-kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
@@ -173,18 +174,6 @@ async function referenceLogits(model: ReferenceModel, tokens: number[]): Promise
     out.push(matvec(head, norm(x, outNorm), head.length / E));
   });
   return out;
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return dot / Math.sqrt(x * y);
 }
 
 describe('BitNetBackend forward pass', () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf, validateGguf } from '@trit/gguf';
+import { argmax, cosine } from '@trit/testkit';
 import { type BitnetCppModelOptions, buildBitnetCppModel } from '@trit/testkit/bitnet-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
@@ -19,24 +20,6 @@ async function write(name: string, options: BitnetCppModelOptions = {}) {
   const path = join(dir, name);
   await writeFile(path, model.bytes);
   return { path, model };
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let x = 0;
-  let y = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    x += a[i] * a[i];
-    y += b[i] * b[i];
-  }
-  return dot / Math.sqrt(x * y);
-}
-
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 const tokens = [5, 200, 17, 42, 8, 99, 260, 120];

@@ -1,24 +1,25 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf } from '@trit/gguf';
 import { QuantizeError } from '@trit/quantizer';
+import { float16BytesToFloat32, float32ToBytes, float32ToFloat16Bytes } from '@trit/safetensors';
 import {
-  bfloat16BytesToFloat32,
-  float16BytesToFloat32,
-  float32ToBfloat16Bytes,
-  float32ToBytes,
-  float32ToFloat16Bytes,
-  writeShardedSafetensors,
-} from '@trit/safetensors';
-import { randomFloats, randomTernary } from '@trit/testkit';
+  type BitnetCheckpointLayout,
+  CHECKPOINT_PROJECTIONS,
+  CHECKPOINT_SHAPE,
+  type CheckpointOptions,
+  type WrittenCheckpoint,
+  writeBitnetCheckpoint,
+} from '@trit/testkit/bitnet-checkpoints';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permuteForRope } from './hf.js';
 import { QUANTIZATION_METHODS, type QuantizeModelOptions, quantizeModel } from './quantize-model.js';
 
 /*
  * Tiny checkpoints in each published BitNet layout (docs/formats.md §Hugging Face
- * BitNet checkpoints), written with a packer of this file's own, then converted:
+ * BitNet checkpoints), written by @trit/testkit/bitnet-checkpoints (its own packer
+ * and safetensors writer), then converted:
  * the GGUF must hold exactly the published codes and scale (packed layouts) or
  * per-tensor absmean's (master weights). The logits check is in
  * packages/backend/src/hf-checkpoints.test.ts (the backend sits above this package).
@@ -32,197 +33,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const E = 256;
-const F = 512;
-const HEADS = 4;
-const KV = 2;
-const HD = E / HEADS;
-const V = 300;
-const LAYERS = 2;
+const { embd: E, heads: HEADS, kvHeads: KV, vocab: V, layers: LAYERS } = CHECKPOINT_SHAPE;
+const PROJECTIONS = CHECKPOINT_PROJECTIONS;
+type Layout = BitnetCheckpointLayout;
+type Written = WrittenCheckpoint;
 
-type Layout =
-  | 'packed-bitlinear' // microsoft/bitnet-b1.58-2B-4T
-  | 'llama-bitlinear' // Llama3-8B-1.58, Falcon3-1.58bit: LlamaForCausalLM + bitnet quantization_config
-  | 'packed-autobitlinear' // offline AutoBitLinear, packed
-  | 'codes-autobitlinear' // offline AutoBitLinear, codes stored unpacked as floats
-  | 'master' // bitnet-b1.58-2B-4T-bf16: float master weights, no quantization_config
-  | 'onebit' // 1bitLLM/bitnet_b1_58-*: BitnetForCausalLM, model_type llama, older sub-norm names
-  | 'online-autobitlinear'; // float master weights under an online AutoBitLinear config
-
-const PROJECTIONS: [hf: string, gguf: string, rows: number, cols: number][] = [
-  ['self_attn.q_proj', 'attn_q', E, E],
-  ['self_attn.k_proj', 'attn_k', KV * HD, E],
-  ['self_attn.v_proj', 'attn_v', KV * HD, E],
-  ['self_attn.o_proj', 'attn_output', E, E],
-  ['mlp.gate_proj', 'ffn_gate', F, E],
-  ['mlp.up_proj', 'ffn_up', F, E],
-  ['mlp.down_proj', 'ffn_down', E, F],
-];
-
-/** pack_weights from its definition: byte [r, c] holds rows r + k·rows/4 at bits 2k, as code + 1. */
-function packCodes(codes: Int8Array, rows: number, cols: number): Uint8Array {
-  const quarter = rows / 4;
-  const out = new Uint8Array(quarter * cols);
-  for (let row = 0; row < rows; row++) {
-    const k = Math.floor(row / quarter);
-    const r = row % quarter;
-    for (let c = 0; c < cols; c++) out[r * cols + c] |= (codes[row * cols + c] + 1) << (2 * k);
-  }
-  return out;
-}
-
-const roundHalfEven = (x: number) => {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-};
-
-/** transformers' WeightQuant in float32: gamma = max(mean|W|, 1e-5), codes = clamp(round(W / gamma)). */
-export function weightQuant(w: Float32Array): { codes: Int8Array; gamma: number } {
-  let sum = 0;
-  for (const x of w) sum += Math.abs(x);
-  const gamma = Math.fround(Math.max(Math.fround(sum / w.length), 1e-5));
-  const s = Math.fround(1 / gamma);
-  return { codes: Int8Array.from(w, (x) => Math.max(-1, Math.min(1, roundHalfEven(Math.fround(x * s))))), gamma };
-}
-
-/** The ternary truth of one projection: codes and gamma in Hugging Face row order. */
-interface Truth {
-  codes: Int8Array;
-  gamma: number;
-}
-
-interface Written {
-  path: string;
-  /** Per GGUF projection name, before any Q/K permutation. */
-  truth: Map<string, Truth>;
-  arch: 'bitnet' | 'llama';
-}
-
-async function writeTokenizer(path: string): Promise<void> {
-  const vocab: Record<string, number> = {};
-  const bytes = [...Array(256).keys()].map((b) =>
-    String.fromCharCode(b < 33 ? 256 + b : b === 127 ? 289 : b > 126 && b < 161 ? 162 + b : b === 173 ? 323 : b),
-  );
-  bytes.forEach((t, i) => {
-    vocab[t] = i;
-  });
-  await writeFile(
-    join(path, 'tokenizer.json'),
-    JSON.stringify({
-      added_tokens: [{ id: 256, content: '<|endoftext|>', special: true }],
-      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, use_regex: true },
-      model: { type: 'BPE', vocab, merges: [] },
-    }),
-  );
-}
-
-/**
- * Writes a two-layer checkpoint in `layout`; `edit` may change a tensor list or
- * config before writing (to make bad layouts).
- */
-export async function writeCheckpoint(
-  name: string,
-  layout: Layout,
-  edit: {
-    tensors?: (list: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[]) => void;
-    config?: (config: Record<string, unknown>) => void;
-  } = {},
-): Promise<Written> {
-  const path = join(dir, name);
-  await mkdir(path, { recursive: true });
-  const arch = layout.includes('autobitlinear') || layout === 'llama-bitlinear' ? 'llama' : 'bitnet';
-  const bitlinear = layout === 'packed-bitlinear' || layout === 'llama-bitlinear';
-  const tensors: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[] = [];
-  const float = (tensorName: string, shape: number[], values: Float32Array, dtype: 'F32' | 'BF16' = 'F32') =>
-    tensors.push({
-      name: tensorName,
-      dtype,
-      shape,
-      bytes: dtype === 'BF16' ? float32ToBfloat16Bytes(values) : float32ToBytes(values),
-    });
-  let seed = 1;
-  float('model.embed_tokens.weight', [V, E], randomFloats(V * E, seed++, 'gaussian', 1));
-  const truth = new Map<string, Truth>();
-  for (let l = 0; l < LAYERS; l++) {
-    const b = `model.layers.${l}.`;
-    const norm = (n: number) => Float32Array.from(randomFloats(n, seed++, 'uniform', 1), (x) => 1 + 0.2 * x);
-    float(`${b}input_layernorm.weight`, [E], norm(E));
-    float(`${b}post_attention_layernorm.weight`, [E], norm(E));
-    if (arch === 'bitnet') {
-      const [attn, ffn] =
-        layout === 'onebit'
-          ? ['self_attn.inner_attn_ln', 'mlp.ffn_layernorm']
-          : ['self_attn.attn_sub_norm', 'mlp.ffn_sub_norm'];
-      float(`${b}${attn}.weight`, [E], norm(E));
-      float(`${b}${ffn}.weight`, [F], norm(F));
-    }
-    for (const [hf, gguf, rows, cols] of PROJECTIONS) {
-      const tensorName = `${b}${hf}.weight`;
-      const ggufName = `blk.${l}.${gguf}.weight`;
-      const n = rows * cols;
-      if (layout === 'master' || layout === 'onebit' || layout === 'online-autobitlinear') {
-        const dtype = layout === 'master' ? 'BF16' : 'F32';
-        let w = randomFloats(n, seed++, 'gaussian', 1 / Math.sqrt(cols));
-        if (dtype === 'BF16') w = bfloat16BytesToFloat32(float32ToBfloat16Bytes(w));
-        float(tensorName, [rows, cols], w, dtype);
-        const { codes, gamma } = weightQuant(w);
-        truth.set(ggufName, { codes, gamma });
-        continue;
-      }
-      const codes = randomTernary(n, seed++);
-      // bf16-exact published scales: bitlinear holds 1/gamma, autobitlinear gamma.
-      const k = 20 + ((seed * 7) % 40);
-      const weightScale = bitlinear ? k : k / 1024;
-      const gamma = Math.fround(bitlinear ? 1 / weightScale : weightScale);
-      truth.set(ggufName, { codes, gamma });
-      if (layout === 'codes-autobitlinear') float(tensorName, [rows, cols], Float32Array.from(codes));
-      else
-        tensors.push({ name: tensorName, dtype: 'U8', shape: [rows / 4, cols], bytes: packCodes(codes, rows, cols) });
-      float(`${b}${hf}.weight_scale`, [1], new Float32Array([weightScale]), 'BF16');
-    }
-  }
-  float('model.norm.weight', [E], new Float32Array(E).fill(1));
-  if (arch === 'llama') float('lm_head.weight', [V, E], randomFloats(V * E, seed++, 'gaussian', 1 / Math.sqrt(E)));
-  edit.tensors?.(tensors);
-  await writeShardedSafetensors(
-    path,
-    tensors.map((t) => ({ name: t.name, dtype: t.dtype as 'F32', shape: t.shape, data: () => t.bytes })),
-  );
-  const config: Record<string, unknown> = {
-    architectures: [
-      layout === 'onebit' ? 'BitnetForCausalLM' : arch === 'bitnet' ? 'BitNetForCausalLM' : 'LlamaForCausalLM',
-    ],
-    model_type: layout === 'onebit' || arch === 'llama' ? 'llama' : 'bitnet',
-    hidden_size: E,
-    intermediate_size: F,
-    num_hidden_layers: LAYERS,
-    num_attention_heads: HEADS,
-    num_key_value_heads: KV,
-    max_position_embeddings: 128,
-    rms_norm_eps: 1e-5,
-    rope_theta: 500000,
-    vocab_size: V,
-    hidden_act: layout === 'onebit' || arch === 'llama' ? 'silu' : 'relu2',
-    tie_word_embeddings: arch === 'bitnet',
-  };
-  // Llama3-8B-1.58 publishes only the method: linear_class and quantization_mode take their defaults.
-  if (layout === 'llama-bitlinear')
-    config.quantization_config = { quant_method: 'bitnet', modules_to_not_convert: null };
-  if (layout === 'packed-bitlinear')
-    config.quantization_config = { quant_method: 'bitnet', linear_class: 'bitlinear', quantization_mode: 'offline' };
-  if (layout === 'packed-autobitlinear' || layout === 'codes-autobitlinear')
-    config.quantization_config = {
-      quant_method: 'bitnet',
-      linear_class: 'autobitlinear',
-      quantization_mode: 'offline',
-    };
-  if (layout === 'online-autobitlinear')
-    config.quantization_config = { quant_method: 'bitnet', linear_class: 'autobitlinear', quantization_mode: 'online' };
-  edit.config?.(config);
-  await writeFile(join(path, 'config.json'), JSON.stringify(config));
-  await writeTokenizer(path);
-  return { path, truth, arch };
-}
+const writeCheckpoint = (name: string, layout: Layout, edit: CheckpointOptions = {}) =>
+  writeBitnetCheckpoint(dir, name, layout, edit);
 
 const f16 = (x: number) => float16BytesToFloat32(float32ToFloat16Bytes(new Float32Array([x])))[0] as number;
 

@@ -1,3 +1,3 @@
 export { type BenchOptions, type BenchResult, type BenchRow, formatTable, keep, measure } from './bench.js';
-export { canonicalFloat32Bytes, sameFloat32 } from './floats.js';
+export { argmax, canonicalFloat32Bytes, cosine, sameFloat32 } from './floats.js';
 export { createRng, type Distribution, type Rng, randomFloats, randomTernary } from './rng.js';
