@@ -2,7 +2,7 @@
  * Hugging Face tokenizer.json (model.type "BPE" or "WordPiece") → GGUF
  * tokenizer metadata, and a tokenizer built from it. Three families are recognised:
  * - byte-level BPE: pre_tokenizer ByteLevel (GPT-2 pattern → pre "gpt-2"), or
- *   Sequence[Split(Llama-3 pattern), ByteLevel(use_regex: false)] → "llama-bpe";
+ *   Sequence[Split(Llama-3 pattern), ByteLevel(use_regex: false)] → "llama-bpe" (Qwen2's pattern → "qwen2");
  * - SentencePiece-style BPE: byte_fallback with "▁" for spaces (Llama-2) →
  *   model "llama", with scores derived from the merge ranks;
  * - WordPiece with BertPreTokenizer and "##" continuations (BERT) → model
@@ -63,10 +63,27 @@ export interface HfTokenizerConfig {
 /** GGUF tokenizer metadata as plain values, keyed by GGUF key. */
 export type GgufTokenizerMetadata = Record<string, string | string[] | Int32Array | Float32Array | number | boolean>;
 
-const LLAMA3_PATTERNS = [
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-  "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-];
+/**
+ * The `tokenizer.ggml.pre` of a byte-level tokenizer.json whose pre_tokenizer is one
+ * Split(pattern, Isolated) then ByteLevel(use_regex: false), by the Split's pattern.
+ * Llama-3 ships two spellings of its case-insensitive contractions; Qwen2's pattern
+ * differs from Llama-3's only in taking digits one at a time.
+ */
+const SPLIT_PATTERNS: ReadonlyMap<string, string> = new Map([
+  [
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    'llama-bpe',
+  ],
+  [
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    'llama-bpe',
+  ],
+  [
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    'qwen2',
+  ],
+]);
+const SPLIT_NAMES = ['gpt-2 (ByteLevel)', 'llama-bpe (Split + ByteLevel)', 'qwen2 (Split + ByteLevel)'];
 const SPACE_MARK = '\u2581';
 
 function parse(json: HfTokenizerJson | string): HfTokenizerJson {
@@ -109,21 +126,17 @@ function byteLevelPre(json: HfTokenizerJson): string {
   if (parts.length === 1 && byteLevel && byteLevel.use_regex !== false) {
     // A prefix space changes every text's first word; llama.cpp has no such pre-tokenizer either.
     if (byteLevel.add_prefix_space === true) {
-      throw new UnknownPreTokenizerError('ByteLevel(add_prefix_space: true)', ['gpt-2 (ByteLevel)', 'llama-bpe']);
+      throw new UnknownPreTokenizerError('ByteLevel(add_prefix_space: true)', SPLIT_NAMES);
     }
     return 'gpt-2';
   }
   if (parts.length === 2 && splits.length === 1 && byteLevel && byteLevel.use_regex === false) {
     const pattern = (splits[0].pattern as { Regex?: string } | undefined)?.Regex;
-    if (pattern !== undefined && LLAMA3_PATTERNS.includes(pattern) && splits[0].behavior === 'Isolated') {
-      return 'llama-bpe';
-    }
-    throw new UnknownPreTokenizerError(`Split(${describeJson(pattern)})`, ['gpt-2 (ByteLevel)', 'llama-bpe']);
+    const pre = pattern === undefined ? undefined : SPLIT_PATTERNS.get(pattern);
+    if (pre !== undefined && splits[0].behavior === 'Isolated' && splits[0].invert !== true) return pre;
+    throw new UnknownPreTokenizerError(`Split(${describeJson(pattern)})`, SPLIT_NAMES);
   }
-  throw new UnknownPreTokenizerError(parts.map((c) => c.type).join('+') || 'none', [
-    'gpt-2 (ByteLevel)',
-    'llama-bpe (Split + ByteLevel)',
-  ]);
+  throw new UnknownPreTokenizerError(parts.map((c) => c.type).join('+') || 'none', SPLIT_NAMES);
 }
 
 /** Whether the SentencePiece-style tokenizer puts "▁" before the text. */
