@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { StageProfile } from '@trit/backend';
 import { createRng } from '@trit/testkit';
 import { UsageError } from './errors.js';
 
@@ -21,6 +22,8 @@ export interface BenchModelOptions {
   /** trit's kernel: auto, native, wasm or js. */
   backend?: 'auto' | 'native' | 'wasm' | 'js';
   vsLlamaCpp?: boolean;
+  /** After the timed runs, run trit's prefill and decode again with stage timing (profile.ts in @trit/backend). */
+  profile?: boolean;
   /** Called before each runtime starts. */
   onStage?: (stage: string) => void;
 }
@@ -41,6 +44,8 @@ export interface RuntimeMeasurement {
   peakRssBytes: number;
   /** Greedy tokens decoded after the prompt. */
   tokens: number[];
+  /** trit with --profile: stage times of a separate, profiled prefill and decode (the timed runs above are not profiled). */
+  profile?: { prefill: StageProfile; decode: StageProfile };
 }
 
 export interface ModelBenchReport {
@@ -121,6 +126,7 @@ function measureInChild(path: string, runtime: BenchRuntime, options: BenchModel
     String(options.decodeTokens ?? 128),
     '--backend',
     options.backend ?? 'auto',
+    ...(options.profile && runtime === 'trit' ? ['--profile'] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -181,7 +187,25 @@ export async function measureRuntime(
         tokens.push(next);
       }
       const decodeMs = performance.now() - t;
-      return measurement('trit', model.kernel.name, threads, loadMs, P, prefillMs, decodeMs, tokens);
+      const result = measurement('trit', model.kernel.name, threads, loadMs, P, prefillMs, decodeMs, tokens);
+      if (!options.profile) return result;
+      // The same work again, timed by stage; kept apart so the clock reads never touch the numbers above.
+      model.resetCache();
+      model.startProfile();
+      model.evaluate(prompt.slice(0, P));
+      const prefill = model.stopProfile() as StageProfile;
+      next = prompt[P] as number;
+      model.startProfile();
+      let samplingMs = 0;
+      for (let i = 0; i < D; i++) {
+        const logits = model.forwardToken(next);
+        const s = performance.now();
+        next = argmax(logits);
+        samplingMs += performance.now() - s;
+      }
+      const decode = model.stopProfile() as StageProfile;
+      decode.ms.sampling += samplingMs;
+      return { ...result, profile: { prefill, decode } };
     } finally {
       await model.dispose();
     }
@@ -320,5 +344,26 @@ export function formatModelBench(r: ModelBenchReport): string {
     );
   }
   if (r.llamaCppUnavailable) lines.push('', `  llama.cpp not measured: ${r.llamaCppUnavailable}`);
+  const profiled = r.runs.find((run) => run.profile);
+  if (profiled?.profile) lines.push('', ...formatProfile(profiled.profile));
   return lines.join('\n');
+}
+
+/** The --profile table: ms per token and share of the total for each stage, decode and prefill side by side. */
+function formatProfile(profile: { prefill: StageProfile; decode: StageProfile }): string[] {
+  const { decode, prefill } = profile;
+  const total = (p: StageProfile) => Object.values(p.ms).reduce((a, b) => a + b, 0);
+  const [decodeTotal, prefillTotal] = [total(decode), total(prefill)];
+  const cell = (p: StageProfile, all: number, stage: keyof StageProfile['ms']) =>
+    `${(p.ms[stage] / Math.max(1, p.tokens)).toFixed(3).padStart(10)}${`${((100 * p.ms[stage]) / all).toFixed(1)}%`.padStart(8)}`;
+  const lines = [
+    `  trit by stage (a separate profiled run; kernel calls include their thread dispatch and wait):`,
+    `  ${'stage'.padEnd(14)}${'decode ms/token'.padStart(18)}${'prefill ms/token'.padStart(18)}`,
+  ];
+  for (const stage of Object.keys(decode.ms) as (keyof StageProfile['ms'])[])
+    lines.push(`  ${stage.padEnd(14)}${cell(decode, decodeTotal, stage)}${cell(prefill, prefillTotal, stage)}`);
+  lines.push(
+    `  ${'total'.padEnd(14)}${(decodeTotal / Math.max(1, decode.tokens)).toFixed(3).padStart(10)}${''.padStart(8)}${(prefillTotal / Math.max(1, prefill.tokens)).toFixed(3).padStart(10)}`,
+  );
+  return lines;
 }

@@ -50,10 +50,12 @@ Commands:
                              bandwidth and a JS float32 GEMV, measured in the same run;
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0|q4_0|q4_k|q5_k|q6_k)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
-              [--kernel|--backend auto|native|wasm|js] [--vs-llama-cpp] [--json]
+              [--kernel|--backend auto|native|wasm|js] [--vs-llama-cpp] [--profile] [--json]
                              prefill and decode tokens/s and peak RSS, each runtime in its own
                              process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
-                             file, tokens and threads, and prints the ratios
+                             file, tokens and threads, and prints the ratios; --profile reruns
+                             trit's prefill and decode timing each stage (GEMV groups, attention,
+                             norms, glue, head, sampling) per token
 
 Options:
   -h, --help                 show this help
@@ -471,6 +473,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
       backend: { type: 'string' },
       kernel: { type: 'string' },
       'vs-llama-cpp': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
       /** Internal: measure one runtime and print its JSON (the parent runs each runtime in a child). */
       child: { type: 'string' },
     },
@@ -489,6 +492,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
     decodeTokens: integerOption('decode-tokens', values['decode-tokens'], 1, 8192) ?? 128,
     backend: backend as 'auto' | 'native' | 'wasm' | 'js',
     vsLlamaCpp: values['vs-llama-cpp'],
+    profile: values.profile,
   } as const;
   await checkInputFile(path, 'a .gguf file');
   const { benchModel, formatModelBench, measureRuntime } = await import('./bench-model.js');

@@ -187,9 +187,17 @@ describe('trit synth → quantize → run', () => {
       // Same weights, same prompt, greedy: the two runtimes start with the same token.
       expect(report.vsLlamaCpp?.sameGreedyPrefix).toBeGreaterThanOrEqual(1);
     }
-    const text = run(...args, '--backend', 'js');
+    const profiled = run(...args, '--profile', '--json');
+    expect(profiled.status, profiled.stderr).toBe(0);
+    const { decode, prefill } = (JSON.parse(profiled.stdout) as ModelBenchReport).runs[0]?.profile ?? {};
+    expect([decode?.tokens, prefill?.tokens]).toEqual([8, 24]);
+    expect(decode?.ms.head).toBeGreaterThan(0);
+    expect(decode?.ms.sampling).toBeGreaterThan(0);
+    const text = run(...args, '--backend', 'js', '--profile');
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/trit js ×1/);
+    expect(text.stdout).toMatch(/trit by stage/);
+    expect(text.stdout).toMatch(/\n {2}gate\+up +[\d.]+ +[\d.]+%/);
     expect(text.stdout).toMatch(/decode cannot beat ≈ [\d.]+ tok\/s/);
     expect(run('bench', 'model', model, '--threads', '0').status).toBe(2);
     // The tiny preset's context is 512 positions: the defaults (512 + 128 + 1) do not fit, and it says so.

@@ -2,11 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGguf } from '@trit/gguf';
-import { cosine } from '@trit/testkit';
+import { cosine, sameFloat32 } from '@trit/testkit';
 import { loadKernel } from '@trit/tl1-kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
 import { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
+import { PROFILE_STAGES } from './profile.js';
 import { writeTestModel } from './test-models.js';
 
 let dir: string;
@@ -311,6 +312,37 @@ describe('BitNetBackend forward pass', () => {
     expect(runs.length).toBeGreaterThanOrEqual(6);
     for (const r of runs) expect(r).toEqual(runs[0]);
   }, 60_000);
+
+  it('profiles by stage without changing a bit: every stage counted, passes and tokens as run', async () => {
+    const path = join(dir, 'profile.gguf');
+    await writeTestModel(path, { arch: 'bitnet', type: 'TQ2_0', layers: 2 });
+    const tokens = [3, 40, 41, 300, 12];
+    const model = await BitNetBackend.load(path, { contextSize: 32, batchSize: 2 });
+    try {
+      expect(model.stopProfile()).toBeUndefined();
+      const plain = Float32Array.from(model.evaluate(tokens));
+      const plainNext = Float32Array.from(model.forwardToken(7));
+      model.resetCache();
+      model.startProfile();
+      const started = performance.now();
+      const profiled = Float32Array.from(model.evaluate(tokens));
+      const profiledNext = Float32Array.from(model.forwardToken(7));
+      const elapsed = performance.now() - started;
+      const profile = model.stopProfile();
+      expect(sameFloat32(profiled, plain) && sameFloat32(profiledNext, plainNext)).toBe(true);
+      // Batches of 2 for 5 tokens (3 passes), then one decode step.
+      expect(profile).toMatchObject({ passes: 4, tokens: 6 });
+      expect(Object.keys(profile?.ms ?? {})).toEqual([...PROFILE_STAGES]);
+      for (const stage of ['embed', 'norms', 'qkv', 'attention', 'gate+up', 'ffn_down', 'head'] as const)
+        expect(profile?.ms[stage], stage).toBeGreaterThan(0);
+      expect(profile?.ms.sampling).toBe(0); // the caller's: evaluate and forwardToken do not sample
+      const total = Object.values(profile?.ms ?? {}).reduce((a, b) => a + b, 0);
+      expect(total).toBeLessThanOrEqual(elapsed);
+      expect(model.stopProfile()).toBeUndefined();
+    } finally {
+      await model.dispose();
+    }
+  });
 
   it('rewinds with forwardToken at an earlier position, and refuses to pass the context', async () => {
     const path = join(dir, 'ctx.gguf');

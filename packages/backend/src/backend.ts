@@ -38,6 +38,7 @@ import {
   validateModel,
   vocabSizeOf,
 } from './model.js';
+import { StageClock, type StageProfile } from './profile.js';
 import { Sampler, type SamplingOptions } from './sampling.js';
 
 export interface BitNetBackendOptions {
@@ -164,6 +165,8 @@ export class BitNetBackend {
   private readonly word: Int32Array;
   private readonly wordFloats: Float32Array;
   private disposed = false;
+  /** Stage timing of every forward pass, while a profile runs (startProfile). */
+  private clock: StageClock | undefined;
   /** True while a generation holds the KV cache and position. */
   private generating = false;
   /** Statistics of the last generate() call. */
@@ -383,6 +386,21 @@ export class BitNetBackend {
       this.forward(tokens, start, count, logits, all ? 'all' : 'last');
     }
     return out;
+  }
+
+  /**
+   * Starts timing every forward pass by stage (profile.ts), replacing a profile already running. Costs one
+   * clock read per stage while on; nothing when off.
+   */
+  startProfile(): void {
+    this.clock = new StageClock();
+  }
+
+  /** Ends the profile and returns its stage times (undefined when none was running). */
+  stopProfile(): StageProfile | undefined {
+    const profile = this.clock?.profile;
+    this.clock = undefined;
+    return profile;
   }
 
   /**
@@ -661,19 +679,25 @@ export class BitNetBackend {
     const eps = c.rmsEpsilon;
     const s = this.scratch(T);
     const pos0 = this.length;
+    const clock = this.clock;
+    clock?.start(T);
 
     for (let t = 0; t < T; t++) {
       const token = tokens[start + t];
       this.embed(token, s.x, t * E);
       this.tokensInCache[pos0 + t] = token;
     }
+    clock?.lap('embed');
 
     for (const layer of this.layers) {
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.attnNorm, E, eps);
+      clock?.lap('norms');
       this.projectMany(layer.qkv, s.xb, T, s.qkvOut);
+      clock?.lap('qkv');
       scaleInPlace(s.q, layer.scale.q);
       scaleInPlace(s.k, layer.scale.k);
       scaleInPlace(s.v, layer.scale.v);
+      clock?.lap('residual');
       for (let t = 0; t < T; t++) {
         const pos = pos0 + t;
         applyRope(this.rope, s.q, t * qDim, c.headCount, hd, pos);
@@ -683,6 +707,7 @@ export class BitNetBackend {
           layer.values[to + i] = s.v[from + i];
         }
       }
+      clock?.lap('rope+kv');
       // Causal attention in the kernel (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
       // One arguments object, refilled per layer: the hot loop allocates nothing.
       const a = this.attentionArgs;
@@ -693,31 +718,45 @@ export class BitNetBackend {
       a.start = pos0;
       a.nTokens = T;
       this.kernel.attention(a);
+      clock?.lap('attention');
       if (layer.attnSubNorm)
         for (let t = 0; t < T; t++) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
+      clock?.lap('norms');
       this.project(layer.wo, s.att, T, s.o);
+      clock?.lap('attn_output');
       addScaled(s.x, s.o, layer.scale.o);
+      clock?.lap('residual');
 
       for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.ffnNorm, E, eps);
+      clock?.lap('norms');
       this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut);
+      clock?.lap('gate+up');
       scaleInPlace(s.gate, layer.scale.gate);
       scaleInPlace(s.up, layer.scale.up);
+      clock?.lap('residual');
       gatedActivation(s.gate, s.up, T * F, c.activation);
+      clock?.lap('activation');
       if (layer.ffnSubNorm) for (let t = 0; t < T; t++) rmsNorm(s.gate, t * F, s.gate, t * F, layer.ffnSubNorm, F, eps);
+      clock?.lap('norms');
       this.project(layer.wDown, s.gate, T, s.down);
+      clock?.lap('ffn_down');
       addScaled(s.x, s.down, layer.scale.down);
+      clock?.lap('residual');
     }
     this.length = pos0 + T;
 
     if (logits && want !== 'none') {
       if (want === 'all') {
         for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, eps);
+        clock?.lap('norms');
         this.project(this.output, s.xb, T, logits);
       } else {
         const last = this.scratch(1);
         rmsNorm(last.xb, 0, s.x, (T - 1) * E, this.outputNorm, E, eps);
+        clock?.lap('norms');
         this.project(this.output, last.xb, 1, logits);
       }
+      clock?.lap('head');
     }
     return s;
   }

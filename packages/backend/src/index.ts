@@ -15,4 +15,5 @@ export {
 } from './errors.js';
 export type { Activation } from './math.js';
 export { checkModel, type ModelValidation, type TensorKind, type TensorSpec, tensorSpecs } from './model.js';
+export { PROFILE_STAGES, type ProfileStage, type StageProfile } from './profile.js';
 export { argmax, Sampler, type SamplingOptions } from './sampling.js';
