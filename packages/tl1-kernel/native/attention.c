@@ -125,9 +125,33 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
     const float* q = a->q + ((size_t)t * a->heads + h) * hd;
     const size_t kvAt = (size_t)(h / group) * hd;
 
-    /* scores: one 8-lane accumulator per position, mul then add (never fused) */
+    /* scores: one 8-lane accumulator per position, mul then add (never fused); four positions at a
+     * time, so four independent add chains hide the add latency (each position's order is unchanged) */
     float max = -INFINITY;
-    for (int32_t p = 0; p < span; p++) {
+    int32_t p4 = 0;
+    for (; p4 + 4 <= span; p4 += 4) {
+      const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
+      const float* kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
+      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int32_t i = 0; i < hd8; i += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, _mm256_loadu_ps(kp[j] + i)));
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; j++) {
+        float lane[8];
+        _mm256_storeu_ps(lane, acc[j]);
+        for (int32_t i = hd8; i < hd; i++) {
+          const float m = q[i] * kp[j][i];
+          lane[i & 7] = lane[i & 7] + m;
+        }
+        const float v = reduce8(lane) * a->scale;
+        s[p4 + j] = v;
+        if (v > max) max = v;
+      }
+    }
+    for (int32_t p = p4; p < span; p++) {
       const float* k = a->keys + (size_t)p * kvStride + kvAt;
       __m256 acc = _mm256_setzero_ps();
       for (int32_t i = 0; i < hd8; i += 8)
