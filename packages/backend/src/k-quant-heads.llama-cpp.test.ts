@@ -18,19 +18,25 @@ import { createRng, sameFloat32 } from '@trit/testkit';
 import { compareDistributions, disposeLlamaCpp, llamaCppDistributions, loadLlamaCpp } from '@trit/testkit/llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
+import {
+  FLOAT_BAR,
+  PARITY_CONTEXT_SIZE,
+  PARITY_KERNELS,
+  PARITY_POSITIONS,
+  Q8_BAR,
+  QUANTIZED_BAR,
+} from './parity-bars.js';
 
 const { llama, unavailable } = await loadLlamaCpp();
 afterAll(() => disposeLlamaCpp(llama));
 if (unavailable) console.warn(`skipping llama.cpp K-quant head parity: ${unavailable}`);
 
-const POSITIONS = 384;
-const KERNELS = ['native', 'wasm', 'js'] as const;
-const CONTEXT_SIZE = 512;
-/** llama-cpp.test.ts's bars for dense types: float ones, and Q8_0's for inputs rounded to int8 blocks. */
-const FLOAT = { top1: 0.99, cosine: 0.999 };
-const Q8 = { top1: 0.9, cosine: 0.998 };
-/** llama-cpp.test.ts's bar for ternary types. */
-const QUANTIZED = { top1: 0.95, cosine: 0.99 };
+const POSITIONS = PARITY_POSITIONS;
+const KERNELS = PARITY_KERNELS;
+const CONTEXT_SIZE = PARITY_CONTEXT_SIZE;
+const FLOAT = FLOAT_BAR;
+const Q8 = Q8_BAR;
+const QUANTIZED = QUANTIZED_BAR;
 
 /*
  * Q6_K heads meet the float bar. Q4_K heads meet it in cosine but, like Q8_0, not always

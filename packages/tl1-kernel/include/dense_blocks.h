@@ -105,9 +105,14 @@ TL1_BLOCK_INLINE uint64_t tl1_block_load8(const uint8_t* p) {
 #define TL1_BYTES_03 0x0303030303030303ull
 #define TL1_BYTES_01 0x0101010101010101ull
 
-/* tl1_block_code of elements e … e+7 (e % 8 == 0) plus tl1_block_bias, one per byte of a
- * little-endian word (byte i: element e + i): the same bit fields, eight at a time. A
- * shift of the whole word moves a neighbour's bits only into bits the mask drops. */
+/* The integer codes of elements e … e+7 (e % 8 == 0) plus tl1_block_bias, one per byte of a
+ * little-endian word (byte i: element e + i). A shift of the whole word moves a neighbour's
+ * bits only into bits the mask drops. Where element j's bits are:
+ *   Q4_0  j < 16: low nibble of byte 2 + j; j >= 16: high nibble of byte 2 + j - 16
+ *   Q4_K, Q5_K  sub-block s = j / 32, l = j % 32: 64 elements per 32 bytes, sub-block 2k in
+ *         the low nibbles, 2k+1 in the high ones; Q5_K's fifth bit is bit s of qh[l]
+ *   Q6_K  half n = j / 128, quarter k = (j / 32) % 4: the low (k < 2) or high nibble of
+ *         ql[64n + 32(k & 1) + l] and bits 2k+1:2k of qh[32n + l] */
 TL1_BLOCK_INLINE uint64_t tl1_block_codes8(int type, const uint8_t* blk, int32_t e) {
   if (type == TL1_DENSE_Q4_0) {
     const uint64_t packed = tl1_block_load8(blk + 2 + (e & 15));
@@ -126,32 +131,6 @@ TL1_BLOCK_INLINE uint64_t tl1_block_codes8(int type, const uint8_t* blk, int32_t
     const uint64_t nibbles = (quarter < 2 ? low : low >> 4) & TL1_BYTES_0F;
     const uint64_t high = (tl1_block_load8(blk + 128 + 32 * n + l) >> (2 * quarter)) & TL1_BYTES_03;
     return nibbles | (high << 4);
-  }
-  return 0;
-}
-
-/* The integer code of element e of the block at blk. */
-TL1_BLOCK_INLINE int32_t tl1_block_code(int type, const uint8_t* blk, int32_t e) {
-  if (type == TL1_DENSE_Q4_0) { /* element j < 16: low nibble of byte j; j >= 16: high nibble of byte j-16 */
-    const uint32_t packed = blk[2 + (e & 15)];
-    return (int32_t)(e < 16 ? packed & 15u : packed >> 4) - 8;
-  }
-  if (type == TL1_DENSE_Q4_K || type == TL1_DENSE_Q5_K) {
-    /* 64 elements per 32 bytes: sub-block 2k in the low nibbles, 2k+1 in the high ones */
-    const int32_t s = e >> 5, l = e & 31;
-    const uint32_t packed = blk[(type == TL1_DENSE_Q4_K ? 16 : 48) + 32 * (s >> 1) + l];
-    int32_t code = (int32_t)((s & 1) ? packed >> 4 : packed & 15u);
-    if (type == TL1_DENSE_Q5_K) code += (int32_t)(((uint32_t)blk[16 + l] >> s) & 1u) << 4; /* fifth bit: bit s of qh[l] */
-    return code;
-  }
-  if (type == TL1_DENSE_Q6_K) {
-    /* half n of 128: quarter k takes the low (k < 2) or high nibble of ql[64n + 32(k&1) + l]
-     * and bits 2k+1:2k of qh[32n + l] */
-    const int32_t n = e >> 7, quarter = (e >> 5) & 3, l = e & 31;
-    const uint32_t low = blk[64 * n + 32 * (quarter & 1) + l];
-    const uint32_t nibble = quarter < 2 ? low & 15u : low >> 4;
-    const uint32_t high = ((uint32_t)blk[128 + 32 * n + l] >> (2 * quarter)) & 3u;
-    return (int32_t)(nibble | (high << 4)) - 32;
   }
   return 0;
 }

@@ -83,8 +83,10 @@ void tl1_dense_scalar(const tl1_dense* d, int32_t r0, int32_t r1) {
           for (int32_t e = 0; e < elements; e += 8) {
             float m, o;
             tl1_block_group(d->type, blk, e, bd, bmin, &m, &o);
+            const uint64_t codes = tl1_block_codes8(d->type, blk, e);
             for (int i = 0; i < 8; i++) {
-              const float w = m * (float)tl1_block_code(d->type, blk, e + i) - o;
+              const int32_t code = (int32_t)((codes >> (8 * i)) & 0xffu) - tl1_block_bias(d->type);
+              const float w = m * (float)code - o;
               const float p = w * x[b * elements + e + i];
               lane[i] = lane[i] + p;
             }

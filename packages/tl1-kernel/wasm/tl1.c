@@ -320,9 +320,8 @@ enum { Q8_ELEMENTS = TL1_DENSE_Q8_0_BLOCK_ELEMENTS, Q8_BYTES = TL1_DENSE_Q8_0_BL
 
 /* Weights e .. e+7 of a Q4_0 / Q4_K / Q5_K / Q6_K block as float32, lanes 0-3 and 4-7:
  * (multiplier * code) - offset (dense_blocks.h). */
-INLINE void load_block8(int32_t type, const uint8_t *blk, int32_t e, v128_t *w0, v128_t *w1) {
-  float d, dmin, m, o;
-  tl1_block_scales(type, blk, &d, &dmin);
+INLINE void load_block8(int32_t type, const uint8_t *blk, int32_t e, float d, float dmin, v128_t *w0, v128_t *w1) {
+  float m, o;
   tl1_block_group(type, blk, e, d, dmin, &m, &o);
   v128_t mv = wasm_f32x4_splat(m), ov = wasm_f32x4_splat(o);
   v128_t bytes = wasm_u16x8_extend_low_u8x16(wasm_i64x2_splat((int64_t)tl1_block_codes8(type, blk, e)));
@@ -390,9 +389,11 @@ INLINE float reduce8(v128_t a, v128_t b) {
     if (TL1_DENSE_IS_BLOCK(type)) { /* cols % elements == 0 */                                            \
       int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);            \
       for (int32_t i = 0; i < cols / elements; i++) {                                                     \
+        float d, dmin;                                                                                    \
+        tl1_block_scales(type, row + bytes * i, &d, &dmin);                                               \
         for (int32_t e = 0; e < elements; e += 8) {                                                       \
           v128_t w0, w1;                                                                                  \
-          load_block8(type, row + bytes * i, e, &w0, &w1);                                                \
+          load_block8(type, row + bytes * i, e, d, dmin, &w0, &w1);                                       \
           for (int t = 0; t < T; t++) {                                                                   \
             const float *xt = x + t * cols + elements * i + e;                                            \
             a[t] = wasm_f32x4_add(a[t], wasm_f32x4_mul(w0, wasm_v128_load(xt)));                          \
@@ -457,13 +458,16 @@ INLINE void dense_rows4(int32_t type, const uint8_t *row, int32_t rowBytes, int3
   if (TL1_DENSE_IS_BLOCK(type)) {
     int32_t elements = tl1_dense_block_elements(type), bytes = tl1_dense_block_bytes(type);
     for (int32_t blk = 0; blk < cols / elements; blk++) {
+      float d[4], dmin[4]; /* each row's block scales, read once per block */
+      _Pragma("clang loop unroll(full)")
+      for (int i = 0; i < 4; i++) tl1_block_scales(type, row + i * rowBytes + bytes * blk, &d[i], &dmin[i]);
       for (int32_t e = 0; e < elements; e += 8) {
         const float *xs = x + elements * blk + e;
         v128_t x0 = wasm_v128_load(xs), x1 = wasm_v128_load(xs + 4);
         _Pragma("clang loop unroll(full)")
         for (int i = 0; i < 4; i++) {
           v128_t w0, w1;
-          load_block8(type, row + i * rowBytes + bytes * blk, e, &w0, &w1);
+          load_block8(type, row + i * rowBytes + bytes * blk, e, d[i], dmin[i], &w0, &w1);
           a[i] = wasm_f32x4_add(a[i], wasm_f32x4_mul(w0, x0));
           b[i] = wasm_f32x4_add(b[i], wasm_f32x4_mul(w1, x1));
         }

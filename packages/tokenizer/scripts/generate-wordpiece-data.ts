@@ -2,31 +2,7 @@
 // llama.cpp's WordPiece preprocessing needs beyond src/unicode-data.ts (docs/formats.md
 // §bert (WordPiece)). Run with `pnpm exec tsx scripts/generate-wordpiece-data.ts`.
 import { writeFileSync } from 'node:fs';
-
-function ranges(pattern: RegExp): number[] {
-  const out: number[] = [];
-  let start = -1;
-  for (let cp = 0; cp <= 0x110000; cp++) {
-    const inside = cp < 0x110000 && pattern.test(String.fromCodePoint(cp));
-    if (inside && start < 0) start = cp;
-    if (!inside && start >= 0) {
-      out.push(start, cp - 1);
-      start = -1;
-    }
-  }
-  return out;
-}
-
-// Same encoding as src/unicode-data.ts: "gap.length-1" in base 36, gap from the previous range end.
-function encodeRanges(list: number[]): string {
-  const parts: string[] = [];
-  let previousEnd = -1;
-  for (let i = 0; i < list.length; i += 2) {
-    parts.push(`${(list[i] - previousEnd - 1).toString(36)}.${(list[i + 1] - list[i]).toString(36)}`);
-    previousEnd = list[i + 1];
-  }
-  return parts.join(',');
-}
+import { encodeRanges, codePointRanges as ranges } from './unicode-ranges.js';
 
 /**
  * Code point → code point pairs as "gap.delta" in base 36: gap from the previous source
