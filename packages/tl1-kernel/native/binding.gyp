@@ -5,6 +5,8 @@
       "sources": [
         "native/tl1.c",
         "native/ternary.c",
+        "native/ternary_panel.c",
+        "native/activations.c",
         "native/dense.c",
         "native/attention.c",
         "native/pool.c",

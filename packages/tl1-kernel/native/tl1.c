@@ -327,9 +327,11 @@ static napi_value js_ternaryPrepare(napi_env env, napi_callback_info info) {
                        (unsigned long long)((uint64_t)rows * (uint64_t)U), (long long)rows, (long long)U, len[A_SEGSCALE]);
     m.nSeg = (int32_t)U;
     int64_t chunks = 0;
+    m.maxSegChunks = 1;
     for (int32_t k = 0; k < m.nSeg; k++) {
       if (!check_segment(env, &m, k, maxActEnd)) return NULL;
       chunks += m.segChunks[k];
+      if (m.segChunks[k] > m.maxSegChunks) m.maxSegChunks = m.segChunks[k];
     }
     if (chunks * 32 > INT32_MAX)
       return RANGE_ERR("%s: a row has %lld chunks; expected at most %d", FN, (long long)chunks, INT32_MAX / 32);
@@ -456,10 +458,17 @@ typedef struct {
   int32_t bounds[MAX_PARTS + 1];
 } ternary_job;
 
+/* From this many tokens on, uniform matrices take the panel GEMM, and row
+ * splits fall on multiples of its 32-row blocks. */
+#define PANEL_MIN_TOKENS 4
+
 static void run_ternary(int isa, const tl1_gemm* g, int32_t r0, int32_t r1) {
   switch (isa) {
 #if TL1_X86
-    case TL1_ISA_AVX512VNNI: tl1_ternary_avx512(g, r0, r1); break;
+    case TL1_ISA_AVX512VNNI:
+      if (g->nTokens >= PANEL_MIN_TOKENS) r0 = tl1_ternary_panel_avx512(g, r0, r1);
+      tl1_ternary_avx512(g, r0, r1);
+      break;
     case TL1_ISA_AVXVNNI: tl1_ternary_avxvnni(g, r0, r1); break;
     case TL1_ISA_AVX2: tl1_ternary_avx2(g, r0, r1); break;
 #endif
@@ -576,7 +585,8 @@ static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
   for (int p = 1; p < np; p++) {
     int32_t b;
     if (m->uniform) {
-      b = (int32_t)(((int64_t)m->rows * p / np) & ~(int64_t)7);
+      const int64_t align = nT >= PANEL_MIN_TOKENS ? 32 : 8;
+      b = (int32_t)(((int64_t)m->rows * p / np) & ~(align - 1));
     } else { /* balance code bytes: first row whose codes start at or after the target */
       const int64_t c0 = m->rowCode[0], c1 = m->rowCode[m->rows];
       const int64_t target = c0 + (c1 - c0) * p / np;
@@ -594,6 +604,59 @@ static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
   tl1_pool_run(ternary_task, &job, np);
   free(pd);
   free(qCopy);
+  return make_undefined(env);
+}
+
+/* ------------------------------------------------------------ activations */
+
+typedef struct {
+  const float* X;
+  int32_t cols, qStride, nTokens;
+  int8_t* q;
+  int32_t* prefix;
+  float* actScales;
+  int isa;
+} quantize_job;
+
+static void quantize_task(void* ctx, int p, int np) {
+  const quantize_job* j = (const quantize_job*)ctx;
+  const int32_t t0 = (int32_t)((int64_t)j->nTokens * p / np), t1 = (int32_t)((int64_t)j->nTokens * (p + 1) / np);
+  tl1_quantize_tokens(j->isa, j->X, j->cols, j->qStride, t0, t1, j->q, j->prefix, j->actScales);
+}
+
+static napi_value js_quantizeTokens(napi_env env, napi_callback_info info) {
+  static const char* FN = "quantizeTokens";
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7)
+    return TYPE_ERR("%s: expected 7 arguments (X, nTokens, cols, qStride, q, prefix, actScales), found %zu", FN, argc);
+  void *X, *q, *prefix, *as;
+  size_t xLen, qLen, pLen, aLen;
+  int64_t nT, cols, qStride;
+  if (!get_ta(env, argv[0], napi_float32_array, FN, "X", &X, &xLen)) return NULL;
+  if (!get_int(env, argv[1], FN, "nTokens", 0, INT32_MAX, &nT)) return NULL;
+  if (!get_int(env, argv[2], FN, "cols", 0, INT32_MAX - 1, &cols)) return NULL;
+  if (!get_int(env, argv[3], FN, "qStride", 0, INT32_MAX - 1, &qStride)) return NULL;
+  if (!get_ta(env, argv[4], napi_int8_array, FN, "q", &q, &qLen)) return NULL;
+  if (!get_ta(env, argv[5], napi_int32_array, FN, "prefix", &prefix, &pLen)) return NULL;
+  if (!get_ta(env, argv[6], napi_float32_array, FN, "actScales", &as, &aLen)) return NULL;
+  if (qStride < cols) return RANGE_ERR("%s: qStride: expected >= cols (%lld), found %lld", FN, (long long)cols, (long long)qStride);
+  const uint64_t needX = (uint64_t)nT * (uint64_t)cols, needQ = (uint64_t)nT * (uint64_t)qStride;
+  const uint64_t needP = (uint64_t)nT * (uint64_t)(qStride + 1);
+  if ((uint64_t)xLen < needX)
+    return RANGE_ERR("%s: X.length: expected >= nTokens*cols = %llu, found %zu", FN, (unsigned long long)needX, xLen);
+  if ((uint64_t)qLen < needQ)
+    return RANGE_ERR("%s: q.length: expected >= nTokens*qStride = %llu, found %zu", FN, (unsigned long long)needQ, qLen);
+  if ((uint64_t)pLen < needP)
+    return RANGE_ERR("%s: prefix.length: expected >= nTokens*(qStride+1) = %llu, found %zu", FN,
+                     (unsigned long long)needP, pLen);
+  if ((uint64_t)aLen < (uint64_t)nT)
+    return RANGE_ERR("%s: actScales.length: expected >= nTokens = %lld, found %zu", FN, (long long)nT, aLen);
+  quantize_job job = {(const float*)X, (int32_t)cols, (int32_t)qStride, (int32_t)nT, (int8_t*)q, (int32_t*)prefix,
+                      (float*)as, atomic_load(&g_isa)};
+  const int np = parts_for((double)nT * (double)(qStride + 16), 65536.0);
+  tl1_pool_run(quantize_task, &job, np < nT ? np : (nT > 0 ? (int)nT : 1));
   return make_undefined(env);
 }
 
@@ -837,6 +900,7 @@ NAPI_MODULE_INIT() {
       {"getThreads", NULL, js_getThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryPrepare", NULL, js_ternaryPrepare, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryGemm", NULL, js_ternaryGemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"quantizeTokens", NULL, js_quantizeTokens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attention", NULL, js_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamSum", NULL, js_streamSum, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -55,6 +55,7 @@ typedef struct {
   int64_t rowChunks;    /* uniform: chunks per row */
   size_t rowBytes;      /* uniform: 32 * rowChunks */
   int32_t* segOff;      /* uniform: byte offset of segment k inside a row (U entries) */
+  int32_t maxSegChunks; /* uniform: the longest segment, in chunks (at least 1) */
 } tl1_mat;
 
 typedef struct {
@@ -74,7 +75,15 @@ void tl1_ternary_scalar(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avx2(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
+/* Many-token GEMM (ternary_panel.c): uniform matrices only, blocks of 16 or 32 rows
+ * from r0; returns the first row it left for the kernels above. */
+int32_t tl1_ternary_panel_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
 #endif
+
+/* ---- activations (activations.c) ---- */
+/* Tokens [t0, t1) of X (cols floats each) to q, prefix and actScales as KERNEL.md §1 lays them out. */
+void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride, int32_t t0, int32_t t1, int8_t* q,
+                         int32_t* prefix, float* actScales);
 
 /* ---- dense (dense.c) ---- */
 typedef struct {

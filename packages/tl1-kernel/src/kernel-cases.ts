@@ -67,6 +67,18 @@ const TERNARY_SHAPES: TernaryShape[] = [
   { rows: 17, cols: 300, blockSize: 100, tokens: [1], scales: 'special', activations: 'infinite' },
   { rows: 40, cols: 700, blockSize: 300, tokens: [7], scales: 'special', activations: 'infinite' },
   { rows: 9, cols: 2000, blockSize: 256, tokens: [4], scales: 'special', activations: 'infinite' },
+  // 32- and 16-row blocks of the many-token GEMM, with token tails (native/ternary_panel.c)
+  { rows: 80, cols: 512, blockSize: 256, tokens: [4, 13], scales: 'special', activations: 'infinite' },
+  { rows: 50, cols: 768, blockSize: 256, tokens: [4, 8, 17], activations: 'negative' },
+  {
+    rows: 64,
+    cols: 640,
+    blockSize: 640,
+    tokens: [9],
+    weights: 'minus',
+    activations: 'saturate',
+    note: 'one segment per row',
+  },
 ];
 
 /** Scales of every kind the float epilogue must carry through: NaN, ±inf, -0, subnormal, huge. */

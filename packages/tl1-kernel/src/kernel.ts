@@ -63,6 +63,12 @@ export interface KernelDriver<TernaryHandle, DenseHandle> {
   loadDense(layout: DenseLayout): DenseHandle;
   ternaryGemm(handle: TernaryHandle, batch: TokenBatch, y: Float32Array): void;
   denseGemm(handle: DenseHandle, x: Float32Array, nTokens: number, y: Float32Array): void;
+  /**
+   * Optional: fills batch (its q, prefix and actScales, sized for batch.nTokens and batch.qStride) from
+   * nTokens × cols floats of X, with the bits of src/activations.ts's quantizeTokens (KERNEL.md §1);
+   * without it, that function runs on the caller's thread.
+   */
+  quantizeTokens?(X: Float32Array, cols: number, batch: TokenBatch): void;
   /** Optional: drivers without their own run the JS reference on the caller's thread. */
   attention?(input: AttentionInput): void;
   dispose(): Promise<void>;
@@ -161,8 +167,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
     const m = this.own(matrix);
     const out = this.checkGemm(-1, m, X, nTokens, Y);
     if (m.kind === 'ternary') {
-      const batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
-      this.driver.ternaryGemm(m.handle as TH, batch, out);
+      this.driver.ternaryGemm(m.handle as TH, this.quantize(X, nTokens, m.cols, m.qStride), out);
     } else {
       this.call++;
       this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
@@ -186,7 +191,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
       const out = Ys[i] as Float32Array;
       if (m.kind === 'ternary') {
         if (!batch || batchStride !== m.qStride) {
-          batch = quantizeTokens(X, nTokens, m.cols, m.qStride, this.growScratch(nTokens, m.qStride));
+          batch = this.quantize(X, nTokens, m.cols, m.qStride);
           batchStride = m.qStride;
         }
         this.driver.ternaryGemm(m.handle as TH, batch, out);
@@ -267,6 +272,21 @@ export class Kernel<TH, DH> implements TernaryKernel {
 
   private live(call: string): void {
     if (this.disposed) throw new KernelDisposedError(this.name, call);
+  }
+
+  /** X's tokens quantized into the scratch buffers, by the driver when it can (X's length is checked by the caller). */
+  private quantize(X: Float32Array, nTokens: number, cols: number, qStride: number): TokenBatch {
+    const scratch = this.growScratch(nTokens, qStride);
+    if (!this.driver.quantizeTokens) return quantizeTokens(X, nTokens, cols, qStride, scratch);
+    const batch: TokenBatch = {
+      nTokens,
+      qStride,
+      q: scratch.q.subarray(0, nTokens * qStride),
+      prefix: scratch.prefix.subarray(0, nTokens * (qStride + 1)),
+      actScales: scratch.actScales.subarray(0, nTokens),
+    };
+    this.driver.quantizeTokens(X, cols, batch);
+    return batch;
   }
 
   private growScratch(nTokens: number, qStride: number): TokenScratch {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { sameFloat32 } from '@trit/testkit';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { quantizeTokens } from '../activations.js';
 import { denseKernelCases, type TernaryKernelCase, ternaryKernelCases } from '../kernel-cases.js';
 import { loadNativeAddon, type NativeAddon, prepareOnAddon } from './driver.js';
 
@@ -93,6 +95,79 @@ describe.each(instances)('$label', ({ tl1 }) => {
         expect([isa, threads, Array.from(y.subarray(n))]).toEqual([isa, threads, [CANARY, CANARY, CANARY]]);
       }
     }
+  });
+
+  /** Native quantizeTokens into dirty buffers against src/activations.ts, the contract's transcription. */
+  const sameQuantization = (X: Float32Array, nTokens: number, cols: number, qStride: number): boolean => {
+    const want = quantizeTokens(X, nTokens, cols, qStride);
+    let same = true;
+    for (const isa of isas) {
+      tl1.setIsa(isa);
+      for (const threads of [1, 2]) {
+        tl1.setThreads(threads);
+        const q = new Int8Array(nTokens * qStride + 1).fill(CANARY);
+        const prefix = new Int32Array(nTokens * (qStride + 1) + 1).fill(CANARY);
+        const actScales = new Float32Array(nTokens + 1).fill(CANARY);
+        tl1.quantizeTokens?.(X, nTokens, cols, qStride, q, prefix, actScales);
+        same &&=
+          q.subarray(0, -1).every((v, i) => v === want.q[i]) &&
+          prefix.subarray(0, -1).every((v, i) => v === want.prefix[i]) &&
+          sameFloat32(actScales.subarray(0, -1), want.actScales) &&
+          q.at(-1) === CANARY &&
+          prefix.at(-1) === CANARY &&
+          actScales.at(-1) === CANARY;
+      }
+    }
+    return same;
+  };
+
+  it('quantizes activations with the bits of src/activations.ts (special values, ties, tails)', () => {
+    expect(typeof tl1.quantizeTokens).toBe('function');
+    const cols = 77; // 2 blocks of 32, 1 of 8, 5 single elements
+    const rows: number[][] = [
+      [0.5, -0.5, 1.5, -1.5, 2.5, 126.5, -126.5, 127, -127], // ties after scaling by 1
+      [Number.NaN, 3, -7, Number.NaN],
+      [Number.POSITIVE_INFINITY, 1, -2],
+      [Number.NEGATIVE_INFINITY, Number.NaN],
+      [-0, 0, -0],
+      [1e-11, -5e-11], // below the 1e-10 floor: zeros, scale 1
+      [1.000000013351432e-10, -3e-11], // exactly the floor
+      [3.4e38, -3.4e38, 1e-45],
+      [0.1, 0.2, 0.30000001, -0.7, 0.99999994],
+    ];
+    const X = new Float32Array(rows.length * cols);
+    rows.forEach((r, t) => {
+      for (let j = 0; j < cols; j++) X[t * cols + j] = r[j % r.length] as number;
+    });
+    // scale 1 for row 0 (max 127), so its halves are exact ties
+    expect(sameQuantization(X, rows.length, cols, 256)).toBe(true);
+    expect(sameQuantization(X.subarray(0, 3 * cols), 3, cols, cols)).toBe(true);
+  });
+
+  it('quantizes any activations with the bits of src/activations.ts (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        (nTokens, cols, pad, seed) => {
+          let s = seed >>> 0 || 1;
+          const X = new Float32Array(nTokens * cols);
+          const bits = new Uint32Array(X.buffer);
+          for (let i = 0; i < X.length; i++) {
+            s ^= s << 13;
+            s ^= s >>> 17;
+            s ^= s << 5;
+            // mostly ordinary values, some raw bit patterns (NaN, ±inf, subnormals)
+            if ((s & 15) === 0) bits[i] = s >>> 0;
+            else X[i] = (((s >>> 8) % 20001) - 10000) / (1 + (seed % 1000));
+          }
+          return sameQuantization(X, nTokens, cols, cols + pad);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it.each(denseKernelCases().map((c) => [c.name, c] as const))('dense %s', (_name, c) => {

@@ -31,6 +31,16 @@ export interface NativeAddon {
     nTokens: number,
     y: Float32Array,
   ): void;
+  /** KERNEL.md §1 for nTokens rows of X; absent from addons built before it existed (the kernel then quantizes in JS). */
+  quantizeTokens?(
+    X: Float32Array,
+    nTokens: number,
+    cols: number,
+    qStride: number,
+    q: Int8Array,
+    prefix: Int32Array,
+    actScales: Float32Array,
+  ): void;
   denseGemm(
     type: number,
     data: Uint8Array,
@@ -113,6 +123,12 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
       ensureThreads();
       addon.ternaryGemm(handle, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, y);
     },
+    quantizeTokens: addon.quantizeTokens
+      ? (X, cols, b) => {
+          ensureThreads();
+          addon.quantizeTokens?.(X, b.nTokens, cols, b.qStride, b.q, b.prefix, b.actScales);
+        }
+      : undefined,
     denseGemm: (layout, x, nTokens, y) => {
       ensureThreads();
       addon.denseGemm(layout.info.ggmlType, layout.bytes, layout.rows, layout.cols, x, nTokens, y);

@@ -1,0 +1,114 @@
+/* Activation quantization (KERNEL.md §1), the same bits as src/activations.ts.
+ *
+ * JS computes fround(127 / maxAbs) and fround(x · scale) in double and rounds
+ * once; a float32 division or product is that same correctly rounded value.
+ * Rounding half away from zero is trunc(v) plus ±1 when |v − trunc(v)| ≥ 0.5
+ * (the difference is exact in float32), which is what JS's (v ± 0.5) | 0 gives. */
+#include <math.h>
+#include <string.h>
+
+#include "tl1.h"
+
+#define TINY 0x1.b7cdfep-34f /* Math.fround(1e-10) */
+
+static void finish(int32_t n, int32_t qStride, int8_t* q, int32_t* prefix) {
+  memset(q + n, 0, (size_t)(qStride - n));
+  int32_t run = 0;
+  prefix[0] = 0;
+  for (int32_t j = 0; j < n; j++) {
+    run += q[j];
+    prefix[j + 1] = run;
+  }
+  for (int32_t j = n + 1; j <= qStride; j++) prefix[j] = run;
+}
+
+static int8_t round_clamp(float v) {
+  if (v != v) return 0;
+  const float t = truncf(v), f = v - t;
+  float r = t;
+  if (f >= 0.5f) r += 1.0f;
+  else if (f <= -0.5f) r -= 1.0f;
+  if (r > 127.0f) r = 127.0f;
+  if (r < -127.0f) r = -127.0f;
+  return (int8_t)r;
+}
+
+static float quantize_scalar(const float* x, int32_t n, int8_t* q) {
+  float maxAbs = 0.0f;
+  for (int32_t j = 0; j < n; j++) {
+    const float a = fabsf(x[j]);
+    if (a > maxAbs) maxAbs = a; /* NaN never compares greater */
+  }
+  if (!(maxAbs >= TINY)) {
+    memset(q, 0, (size_t)n);
+    return 1.0f;
+  }
+  const float scale = 127.0f / maxAbs;
+  for (int32_t j = 0; j < n; j++) q[j] = round_clamp(x[j] * scale);
+  return scale;
+}
+
+#if TL1_X86
+#include <immintrin.h>
+
+__attribute__((target("avx2,fma"))) static float quantize_avx2(const float* x, int32_t n, int8_t* q) {
+  const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 mv = _mm256_setzero_ps();
+  int32_t j = 0;
+  /* max_ps returns its second operand when either is NaN: NaN inputs are skipped */
+  for (; j + 8 <= n; j += 8) mv = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), absMask), mv);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, mv);
+  float maxAbs = 0.0f;
+  for (int i = 0; i < 8; i++)
+    if (lanes[i] > maxAbs) maxAbs = lanes[i];
+  for (; j < n; j++) {
+    const float a = fabsf(x[j]);
+    if (a > maxAbs) maxAbs = a;
+  }
+  if (!(maxAbs >= TINY)) {
+    memset(q, 0, (size_t)n);
+    return 1.0f;
+  }
+  const float scale = 127.0f / maxAbs;
+  const __m256 sv = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f), signBit = _mm256_set1_ps(-0.0f);
+  j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m256i iv[4];
+    for (int b = 0; b < 4; b++) {
+      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + j + 8 * b), sv);
+      const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 f = _mm256_sub_ps(v, t);
+      /* ±1 with v's sign where |f| >= 0.5 */
+      const __m256 up = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(signBit, f), half, _CMP_GE_OQ),
+                                      _mm256_or_ps(one, _mm256_and_ps(v, signBit)));
+      __m256 r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, up), lo), hi);
+      r = _mm256_and_ps(r, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> 0 */
+      iv[b] = _mm256_cvtps_epi32(r);
+    }
+    /* int32 -> int8 in order: packs work per 128-bit lane, a permute restores it */
+    const __m256i p01 = _mm256_packs_epi32(iv[0], iv[1]), p23 = _mm256_packs_epi32(iv[2], iv[3]);
+    const __m256i b8 = _mm256_packs_epi16(p01, p23);
+    _mm256_storeu_si256((__m256i*)(q + j),
+                        _mm256_permutevar8x32_epi32(b8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  }
+  for (; j < n; j++) q[j] = round_clamp(x[j] * scale);
+  return scale;
+}
+#endif
+
+void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride, int32_t t0, int32_t t1, int8_t* q,
+                         int32_t* prefix, float* actScales) {
+  for (int32_t t = t0; t < t1; t++) {
+    const float* x = X + (size_t)t * cols;
+    int8_t* qt = q + (size_t)t * qStride;
+#if TL1_X86
+    actScales[t] = isa >= TL1_ISA_AVX2 ? quantize_avx2(x, cols, qt) : quantize_scalar(x, cols, qt);
+#else
+    (void)isa;
+    actScales[t] = quantize_scalar(x, cols, qt);
+#endif
+    finish(cols, qStride, qt, prefix + (size_t)t * (qStride + 1));
+  }
+}
