@@ -16,6 +16,7 @@ import {
   type LoadKernelOptions,
   loadKernel,
   type PreparedMatrix,
+  type RmsNormInput,
   type TernaryKernel,
 } from '@trit/tl1-kernel';
 import { type GgufTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
@@ -28,7 +29,7 @@ import {
   ModelLoadError,
   withoutSource,
 } from './errors.js';
-import { type Activation, applyRope, gatedActivation, type Rope, rmsNorm, ropeTables } from './math.js';
+import { type Activation, applyRope, gatedActivation, type Rope, ropeTables } from './math.js';
 import {
   assertLoadable,
   checkModel,
@@ -155,6 +156,7 @@ export class BitNetBackend {
   private readonly layers: Layer[];
   private readonly views = new Map<number, Scratch>();
   private readonly attentionArgs: AttentionInput;
+  private readonly normArgs: RmsNormInput;
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
   private readonly rope: Rope;
@@ -208,6 +210,7 @@ export class BitNetBackend {
       nTokens: 1,
       scale: 1 / Math.sqrt(config.headDim),
     };
+    this.normArgs = { x: empty, out: empty, weight: empty, nTokens: 1, n: 1, eps: config.rmsEpsilon };
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
@@ -557,8 +560,8 @@ export class BitNetBackend {
         throw new ContextOverflowError(this.contextSize, this.length + count - 1);
       this.checkTokens(ids.slice(start, start + count));
       const s = this.forward(ids, start, count, undefined, 'none');
+      this.norm(s.xb, s.x, this.outputNorm, count, E);
       for (let t = 0; t < count; t++) {
-        rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, this.config.rmsEpsilon);
         for (let i = 0; i < E; i++) sum[i] += s.xb[t * E + i];
       }
     }
@@ -630,6 +633,17 @@ export class BitNetBackend {
     return s;
   }
 
+  /** RMSNorm of T rows of n (out may be x), in the kernel; one arguments object, refilled per call. */
+  private norm(out: Float32Array, x: Float32Array, weight: Float32Array, T: number, n: number): void {
+    const a = this.normArgs;
+    a.out = out;
+    a.x = x;
+    a.weight = weight;
+    a.nTokens = T;
+    a.n = n;
+    this.kernel.rmsNorm(a);
+  }
+
   /** Y = X·Wᵀ for T tokens (the kernel rounds X as llama.cpp does for a dense W's type). */
   private project(p: Projection, X: Float32Array, T: number, Y: Float32Array): void {
     this.kernel.gemm(p, X, T, Y);
@@ -676,7 +690,6 @@ export class BitNetBackend {
     const hd = c.headDim;
     const qDim = c.headCount * hd;
     const kvDim = c.headCountKv * hd;
-    const eps = c.rmsEpsilon;
     const s = this.scratch(T);
     const pos0 = this.length;
     const clock = this.clock;
@@ -690,7 +703,7 @@ export class BitNetBackend {
     clock?.lap('embed');
 
     for (const layer of this.layers) {
-      for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.attnNorm, E, eps);
+      this.norm(s.xb, s.x, layer.attnNorm, T, E);
       clock?.lap('norms');
       this.projectMany(layer.qkv, s.xb, T, s.qkvOut);
       clock?.lap('qkv');
@@ -719,15 +732,14 @@ export class BitNetBackend {
       a.nTokens = T;
       this.kernel.attention(a);
       clock?.lap('attention');
-      if (layer.attnSubNorm)
-        for (let t = 0; t < T; t++) rmsNorm(s.att, t * qDim, s.att, t * qDim, layer.attnSubNorm, qDim, eps);
+      if (layer.attnSubNorm) this.norm(s.att, s.att, layer.attnSubNorm, T, qDim);
       clock?.lap('norms');
       this.project(layer.wo, s.att, T, s.o);
       clock?.lap('attn_output');
       addScaled(s.x, s.o, layer.scale.o);
       clock?.lap('residual');
 
-      for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, layer.ffnNorm, E, eps);
+      this.norm(s.xb, s.x, layer.ffnNorm, T, E);
       clock?.lap('norms');
       this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut);
       clock?.lap('gate+up');
@@ -736,7 +748,7 @@ export class BitNetBackend {
       clock?.lap('residual');
       gatedActivation(s.gate, s.up, T * F, c.activation);
       clock?.lap('activation');
-      if (layer.ffnSubNorm) for (let t = 0; t < T; t++) rmsNorm(s.gate, t * F, s.gate, t * F, layer.ffnSubNorm, F, eps);
+      if (layer.ffnSubNorm) this.norm(s.gate, s.gate, layer.ffnSubNorm, T, F);
       clock?.lap('norms');
       this.project(layer.wDown, s.gate, T, s.down);
       clock?.lap('ffn_down');
@@ -747,12 +759,12 @@ export class BitNetBackend {
 
     if (logits && want !== 'none') {
       if (want === 'all') {
-        for (let t = 0; t < T; t++) rmsNorm(s.xb, t * E, s.x, t * E, this.outputNorm, E, eps);
+        this.norm(s.xb, s.x, this.outputNorm, T, E);
         clock?.lap('norms');
         this.project(this.output, s.xb, T, logits);
       } else {
         const last = this.scratch(1);
-        rmsNorm(last.xb, 0, s.x, (T - 1) * E, this.outputNorm, E, eps);
+        this.norm(last.xb, T === 1 ? s.x : s.x.subarray((T - 1) * E), this.outputNorm, 1, E);
         clock?.lap('norms');
         this.project(this.output, last.xb, 1, logits);
       }

@@ -2,25 +2,6 @@ import type { HiddenActivation } from '@trit/gguf';
 
 /** The float32 building blocks of the forward pass; every loop writes into caller-owned buffers. */
 
-/** out = x / sqrt(mean(x²) + eps) · weight, over n elements at the given offsets. */
-export function rmsNorm(
-  out: Float32Array,
-  outAt: number,
-  x: Float32Array,
-  xAt: number,
-  weight: Float32Array,
-  n: number,
-  eps: number,
-): void {
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const v = x[xAt + i];
-    sum += v * v;
-  }
-  const scale = 1 / Math.sqrt(sum / n + eps);
-  for (let i = 0; i < n; i++) out[outAt + i] = x[xAt + i] * scale * weight[i];
-}
-
 /** Rotary position embedding of one head vector in place. */
 export interface Rope {
   /** `normal`: pairs (2i, 2i+1), as llama; `neox`: pairs (i, i + n/2), as bitnet and qwen2. */

@@ -112,3 +112,20 @@ void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride,
     finish(cols, qStride, qt, prefix + (size_t)t * (qStride + 1));
   }
 }
+
+/* RMSNorm of rows [t0, t1) (KERNEL.md §8), the bits of src/norm.ts: the sum of squares in
+ * double in index order (never reassociated: no -ffast-math), then two double products per
+ * element, rounded once to float. out may be x. */
+void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1) {
+  for (int32_t t = t0; t < t1; t++) {
+    const float* xt = x + (size_t)t * n;
+    float* ot = out + (size_t)t * n;
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+      const double v = xt[i];
+      sum += v * v;
+    }
+    const double scale = 1.0 / sqrt(sum / (double)n + eps);
+    for (int32_t i = 0; i < n; i++) ot[i] = (float)((double)xt[i] * scale * (double)w[i]);
+  }
+}

@@ -660,6 +660,46 @@ static napi_value js_quantizeTokens(napi_env env, napi_callback_info info) {
   return make_undefined(env);
 }
 
+typedef struct {
+  const float *x, *w;
+  float* out;
+  int32_t n, nTokens;
+  double eps;
+} norm_job;
+
+static void norm_task(void* ctx, int p, int np) {
+  const norm_job* j = (const norm_job*)ctx;
+  tl1_rms_norm(j->x, j->out, j->w, j->n, j->eps, (int32_t)((int64_t)j->nTokens * p / np),
+               (int32_t)((int64_t)j->nTokens * (p + 1) / np));
+}
+
+static napi_value js_rmsNorm(napi_env env, napi_callback_info info) {
+  static const char* FN = "rmsNorm";
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return TYPE_ERR("%s: expected 6 arguments (x, out, weight, nTokens, n, eps), found %zu", FN, argc);
+  void *x, *out, *w;
+  size_t xLen, oLen, wLen;
+  int64_t nT, n;
+  double eps;
+  if (!get_ta(env, argv[0], napi_float32_array, FN, "x", &x, &xLen)) return NULL;
+  if (!get_ta(env, argv[1], napi_float32_array, FN, "out", &out, &oLen)) return NULL;
+  if (!get_ta(env, argv[2], napi_float32_array, FN, "weight", &w, &wLen)) return NULL;
+  if (!get_int(env, argv[3], FN, "nTokens", 0, INT32_MAX, &nT)) return NULL;
+  if (!get_int(env, argv[4], FN, "n", 1, INT32_MAX, &n)) return NULL;
+  if (napi_get_value_double(env, argv[5], &eps) != napi_ok)
+    return TYPE_ERR("%s: eps: expected a number, found %s", FN, js_type_name(env, argv[5]));
+  const uint64_t need = (uint64_t)nT * (uint64_t)n;
+  if ((uint64_t)xLen < need) return RANGE_ERR("%s: x.length: expected >= nTokens*n = %llu, found %zu", FN, (unsigned long long)need, xLen);
+  if ((uint64_t)oLen < need) return RANGE_ERR("%s: out.length: expected >= nTokens*n = %llu, found %zu", FN, (unsigned long long)need, oLen);
+  if ((uint64_t)wLen < (uint64_t)n) return RANGE_ERR("%s: weight.length: expected >= n = %lld, found %zu", FN, (long long)n, wLen);
+  norm_job job = {(const float*)x, (const float*)w, (float*)out, (int32_t)n, (int32_t)nT, eps};
+  const int np = parts_for((double)need, 16384.0);
+  tl1_pool_run(norm_task, &job, np < nT ? np : (nT > 0 ? (int)nT : 1));
+  return make_undefined(env);
+}
+
 /* ------------------------------------------------------------------ dense */
 
 typedef struct {
@@ -901,6 +941,7 @@ NAPI_MODULE_INIT() {
       {"ternaryPrepare", NULL, js_ternaryPrepare, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryGemm", NULL, js_ternaryGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"quantizeTokens", NULL, js_quantizeTokens, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rmsNorm", NULL, js_rmsNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attention", NULL, js_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamSum", NULL, js_streamSum, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -85,6 +85,9 @@ int32_t tl1_ternary_panel_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride, int32_t t0, int32_t t1, int8_t* q,
                          int32_t* prefix, float* actScales);
 
+/* Rows [t0, t1) of nTokens x n floats; out may be x. */
+void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1);
+
 /* ---- dense (dense.c) ---- */
 typedef struct {
   int type; /* a ggml type id of dense_types.h */

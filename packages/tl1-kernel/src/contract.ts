@@ -22,5 +22,6 @@ export {
   KernelShapeError,
 } from './errors.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
+export type { RmsNormInput } from './norm.js';
 export type { LoadedKernel, LoadKernelOptions, SkippedBackend, SkippedImplementation } from './select.js';
 export type { GgufTernaryInput, TernaryMatrixInput, TernaryTensorInput } from './ternary-input.js';

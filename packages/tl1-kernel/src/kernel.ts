@@ -5,6 +5,7 @@ import { roundDenseActivations } from './dense-activations.js';
 import type { DenseActivation } from './dense-types.js';
 import { KernelDisposedError, KernelShapeError } from './errors.js';
 import { CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
+import { checkRmsNorm, jsRmsNorm, type RmsNormInput } from './norm.js';
 import { layoutFromInput, type TernaryMatrixInput } from './ternary-input.js';
 
 /** A matrix prepared by one kernel: opaque to callers, usable only with that kernel. */
@@ -44,6 +45,8 @@ export interface TernaryKernel {
    * (GQA when kvHeads < heads), softmax included; the same bits on every implementation.
    */
   attention(input: AttentionInput): void;
+  /** RMSNorm of nTokens rows (KERNEL.md §8), in place when out is x; the same bits on every implementation. */
+  rmsNorm(input: RmsNormInput): void;
   /**
    * Y_i = X · M_iᵀ for several matrices that read the same input (Q, K and V;
    * gate and up): the same results as separate gemm calls, with the
@@ -71,6 +74,8 @@ export interface KernelDriver<TernaryHandle, DenseHandle> {
   quantizeTokens?(X: Float32Array, cols: number, batch: TokenBatch): void;
   /** Optional: drivers without their own run the JS reference on the caller's thread. */
   attention?(input: AttentionInput): void;
+  /** Optional, as attention. */
+  rmsNorm?(input: RmsNormInput): void;
   dispose(): Promise<void>;
 }
 
@@ -261,6 +266,12 @@ export class Kernel<TH, DH> implements TernaryKernel {
     this.live('attention');
     checkAttention(input);
     (this.driver.attention ?? jsAttention)(input);
+  }
+
+  rmsNorm(input: RmsNormInput): void {
+    this.live('rmsNorm');
+    checkRmsNorm(input);
+    (this.driver.rmsNorm ?? jsRmsNorm)(input);
   }
 
   /** Idempotent; every later call throws KernelDisposedError at once (a disposed pool would otherwise wait on workers that are gone). */

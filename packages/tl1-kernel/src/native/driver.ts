@@ -41,6 +41,8 @@ export interface NativeAddon {
     prefix: Int32Array,
     actScales: Float32Array,
   ): void;
+  /** KERNEL.md §8; absent from older addons (the kernel then runs src/norm.ts). */
+  rmsNorm?(x: Float32Array, out: Float32Array, weight: Float32Array, nTokens: number, n: number, eps: number): void;
   denseGemm(
     type: number,
     data: Uint8Array,
@@ -127,6 +129,12 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
       ? (X, cols, b) => {
           ensureThreads();
           addon.quantizeTokens?.(X, b.nTokens, cols, b.qStride, b.q, b.prefix, b.actScales);
+        }
+      : undefined,
+    rmsNorm: addon.rmsNorm
+      ? (a) => {
+          ensureThreads();
+          addon.rmsNorm?.(a.x, a.out, a.weight, a.nTokens, a.n, a.eps);
         }
       : undefined,
     denseGemm: (layout, x, nTokens, y) => {
