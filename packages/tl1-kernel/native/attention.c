@@ -115,6 +115,9 @@ static ATGT __m256 exp32x8(__m256 x) {
   return _mm256_or_ps(_mm256_and_ps(res, inRange), _mm256_and_ps(x, isNan));
 }
 
+#define ATT_PF_KEYS 16   /* positions */
+#define ATT_PF_VALUES 48 /* positions */
+
 void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s) {
   const int32_t hd = a->headDim, group = a->heads / a->kvHeads;
   const int32_t hd8 = hd & ~7;
@@ -132,6 +135,11 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
     for (; p4 + 4 <= span; p4 += 4) {
       const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
       const float* kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
+      /* A decode step finds this layer's cache cold (the weights streamed through since) and its
+       * rows are kvStride apart: request them ATT_PF_KEYS positions ahead. */
+      if (p4 + ATT_PF_KEYS + 4 <= span)
+        for (int j = 0; j < 4; j++)
+          for (int32_t i = 0; i < hd; i += 16) _mm_prefetch((const char*)(kp[j] + ATT_PF_KEYS * kvStride + i), _MM_HINT_T0);
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int32_t i = 0; i < hd8; i += 8) {
         const __m256 qv = _mm256_loadu_ps(q + i);
@@ -197,6 +205,10 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
       for (int32_t p = 0; p < span; p++) {
         const __m256 w = _mm256_set1_ps(s[p]);
         const float* v = v0 + (size_t)p * kvStride + i;
+        if (p + ATT_PF_VALUES < span) {
+          _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride), _MM_HINT_T0);
+          _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride + 16), _MM_HINT_T0);
+        }
         o0 = _mm256_add_ps(o0, _mm256_mul_ps(w, _mm256_loadu_ps(v)));
         o1 = _mm256_add_ps(o1, _mm256_mul_ps(w, _mm256_loadu_ps(v + 8)));
         o2 = _mm256_add_ps(o2, _mm256_mul_ps(w, _mm256_loadu_ps(v + 16)));

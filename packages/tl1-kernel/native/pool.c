@@ -21,21 +21,24 @@
 #define TL1_MAX_THREADS 256
 #define WORKER_SPIN_NS 100000 /* spin this long after a job before sleeping */
 
+/* The counters every worker touches each live on their own cache line: workers
+ * spin reading gen while finished ones add to done, and neither should bounce
+ * the line that holds the job. */
 static struct {
   pthread_mutex_t runMu; /* one job at a time; resize takes it too */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  _Atomic unsigned gen;
-  _Atomic int sleepers;
-  _Atomic int done;
-  _Atomic int quit;
   tl1_task_fn fn;
   void* ctx;
   int nparts;
   int n; /* threads including the caller */
-  pthread_t th[TL1_MAX_THREADS];
+  _Atomic int quit;
+  _Alignas(64) _Atomic unsigned gen;
+  _Atomic int sleepers;
+  _Alignas(64) _Atomic int done;
+  _Alignas(64) pthread_t th[TL1_MAX_THREADS];
   unsigned startGen[TL1_MAX_THREADS]; /* generation current when worker i was created */
-} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL, NULL, 0, 1, {0}, {0}};
+} P = {.runMu = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .n = 1};
 
 static int64_t now_ns(void) {
   struct timespec ts;

@@ -26,8 +26,8 @@ TL1_AI int32_t FN(hsum256)(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-#ifndef TL1_PF_DIST
-#define TL1_PF_DIST 1024
+#ifndef TL1_PF_AHEAD
+#define TL1_PF_AHEAD 49152 /* bytes of codes requested ahead of the tile being read */
 #endif
 
 /* lane i of the result = sum of the lanes of a[i] */
@@ -139,7 +139,14 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
   const uint8_t* rowp = m->codes + (size_t)r * rb;
   const int8_t* qbase = g->q + (size_t)t * qs;
   const float* scp = m->segScale + (size_t)r * (size_t)U;
-  const size_t pfEnd = (size_t)m->rows * rb; /* prefetch only inside the codes */
+  /* A uniform matrix's rows lie back to back, so the tiles read one forward stream of
+   * codes; each segment step requests its share of the bytes TL1_PF_AHEAD past the
+   * tile (whole rows of short rows are only a few lines each, too short for
+   * per-row prefetching to reach far enough ahead), stopping at the codes' end. */
+  const size_t tileBytes = (size_t)RB * rb;
+  const size_t pfStep = (tileBytes + (size_t)U - 1) / (size_t)U;
+  const uint8_t* pfBase = rowp + tileBytes + TL1_PF_AHEAD;
+  const uint8_t* pfEnd = m->codes + (size_t)m->rows * rb;
   __m256 sumv = _mm256_setzero_ps();
   const __m256i gidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(U));
   for (int32_t k = 0; k < U; k++) {
@@ -149,12 +156,8 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
     VACC acc[8];
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) acc[i] = ACC_ZERO();
-    /* software prefetch a little ahead in each row (stays inside the codes
-     * of this matrix: the hardware prefetchers track only a few streams) */
-    if ((size_t)(cp - m->codes) + (size_t)(RB - 1) * rb + TL1_PF_DIST < pfEnd) {
-#pragma GCC unroll 8
-      for (int i = 0; i < RB; i++) _mm_prefetch((const char*)(cp + (size_t)i * rb + TL1_PF_DIST), _MM_HINT_T0);
-    }
+    for (const uint8_t* p = pfBase + (size_t)k * pfStep, *e = p + pfStep; p < e && p < pfEnd; p += 64)
+      _mm_prefetch((const char*)p, _MM_HINT_T0);
     for (int32_t ch = 0; ch < nc; ch++) {
 #pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
