@@ -9,7 +9,8 @@
  * activations. Each lane is one row, so a segment ends with one subtract,
  * convert, multiply and add per 16 rows, and the decode is shared by all
  * tokens. The integer dot is exact and the float epilogue keeps the order of
- * KERNEL.md §3, so the output is bit-identical to the other paths. */
+ * KERNEL.md §3, so the output is bit-identical to the other paths. AVX-512 VNNI
+ * blocks 16 or 32 rows; AVX-VNNI (ternary_panel256.h) 8 or 16. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,19 @@
 
 #if TL1_X86
 #include <immintrin.h>
+
+/* The rows of a block are 8-32 separate streams, too many for the hardware prefetchers:
+ * after decoding segment k of rows r … r + n − 1, request the next segment's codes (or,
+ * after the last, the next block's first) while this one is multiplied. */
+static inline void panel_prefetch_next(const tl1_mat* m, int32_t r, int32_t n, int32_t k) {
+  const int32_t kn = k + 1 < m->uniform ? k + 1 : 0;
+  const int32_t first = kn ? r : r + n;
+  if (first + n > m->rows) return;
+  const uint8_t* next = m->codes + (size_t)first * m->rowBytes + (size_t)m->segOff[kn];
+  for (int32_t i = 0; i < n; i++)
+    for (int32_t c = 0; c < m->segChunks[kn]; c += 2)
+      _mm_prefetch((const char*)(next + (size_t)i * m->rowBytes + 32 * (size_t)c), _MM_HINT_T0);
+}
 
 #define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define AI static inline __attribute__((always_inline)) TGT
@@ -138,15 +152,7 @@ AI void block(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
 #pragma GCC unroll 2
       for (int h = 0; h < H; h++)
         unpack16(cp + (size_t)16 * h * rb + (size_t)ch * 32, rb, w + (size_t)ch * 32 * gs + 64 * (size_t)h, gs);
-    /* The rows of a block are 16-32 separate streams, too many for the hardware
-     * prefetchers: fetch the next segment's codes (or the next block's first)
-     * while this one is multiplied. */
-    const int32_t kn = k + 1 < U ? k + 1 : 0;
-    const uint8_t* next = m->codes + (size_t)(kn ? r : r + 16 * H) * rb + (size_t)m->segOff[kn];
-    if ((size_t)(kn ? r + 16 * H : r + 32 * H) * rb <= (size_t)rows * rb)
-      for (int i = 0; i < 16 * H; i++)
-        for (int32_t c = 0; c < m->segChunks[kn]; c += 2)
-          _mm_prefetch((const char*)(next + (size_t)i * rb + 32 * (size_t)c), _MM_HINT_T0);
+    panel_prefetch_next(m, r, 16 * H, k);
     __m512 sc[2];
 #pragma GCC unroll 2
     for (int h = 0; h < H; h++) sc[h] = _mm512_i32gather_ps(rowIdx, m->segScale + (size_t)(r + 16 * h) * U + k, 4);
@@ -178,5 +184,21 @@ int32_t tl1_ternary_panel_avx512(const tl1_gemm* g, int32_t r0, int32_t r1) {
   free(w);
   return r;
 }
+
+#undef TGT
+#undef AI
+
+/* ---- 256-bit: AVX-VNNI ----
+ * (AVX2 without VNNI keeps the GEMV kernels: maddubs + madd + add per group measured
+ * 1.3x slower than them here.) */
+/* VEX-encoded vpdpbusd as asm with the accumulator tied (see DPBUSD above); "x" keeps
+ * the registers below 16, which VEX can encode. */
+#define SFX avxvnni
+#define TGT __attribute__((target("avx2,avxvnni")))
+#define DOT(acc, w, b) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(w), "x"(b))
+#include "ternary_panel256.h"
+#undef SFX
+#undef TGT
+#undef DOT
 
 #endif

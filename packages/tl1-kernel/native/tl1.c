@@ -469,7 +469,10 @@ static void run_ternary(int isa, const tl1_gemm* g, int32_t r0, int32_t r1) {
       if (g->nTokens >= PANEL_MIN_TOKENS) r0 = tl1_ternary_panel_avx512(g, r0, r1);
       tl1_ternary_avx512(g, r0, r1);
       break;
-    case TL1_ISA_AVXVNNI: tl1_ternary_avxvnni(g, r0, r1); break;
+    case TL1_ISA_AVXVNNI:
+      if (g->nTokens >= PANEL_MIN_TOKENS) r0 = tl1_ternary_panel_avxvnni(g, r0, r1);
+      tl1_ternary_avxvnni(g, r0, r1);
+      break;
     case TL1_ISA_AVX2: tl1_ternary_avx2(g, r0, r1); break;
 #endif
     default: tl1_ternary_scalar(g, r0, r1); break;

@@ -78,6 +78,8 @@ void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
 /* Many-token GEMM (ternary_panel.c): uniform matrices only, blocks of 16 or 32 rows
  * from r0; returns the first row it left for the kernels above. */
 int32_t tl1_ternary_panel_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
+/* The same with 256-bit vectors in blocks of 8 or 16 rows. */
+int32_t tl1_ternary_panel_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1);
 #endif
 
 /* ---- activations (activations.c) ---- */
