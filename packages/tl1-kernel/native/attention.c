@@ -117,29 +117,149 @@ static ATGT __m256 exp32x8(__m256 x) {
 
 #define ATT_PF_KEYS 16   /* positions */
 #define ATT_PF_VALUES 48 /* positions */
+#define ATT_MAX_HEADS 4  /* heads of one kv group handled together */
 
-void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s) {
+/* softmax of s[0..span) in place, given its maximum: exp 8 positions at a time, the sum in lanes p mod 8 */
+static ATGT void softmax_avx2(float* s, int32_t span, float max) {
+  const int32_t span8 = span & ~7;
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256 sum8 = _mm256_setzero_ps();
+  for (int32_t p = 0; p < span8; p += 8) {
+    const __m256 e = exp32x8(_mm256_sub_ps(_mm256_loadu_ps(s + p), vmax));
+    _mm256_storeu_ps(s + p, e);
+    sum8 = _mm256_add_ps(sum8, e);
+  }
+  float lane[8];
+  _mm256_storeu_ps(lane, sum8);
+  for (int32_t p = span8; p < span; p++) {
+    const float e = exp32(s[p] - max);
+    s[p] = e;
+    lane[p & 7] = lane[p & 7] + e;
+  }
+  const float sum = reduce8(lane);
+  const __m256 vsum = _mm256_set1_ps(sum);
+  for (int32_t p = 0; p < span8; p += 8) _mm256_storeu_ps(s + p, _mm256_div_ps(_mm256_loadu_ps(s + p), vsum));
+  for (int32_t p = span8; p < span; p++) s[p] = s[p] / sum;
+}
+
+/* o[h][i0 .. i0 + 8·NV) = Σ_p s[h][p] · v_p, for NH heads at once: each value vector is loaded once
+ * for all of them, and every element is still accumulated in position order (mul, then add). */
+static inline __attribute__((always_inline)) ATGT void weigh_values(const float* v0, size_t kvStride, int32_t span,
+                                                                    float* const* sh, float* const* o, int32_t i0,
+                                                                    const int NH, const int NV) {
+  __m256 acc[ATT_MAX_HEADS][4];
+#pragma GCC unroll 4
+  for (int h = 0; h < NH; h++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; c++) acc[h][c] = _mm256_setzero_ps();
+  for (int32_t p = 0; p < span; p++) {
+    const float* v = v0 + (size_t)p * kvStride + i0;
+    if (p + ATT_PF_VALUES < span)
+#pragma GCC unroll 4
+      for (int c = 0; c < NV; c += 2) _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride + 8 * c), _MM_HINT_T0);
+    __m256 vv[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; c++) vv[c] = _mm256_loadu_ps(v + 8 * c);
+#pragma GCC unroll 4
+    for (int h = 0; h < NH; h++) {
+      const __m256 w = _mm256_set1_ps(sh[h][p]);
+#pragma GCC unroll 4
+      for (int c = 0; c < NV; c++) acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(w, vv[c]));
+    }
+  }
+#pragma GCC unroll 4
+  for (int h = 0; h < NH; h++)
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; c++) _mm256_storeu_ps(o[h] + i0 + 8 * c, acc[h][c]);
+}
+
+/* The scores of 8 positions from their 8-lane accumulators: each lane sum in reduce8's order
+ * ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), eight at a time, in position order. */
+static inline __attribute__((always_inline)) ATGT __m256 reduce8x8(const __m256* A) {
+  __m256 P[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; j++)
+    P[j] = _mm256_add_ps(_mm256_permute2f128_ps(A[2 * j], A[2 * j + 1], 0x20),
+                         _mm256_permute2f128_ps(A[2 * j], A[2 * j + 1], 0x31));
+  /* P[j] = [x0..x3 of A2j | x0..x3 of A2j+1], xk = lk + l(k+4) */
+  const __m256 Q0 = _mm256_add_ps(_mm256_shuffle_ps(P[0], P[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm256_shuffle_ps(P[0], P[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m256 Q1 = _mm256_add_ps(_mm256_shuffle_ps(P[2], P[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm256_shuffle_ps(P[2], P[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  /* Q0 = [A0: x0+x2, x1+x3; A2: …; | A1: …; A3: …], Q1 the same for A4..A7 */
+  const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(Q0, Q1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm256_shuffle_ps(Q0, Q1, _MM_SHUFFLE(3, 1, 3, 1)));
+  /* r = [A0, A2, A4, A6, A1, A3, A5, A7] */
+  return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Heads h0 … h0+NH-1 of token t, which read the same kv head: each block of keys is scored against all
+ * of them while it sits in L1, and each value row is loaded once for all of them. Every head's float
+ * operations, and their order, are those of src/attention.ts for that head alone. s holds NH rows of ss. */
+static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_attention* a, int32_t t, int32_t h0,
+                                                                    float* s, size_t ss, const int NH) {
   const int32_t hd = a->headDim, group = a->heads / a->kvHeads;
   const int32_t hd8 = hd & ~7;
   const size_t kvStride = (size_t)a->kvHeads * (size_t)hd;
-  for (int64_t pair = pair0; pair < pair1; pair++) {
-    const int32_t t = (int32_t)(pair / a->heads), h = (int32_t)(pair % a->heads);
-    const int32_t span = a->start + t + 1;
-    const float* q = a->q + ((size_t)t * a->heads + h) * hd;
-    const size_t kvAt = (size_t)(h / group) * hd;
+  const int32_t span = a->start + t + 1;
+  const size_t kvAt = (size_t)(h0 / group) * hd;
+  const float* qh[ATT_MAX_HEADS];
+  float* sh[ATT_MAX_HEADS];
+  float* oh[ATT_MAX_HEADS];
+  float max[ATT_MAX_HEADS];
+  for (int h = 0; h < NH; h++) {
+    qh[h] = a->q + ((size_t)t * a->heads + h0 + h) * hd;
+    oh[h] = a->out + ((size_t)t * a->heads + h0 + h) * hd;
+    sh[h] = s + (size_t)h * ss;
+    max[h] = -INFINITY;
+  }
 
-    /* scores: one 8-lane accumulator per position, mul then add (never fused); four positions at a
-     * time, so four independent add chains hide the add latency (each position's order is unchanged) */
-    float max = -INFINITY;
-    int32_t p4 = 0;
-    for (; p4 + 4 <= span; p4 += 4) {
+  /* scores: one 8-lane accumulator per position, mul then add (never fused); four positions at a
+   * time, so four independent add chains hide the add latency (each position's order is unchanged) */
+  int32_t p4 = 0;
+  if (hd8 == hd) {
+    /* eight positions at a time, reduced together */
+    const __m256 vscale = _mm256_set1_ps(a->scale);
+    for (; p4 + 8 <= span; p4 += 8) {
       const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
-      const float* kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
-      /* A decode step finds this layer's cache cold (the weights streamed through since) and its
-       * rows are kvStride apart: request them ATT_PF_KEYS positions ahead. */
-      if (p4 + ATT_PF_KEYS + 4 <= span)
-        for (int j = 0; j < 4; j++)
-          for (int32_t i = 0; i < hd; i += 16) _mm_prefetch((const char*)(kp[j] + ATT_PF_KEYS * kvStride + i), _MM_HINT_T0);
+      if (p4 + ATT_PF_KEYS + 8 <= span)
+        for (int j = 0; j < 8; j++)
+          for (int32_t i = 0; i < hd; i += 16) {
+            _mm_prefetch((const char*)(k0 + ((size_t)j + ATT_PF_KEYS) * kvStride + i), _MM_HINT_T0);
+          }
+      for (int h = 0; h < NH; h++) {
+        const float* q = qh[h];
+        __m256 acc[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+        for (int32_t i = 0; i < hd; i += 8) {
+          const __m256 qv = _mm256_loadu_ps(q + i);
+#pragma GCC unroll 8
+          for (int j = 0; j < 8; j++)
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, _mm256_loadu_ps(k0 + (size_t)j * kvStride + i)));
+        }
+        float* out = sh[h] + p4;
+        _mm256_storeu_ps(out, _mm256_mul_ps(reduce8x8(acc), vscale));
+        float m = max[h];
+        for (int j = 0; j < 8; j++)
+          if (out[j] > m) m = out[j];
+        max[h] = m;
+      }
+    }
+  }
+  for (; p4 + 4 <= span; p4 += 4) {
+    const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
+    const float* kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
+    /* A decode step finds this layer's cache cold (the weights streamed through since) and its
+     * rows are kvStride apart: request them ATT_PF_KEYS positions ahead. */
+    if (p4 + ATT_PF_KEYS + 4 <= span)
+      for (int j = 0; j < 4; j++)
+        for (int32_t i = 0; i < hd; i += 16) {
+          _mm_prefetch((const char*)(kp[j] + ATT_PF_KEYS * kvStride + i), _MM_HINT_T0);
+          /* the values of the same positions, for the pass below, into L2 */
+        }
+    for (int h = 0; h < NH; h++) {
+      const float* q = qh[h];
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int32_t i = 0; i < hd8; i += 8) {
         const __m256 qv = _mm256_loadu_ps(q + i);
@@ -155,12 +275,15 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
           lane[i & 7] = lane[i & 7] + m;
         }
         const float v = reduce8(lane) * a->scale;
-        s[p4 + j] = v;
-        if (v > max) max = v;
+        sh[h][p4 + j] = v;
+        if (v > max[h]) max[h] = v;
       }
     }
-    for (int32_t p = p4; p < span; p++) {
-      const float* k = a->keys + (size_t)p * kvStride + kvAt;
+  }
+  for (int32_t p = p4; p < span; p++) {
+    const float* k = a->keys + (size_t)p * kvStride + kvAt;
+    for (int h = 0; h < NH; h++) {
+      const float* q = qh[h];
       __m256 acc = _mm256_setzero_ps();
       for (int32_t i = 0; i < hd8; i += 8)
         acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i)));
@@ -171,68 +294,48 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
         lane[i & 7] = lane[i & 7] + m;
       }
       const float v = reduce8(lane) * a->scale;
-      s[p] = v;
-      if (v > max) max = v;
+      sh[h][p] = v;
+      if (v > max[h]) max[h] = v;
     }
+  }
 
-    /* softmax: exp 8 positions at a time, the sum in lanes p mod 8 */
-    const int32_t span8 = span & ~7;
-    const __m256 vmax = _mm256_set1_ps(max);
-    __m256 sum8 = _mm256_setzero_ps();
-    for (int32_t p = 0; p < span8; p += 8) {
-      const __m256 e = exp32x8(_mm256_sub_ps(_mm256_loadu_ps(s + p), vmax));
-      _mm256_storeu_ps(s + p, e);
-      sum8 = _mm256_add_ps(sum8, e);
-    }
-    float lane[8];
-    _mm256_storeu_ps(lane, sum8);
-    for (int32_t p = span8; p < span; p++) {
-      const float e = exp32(s[p] - max);
-      s[p] = e;
-      lane[p & 7] = lane[p & 7] + e;
-    }
-    const float sum = reduce8(lane);
-    const __m256 vsum = _mm256_set1_ps(sum);
-    for (int32_t p = 0; p < span8; p += 8) _mm256_storeu_ps(s + p, _mm256_div_ps(_mm256_loadu_ps(s + p), vsum));
-    for (int32_t p = span8; p < span; p++) s[p] = s[p] / sum;
+  for (int h = 0; h < NH; h++) softmax_avx2(sh[h], span, max[h]);
 
-    /* out = Σ_p w_p · v_p, each element accumulated in position order; 32 columns per pass */
-    float* o = a->out + ((size_t)t * a->heads + h) * hd;
-    const float* v0 = a->values + kvAt;
-    int32_t i = 0;
-    for (; i + 32 <= hd; i += 32) {
-      __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-      for (int32_t p = 0; p < span; p++) {
-        const __m256 w = _mm256_set1_ps(s[p]);
-        const float* v = v0 + (size_t)p * kvStride + i;
-        if (p + ATT_PF_VALUES < span) {
-          _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride), _MM_HINT_T0);
-          _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride + 16), _MM_HINT_T0);
-        }
-        o0 = _mm256_add_ps(o0, _mm256_mul_ps(w, _mm256_loadu_ps(v)));
-        o1 = _mm256_add_ps(o1, _mm256_mul_ps(w, _mm256_loadu_ps(v + 8)));
-        o2 = _mm256_add_ps(o2, _mm256_mul_ps(w, _mm256_loadu_ps(v + 16)));
-        o3 = _mm256_add_ps(o3, _mm256_mul_ps(w, _mm256_loadu_ps(v + 24)));
-      }
-      _mm256_storeu_ps(o + i, o0);
-      _mm256_storeu_ps(o + i + 8, o1);
-      _mm256_storeu_ps(o + i + 16, o2);
-      _mm256_storeu_ps(o + i + 24, o3);
-    }
-    for (; i + 8 <= hd; i += 8) {
-      __m256 o0 = _mm256_setzero_ps();
-      for (int32_t p = 0; p < span; p++)
-        o0 = _mm256_add_ps(o0, _mm256_mul_ps(_mm256_set1_ps(s[p]), _mm256_loadu_ps(v0 + (size_t)p * kvStride + i)));
-      _mm256_storeu_ps(o + i, o0);
-    }
-    for (; i < hd; i++) {
+  /* out = Σ_p w_p · v_p, each element accumulated in position order; as many columns per pass as
+   * the 16 registers hold for NH heads */
+  const float* v0 = a->values + kvAt;
+  int32_t i = 0;
+  if (NH <= 2)
+    for (; i + 32 <= hd; i += 32) weigh_values(v0, kvStride, span, sh, oh, i, NH, 4);
+  for (; i + 16 <= hd; i += 16) weigh_values(v0, kvStride, span, sh, oh, i, NH, 2);
+  for (; i + 8 <= hd; i += 8) weigh_values(v0, kvStride, span, sh, oh, i, NH, 1);
+  for (; i < hd; i++)
+    for (int h = 0; h < NH; h++) {
       float acc = 0.0f;
       for (int32_t p = 0; p < span; p++) {
-        const float m = s[p] * v0[(size_t)p * kvStride + i];
+        const float m = sh[h][p] * v0[(size_t)p * kvStride + i];
         acc = acc + m;
       }
-      o[i] = acc;
+      oh[h][i] = acc;
     }
+}
+
+/* Pairs [pair0, pair1) in runs of up to ATT_MAX_HEADS heads of one token and one kv group;
+ * s holds ATT_MAX_HEADS rows of ss floats (ss >= start + nTokens). */
+void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s, size_t ss) {
+  const int32_t group = a->heads / a->kvHeads;
+  for (int64_t pair = pair0; pair < pair1;) {
+    const int32_t t = (int32_t)(pair / a->heads), h = (int32_t)(pair % a->heads);
+    int64_t n = group - h % group; /* heads left in this kv group */
+    if (n > pair1 - pair) n = pair1 - pair;
+    if (n > ATT_MAX_HEADS) n = ATT_MAX_HEADS;
+    switch (n) {
+      case 4: attend_heads(a, t, h, s, ss, 4); break;
+      case 3: attend_heads(a, t, h, s, ss, 3); break;
+      case 2: attend_heads(a, t, h, s, ss, 2); break;
+      default: attend_heads(a, t, h, s, ss, 1); break;
+    }
+    pair += n;
   }
 }
 #endif

@@ -1,7 +1,10 @@
 /* Persistent thread pool. Thread 0 is the caller; workers 1..n-1 spin briefly
  * on a generation counter after each job and then sleep on a condvar.
- * Every worker takes part in every job (parts >= nparts do nothing), so the
- * completion count is simply n-1. */
+ * A job of nparts parts runs on the caller and workers 1..nparts-1, and the
+ * caller waits for those alone: a small job on a large pool does not wait for
+ * every thread to wake. Workers read a job seqlock-style (generation, fields,
+ * generation again), so one that was left out and sees the next job's fields
+ * mid-write retries instead of running a mix. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -28,9 +31,9 @@ static struct {
   pthread_mutex_t runMu; /* one job at a time; resize takes it too */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  tl1_task_fn fn;
-  void* ctx;
-  int nparts;
+  _Atomic(tl1_task_fn) fn;
+  _Atomic(void*) ctx;
+  _Atomic int nparts;
   int n; /* threads including the caller */
   _Atomic int quit;
   _Alignas(64) _Atomic unsigned gen;
@@ -54,7 +57,8 @@ static void* worker(void* arg) {
     unsigned g;
     unsigned spins = 0;
     int64_t t0 = 0;
-    while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen) {
+    /* an odd generation is a job being written: wait for it to be published */
+    while ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) == seen || (g & 1u)) {
       CPU_RELAX();
       if ((++spins & 255) != 0) continue;
       int64_t t = now_ns();
@@ -62,20 +66,34 @@ static void* worker(void* arg) {
       if (t - t0 < WORKER_SPIN_NS) continue;
       pthread_mutex_lock(&P.mu);
       atomic_fetch_add(&P.sleepers, 1);
-      while ((g = atomic_load(&P.gen)) == seen) pthread_cond_wait(&P.cv, &P.mu);
+      while ((g = atomic_load(&P.gen)) == seen || (g & 1u)) pthread_cond_wait(&P.cv, &P.mu);
       atomic_fetch_sub(&P.sleepers, 1);
       pthread_mutex_unlock(&P.mu);
       break;
     }
-    seen = g;
     if (atomic_load(&P.quit)) return NULL;
-    if (id < P.nparts) P.fn(P.ctx, id, P.nparts);
+    const int nparts = atomic_load_explicit(&P.nparts, memory_order_relaxed);
+    const tl1_task_fn fn = atomic_load_explicit(&P.fn, memory_order_relaxed);
+    void* const ctx = atomic_load_explicit(&P.ctx, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    seen = g;
+    /* The generation moved while the fields were read: the caller went on without this worker
+     * (a part of job g would have held it back), so job g was not this worker's. */
+    if (atomic_load_explicit(&P.gen, memory_order_relaxed) != g) continue;
+    if (id >= nparts) continue; /* not one of job g's parts; nobody waits for it */
+    fn(ctx, id, nparts);
     atomic_fetch_add_explicit(&P.done, 1, memory_order_release);
   }
 }
 
-static void post(void) {
-  atomic_fetch_add(&P.gen, 1); /* seq_cst: pairs with the sleepers increment */
+/* Publishes a job: the generation is odd while its fields are written, even once they are. */
+static void post(tl1_task_fn fn, void* ctx, int nparts) {
+  atomic_fetch_add(&P.gen, 1);
+  atomic_store_explicit(&P.fn, fn, memory_order_relaxed);
+  atomic_store_explicit(&P.ctx, ctx, memory_order_relaxed);
+  atomic_store_explicit(&P.nparts, nparts, memory_order_relaxed);
+  atomic_store_explicit(&P.done, 0, memory_order_relaxed);
+  atomic_fetch_add(&P.gen, 1); /* seq_cst: publishes the fields; pairs with the sleepers increment */
   if (atomic_load(&P.sleepers) > 0) {
     pthread_mutex_lock(&P.mu);
     pthread_cond_broadcast(&P.cv);
@@ -86,7 +104,7 @@ static void post(void) {
 static void stop_workers(void) {
   if (P.n <= 1) return;
   atomic_store(&P.quit, 1);
-  post();
+  post(NULL, NULL, 0);
   for (int i = 1; i < P.n; i++) pthread_join(P.th[i], NULL);
   atomic_store(&P.quit, 0);
   P.n = 1;
@@ -125,13 +143,9 @@ void tl1_pool_run(tl1_task_fn fn, void* ctx, int nparts) {
     return;
   }
   if (nparts > P.n) nparts = P.n;
-  P.fn = fn;
-  P.ctx = ctx;
-  P.nparts = nparts;
-  atomic_store_explicit(&P.done, 0, memory_order_relaxed);
-  post();
+  post(fn, ctx, nparts);
   fn(ctx, 0, nparts);
-  int want = P.n - 1;
+  const int want = nparts - 1;
   unsigned spins = 0;
   while (atomic_load_explicit(&P.done, memory_order_acquire) != want) {
     if (++spins < 1000000u) CPU_RELAX();

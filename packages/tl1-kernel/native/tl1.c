@@ -792,17 +792,17 @@ typedef struct {
   const tl1_attention* a;
   int isa;
   int64_t bounds[MAX_PARTS + 1];
-  float* scores; /* one row of start + nTokens floats per part */
+  float* scores; /* 4 rows of scoreStride >= start + nTokens floats per part */
   size_t scoreStride;
 } attention_job;
 
 static void attention_task(void* ctx, int p, int np) {
   attention_job* j = (attention_job*)ctx;
   if (p >= np) return;
-  float* s = j->scores + (size_t)p * j->scoreStride;
+  float* s = j->scores + (size_t)p * 4 * j->scoreStride;
 #if TL1_X86
   if (j->isa != TL1_ISA_SCALAR) {
-    tl1_attention_avx2(j->a, j->bounds[p], j->bounds[p + 1], s);
+    tl1_attention_avx2(j->a, j->bounds[p], j->bounds[p + 1], s, j->scoreStride);
     return;
   }
 #endif
@@ -863,10 +863,22 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   const double work = (double)pairs * ((double)start + (double)nT * 0.5 + 1.0) * ((double)hd * 2.0 + 8.0);
   int np = parts_for(work, 32768.0);
   if (np > pairs) np = (int)pairs;
+  /* Parts take whole units of `sub` heads of one kv group (which read the same keys and values once):
+   * the largest such unit that still splits evenly, or into at least 4 units per part. */
+  const int64_t group = heads / kvHeads;
+  int64_t sub = 1;
+  for (int64_t d = group; d > 1; d--) {
+    const int64_t units = pairs / d;
+    if (group % d == 0 && (units % np == 0 || units >= 4 * (int64_t)np)) {
+      sub = d;
+      break;
+    }
+  }
+  const int64_t units = pairs / sub;
   job.scoreStride = (size_t)(start + nT + 7) & ~(size_t)7;
-  job.scores = (float*)malloc(sizeof(float) * job.scoreStride * (size_t)np);
-  if (!job.scores) return RANGE_ERR("%s: cannot allocate %zu score floats", FN, job.scoreStride * (size_t)np);
-  for (int p = 0; p <= np; p++) job.bounds[p] = pairs * p / np;
+  job.scores = (float*)malloc(sizeof(float) * 4 * job.scoreStride * (size_t)np);
+  if (!job.scores) return RANGE_ERR("%s: cannot allocate %zu score floats", FN, 4 * job.scoreStride * (size_t)np);
+  for (int p = 0; p <= np; p++) job.bounds[p] = sub * (units * p / np);
   tl1_pool_run(attention_task, &job, np);
   free(job.scores);
   return make_undefined(env);

@@ -119,7 +119,8 @@ typedef struct {
 /* (token, head) pairs [pair0, pair1), pair = t * heads + h; s holds start + nTokens floats. */
 void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s);
 #if TL1_X86
-void tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s);
+/* s holds 4 rows of ss >= start + nTokens floats: up to 4 heads of a kv group are done together */
+void tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s, size_t ss);
 #endif
 
 uint64_t tl1_stream_scalar(const uint8_t* p, size_t n);

@@ -29,12 +29,12 @@ const addonPath = addon ? (require('node-gyp-build') as { resolve(dir: string): 
  * smallest job across its threads, so small cases also run multi-threaded. The
  * addon reads TL1_MIN_PART_WORK once, when it loads.
  */
-function loadSplittingCopy(): NativeAddon {
+function loadSplittingCopy(workScale = '0', name = 'split'): NativeAddon {
   const dir = mkdtempSync(join(tmpdir(), 'trit-addon-'));
-  const copy = join(dir, 'tl1-split.node');
+  const copy = join(dir, `tl1-${name}.node`);
   copyFileSync(addonPath, copy);
   const before = process.env.TL1_MIN_PART_WORK;
-  process.env.TL1_MIN_PART_WORK = '0';
+  process.env.TL1_MIN_PART_WORK = workScale;
   try {
     return require(copy) as NativeAddon;
   } finally {
@@ -411,5 +411,30 @@ describe.runIf(addon)('the addon', () => {
     const counts = await Promise.all(workers);
     tl1.setThreads(1);
     expect({ main: wrong, workers: counts }).toEqual({ main: 0, workers: [0, 0] });
+  });
+
+  it('runs jobs of fewer parts than threads, back to back, on a pool that waits only for their parts', () => {
+    // A copy whose part count follows each job's size: on a pool of 7 (more threads than this machine
+    // has cores, so workers lag and get preempted), small and large jobs alternate, and workers left
+    // out of one job must neither run it nor miss the next.
+    const sized = loadSplittingCopy('0.02', 'sized');
+    const cases = ternaryKernelCases().filter((k) => k.layout.uniform > 0);
+    const prepared = cases.map((c) => ({ c, h: prepareOnAddon(sized, c.layout) }));
+    sized.setThreads(7);
+    let wrong = 0;
+    let runs = 0;
+    try {
+      for (let i = 0; i < 40; i++)
+        for (const { c, h } of i % 2 ? prepared : [...prepared].reverse()) {
+          const { q, prefix, qStride, actScales, nTokens } = c.batch;
+          const y = new Float32Array(c.expected.length);
+          sized.ternaryGemm(h, q, prefix, qStride, actScales, nTokens, y);
+          if (!sameFloat32(y, c.expected)) wrong++;
+          runs++;
+        }
+    } finally {
+      sized.setThreads(1);
+    }
+    expect({ runs: runs > 200, wrong }).toEqual({ runs: true, wrong: 0 });
   });
 });
