@@ -21,6 +21,8 @@ export interface BenchModelOptions {
   decodeTokens?: number;
   /** trit's kernel: auto, native, wasm or js. */
   backend?: 'auto' | 'native' | 'wasm' | 'js';
+  /** The KV cache type of both runtimes (default f16, the default of both). */
+  kvCache?: 'f16' | 'f32';
   vsLlamaCpp?: boolean;
   /** After the timed runs, run trit's prefill and decode again with stage timing (profile.ts in @trit/backend). */
   profile?: boolean;
@@ -55,6 +57,8 @@ export interface ModelBenchReport {
   threads: number;
   promptTokens: number;
   decodeTokens: number;
+  /** Both runtimes' KV cache type. */
+  kvCache: 'f16' | 'f32';
   /** Tensor bytes one decoded token reads (every weight, plus the embedding when it is also the output). */
   bytesPerToken: number;
   bandwidth: { GBps: number; method: string };
@@ -126,6 +130,8 @@ function measureInChild(path: string, runtime: BenchRuntime, options: BenchModel
     String(options.decodeTokens ?? 128),
     '--backend',
     options.backend ?? 'auto',
+    '--kv-cache',
+    options.kvCache ?? 'f16',
     ...(options.profile && runtime === 'trit' ? ['--profile'] : []),
   ];
   return new Promise((resolve, reject) => {
@@ -168,6 +174,7 @@ export async function measureRuntime(
       kernelImplementation: options.backend ?? 'auto',
       threads,
       contextSize: P + D + 1,
+      kvCacheType: options.kvCache ?? 'f16',
     });
     try {
       const loadMs = performance.now() - started;
@@ -217,7 +224,13 @@ export async function measureRuntime(
   try {
     const model = await llama.loadModel({ modelPath: path });
     // Its defaults otherwise (F16 KV cache, its batch size): what a llama.cpp user runs.
-    const context = await model.createContext({ contextSize: P + D + 16, threads });
+    const kv = options.kvCache === 'f32' ? 'F32' : 'F16';
+    const context = await model.createContext({
+      contextSize: P + D + 16,
+      threads,
+      experimentalKvCacheKeyType: kv,
+      experimentalKvCacheValueType: kv,
+    });
     const loadMs = performance.now() - started;
     const prompt = benchTokens(P + 1, (await fileFacts(path)).vocabSize);
     const sequence = context.getSequence();
@@ -309,6 +322,7 @@ export async function benchModel(path: string, options: BenchModelOptions): Prom
     threads: options.threads,
     promptTokens: options.promptTokens ?? 512,
     decodeTokens: options.decodeTokens ?? 128,
+    kvCache: options.kvCache ?? 'f16',
     bytesPerToken: bytes,
     bandwidth: { GBps: bandwidth.GBps, method: bandwidth.method },
     decodeCeilingTokensPerSecond: (bandwidth.GBps * 1e9) / bytes,
@@ -323,7 +337,7 @@ const GB = 1e9;
 export function formatModelBench(r: ModelBenchReport): string {
   const lines = [
     `trit bench model: ${r.model}`,
-    `  ${r.architecture}, ${(r.fileBytes / GB).toFixed(2)} GB; ${r.threads} thread${r.threads === 1 ? '' : 's'}; prefill ${r.promptTokens} tokens, then ${r.decodeTokens} greedy tokens one at a time`,
+    `  ${r.architecture}, ${(r.fileBytes / GB).toFixed(2)} GB; ${r.threads} thread${r.threads === 1 ? '' : 's'}; prefill ${r.promptTokens} tokens, then ${r.decodeTokens} greedy tokens one at a time; ${r.kvCache} KV cache`,
     `  memory bandwidth ≈ ${r.bandwidth.GBps.toFixed(1)} GB/s (${r.bandwidth.method}); a token reads ${(r.bytesPerToken / GB).toFixed(2)} GB of weights, so decode cannot beat ≈ ${r.decodeCeilingTokensPerSecond.toFixed(1)} tok/s`,
     '',
     `  ${'runtime'.padEnd(22)}${'load'.padStart(8)}${'prefill tok/s'.padStart(16)}${'decode tok/s'.padStart(15)}${'peak RSS'.padStart(12)}`,

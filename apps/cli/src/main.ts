@@ -42,18 +42,20 @@ Commands:
                              keep their trained codes: packed ones as published, master weights
                              by per-tensor absmean; float models get per-block absmean + scale search
   run <model.gguf> [-p|--prompt T] [-n|--max-tokens 128] [--temp|--temperature X] [--top-k K]
-      [--top-p P] [--min-p P] [--repeat-penalty R] [--seed N] [--context N]
+      [--top-p P] [--min-p P] [--repeat-penalty R] [--seed N] [--context N] [--kv-cache f16|f32]
       [--kernel|--backend auto|native|wasm|js] [--threads N] [--json]
-                             generate text, streaming, then print prefill/decode speed
+                             generate text, streaming, then print prefill/decode speed;
+                             the KV cache holds halves unless --kv-cache f32 (as llama.cpp)
   bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0|q4_0|q4_k|q5_k|q6_k)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
-              [--kernel|--backend auto|native|wasm|js] [--vs-llama-cpp] [--profile] [--json]
+              [--kernel|--backend auto|native|wasm|js] [--kv-cache f16|f32] [--vs-llama-cpp]
+              [--profile] [--json]
                              prefill and decode tokens/s and peak RSS, each runtime in its own
                              process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
-                             file, tokens and threads, and prints the ratios; --profile reruns
+                             file, tokens, threads and KV cache type, and prints the ratios; --profile reruns
                              trit's prefill and decode timing each stage (GEMV groups, attention,
                              norms, glue, head, sampling) per token
 
@@ -400,6 +402,7 @@ async function runModel(args: readonly string[]): Promise<number> {
       'repeat-penalty': { type: 'string' },
       seed: { type: 'string' },
       context: { type: 'string' },
+      'kv-cache': { type: 'string' },
       backend: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -423,6 +426,7 @@ async function runModel(args: readonly string[]): Promise<number> {
   };
   const loadOptions = {
     contextSize: integerOption('context', values.context, 1, 1 << 20),
+    kvCacheType: kvCacheOption(values['kv-cache']),
     kernelImplementation: backendName as 'auto' | 'native' | 'wasm' | 'js' | undefined,
     threads: integerOption('threads', values.threads, 1, 256),
   };
@@ -462,6 +466,13 @@ async function runModel(args: readonly string[]): Promise<number> {
   }
 }
 
+/** --kv-cache f16|f32 (default f16, as llama.cpp). */
+function kvCacheOption(value: string | undefined): 'f16' | 'f32' {
+  if (value === undefined) return 'f16';
+  if (value !== 'f16' && value !== 'f32') throw new UsageError(`--kv-cache must be f16 or f32, got "${value}"`);
+  return value;
+}
+
 async function benchModelCommand(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommand({
     args: [...args],
@@ -474,6 +485,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
       kernel: { type: 'string' },
       'vs-llama-cpp': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'kv-cache': { type: 'string' },
       /** Internal: measure one runtime and print its JSON (the parent runs each runtime in a child). */
       child: { type: 'string' },
     },
@@ -493,6 +505,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
     backend: backend as 'auto' | 'native' | 'wasm' | 'js',
     vsLlamaCpp: values['vs-llama-cpp'],
     profile: values.profile,
+    kvCache: kvCacheOption(values['kv-cache']),
   } as const;
   await checkInputFile(path, 'a .gguf file');
   const { benchModel, formatModelBench, measureRuntime } = await import('./bench-model.js');

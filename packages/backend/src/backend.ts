@@ -13,6 +13,7 @@ import { halfToFloatTable } from '@trit/ternary';
 import {
   type AttentionInput,
   type DenseType,
+  type KvCacheArray,
   type LoadKernelOptions,
   loadKernel,
   type PreparedMatrix,
@@ -54,11 +55,18 @@ export interface BitNetBackendOptions {
   contextSize?: number;
   /** Tokens per prefill batch (GEMM); default 64. */
   batchSize?: number;
+  /**
+   * What the KV cache holds: `f16` (the default, as llama.cpp's cache: half the memory and half the
+   * bytes read per attention step; keys and values rounded to the nearest half) or `f32`.
+   */
+  kvCacheType?: KvCacheType;
   /** Override the FFN activation (default: the file's `<arch>.hidden_activation`, else the architecture's own, docs/formats.md §bitnet). */
   activation?: Activation;
   /** Called after each tensor is prepared. */
   onProgress?: (loaded: number, total: number, tensor: string) => void;
 }
+
+export type KvCacheType = 'f16' | 'f32';
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most. Default 128. */
@@ -112,8 +120,8 @@ interface Layer {
   gateUp: readonly Projection[];
   /** bitnet's optional per-projection output scales (1 when absent). */
   scale: { q: number; k: number; v: number; o: number; gate: number; up: number; down: number };
-  keys: Float32Array;
-  values: Float32Array;
+  keys: KvCacheArray;
+  values: KvCacheArray;
 }
 
 /** Buffers for a batch of T tokens: views of the batch-sized buffers, cached per T. */
@@ -181,6 +189,7 @@ export class BitNetBackend {
     private readonly ownsKernel: boolean,
     readonly contextSize: number,
     readonly batchSize: number,
+    readonly kvCacheType: KvCacheType,
     private readonly embedding: { bytes: Uint8Array; info: GgmlTypeInfo; rowBytes: number },
     private readonly outputNorm: Float32Array,
     private readonly output: Projection,
@@ -193,8 +202,8 @@ export class BitNetBackend {
       ...l,
       qkv: [l.wq, l.wk, l.wv],
       gateUp: [l.wGate, l.wUp],
-      keys: new Float32Array(contextSize * kvDim),
-      values: new Float32Array(contextSize * kvDim),
+      keys: kvCacheType === 'f16' ? new Uint16Array(contextSize * kvDim) : new Float32Array(contextSize * kvDim),
+      values: kvCacheType === 'f16' ? new Uint16Array(contextSize * kvDim) : new Float32Array(contextSize * kvDim),
     }));
     this.full = this.allocate(batchSize);
     const empty = new Float32Array(0);
@@ -236,6 +245,9 @@ export class BitNetBackend {
     const batchSize = options.batchSize ?? 64;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1)
       throw new BackendUsageError(`batchSize must be a positive integer, got ${batchSize}`);
+    const kvCacheType = options.kvCacheType ?? 'f16';
+    if (kvCacheType !== 'f16' && kvCacheType !== 'f32')
+      throw new BackendUsageError(`kvCacheType must be 'f16' or 'f32', got ${String(kvCacheType)}`);
 
     let tokenizer: GgufTokenizer | undefined;
     if (file.metadata.has('tokenizer.ggml.model')) {
@@ -314,6 +326,7 @@ export class BitNetBackend {
         !options.kernel,
         contextSize,
         batchSize,
+        kvCacheType,
         { bytes: embeddingBytes, info: embeddingInfo.typeInfo, rowBytes },
         outputNorm,
         output,
@@ -715,18 +728,17 @@ export class BitNetBackend {
         const pos = pos0 + t;
         applyRope(this.rope, s.q, t * qDim, c.headCount, hd, pos);
         applyRope(this.rope, s.k, t * kvDim, c.headCountKv, hd, pos);
-        for (let i = 0, from = t * kvDim, to = pos * kvDim; i < kvDim; i++) {
-          layer.keys[to + i] = s.k[from + i];
-          layer.values[to + i] = s.v[from + i];
-        }
       }
       clock?.lap('rope+kv');
-      // Causal attention in the kernel (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
+      // The kernel stores this batch's keys and values at pos0… (rounded to the cache's type), then runs
+      // causal attention (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
       // One arguments object, refilled per layer: the hot loop allocates nothing.
       const a = this.attentionArgs;
       a.q = s.q;
       a.keys = layer.keys;
       a.values = layer.values;
+      a.newKeys = s.k;
+      a.newValues = s.v;
       a.out = s.att;
       a.start = pos0;
       a.nTokens = T;

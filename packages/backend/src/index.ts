@@ -4,6 +4,7 @@ export {
   type GeneratedToken,
   type GenerateOptions,
   type GenerationStats,
+  type KvCacheType,
 } from './backend.js';
 export { type ModelConfig, readModelConfig, SUPPORTED_ARCHITECTURES } from './config.js';
 export {

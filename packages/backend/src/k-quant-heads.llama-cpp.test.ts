@@ -106,6 +106,7 @@ describe.skipIf(unavailable !== undefined)('K-quant heads agree with llama.cpp',
           threads: 1,
           contextSize: CONTEXT_SIZE,
           activation: 'silu',
+          kvCacheType: 'f32', // llamaCppDistributions' cache
         });
         const V = ours.vocabSize;
         const logits = ours.evaluate(tokens, { logits: 'all' });

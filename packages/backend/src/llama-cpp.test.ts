@@ -49,19 +49,23 @@ const QUANTIZED = QUANTIZED_BAR;
  * divergence 2–5×), yet near-ties flip (measured: 97.1% / 0.99896 llama, 98.2% / 0.99940 bitnet).
  */
 const Q8 = Q8_BAR;
+/** Every type with an f32 KV cache on both sides; F16 and TQ2_0 also with both runtimes' default f16 cache. */
 const CASES = (['llama', 'bitnet'] as const).flatMap((arch) =>
-  (['F32', 'F16', 'Q8_0', 'TQ2_0', 'TQ1_0'] as const).map((type) => ({
-    arch,
-    type,
-    bar: type === 'F32' || type === 'F16' ? FLOAT : type === 'Q8_0' ? Q8 : QUANTIZED,
-  })),
+  (['F32', 'F16', 'Q8_0', 'TQ2_0', 'TQ1_0'] as const).flatMap((type) =>
+    (type === 'F16' || type === 'TQ2_0' ? (['f32', 'f16'] as const) : (['f32'] as const)).map((kv) => ({
+      arch,
+      type,
+      kv,
+      bar: type === 'F32' || type === 'F16' ? FLOAT : type === 'Q8_0' ? Q8 : QUANTIZED,
+    })),
+  ),
 );
 
 const results: string[] = [];
 
 /** Our side of every comparison: one thread, SiLU (see the top of this file). */
-const loadOurs = (path: string, backend: (typeof KERNELS)[number]) =>
-  BitNetBackend.load(path, { backend, threads: 1, contextSize: CONTEXT_SIZE, activation: 'silu' });
+const loadOurs = (path: string, backend: (typeof KERNELS)[number], kvCacheType: 'f32' | 'f16' = 'f32') =>
+  BitNetBackend.load(path, { backend, threads: 1, contextSize: CONTEXT_SIZE, activation: 'silu', kvCacheType });
 
 describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp token for token', () => {
   let dir: string;
@@ -90,18 +94,21 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
     return path;
   }
 
-  for (const { arch, type, bar } of CASES) {
-    it(`${arch} ${type}: top-1 ≥ ${bar.top1 * 100}%, mean cosine ≥ ${bar.cosine}, on every kernel`, async () => {
+  for (const { arch, type, kv, bar } of CASES) {
+    it(`${arch} ${type}, ${kv} KV cache: top-1 ≥ ${bar.top1 * 100}%, mean cosine ≥ ${bar.cosine}, on every kernel`, async () => {
       if (!llama) return;
       const path = await modelFile(arch, type);
       const rng = createRng(11);
       const tokens = Array.from({ length: POSITIONS }, () => rng.nextInt(500));
 
-      const theirs = await llamaCppDistributions(llama, path, tokens, { contextSize: CONTEXT_SIZE });
+      const theirs = await llamaCppDistributions(llama, path, tokens, {
+        contextSize: CONTEXT_SIZE,
+        kvCache: kv === 'f16' ? 'F16' : 'F32',
+      });
 
       let first: Float32Array | undefined;
       for (const backend of KERNELS) {
-        const ours = await loadOurs(path, backend);
+        const ours = await loadOurs(path, backend, kv);
         const V = ours.vocabSize;
         const logits = ours.evaluate(tokens, { logits: 'all' });
         await ours.dispose();
@@ -111,7 +118,7 @@ describe.skipIf(unavailable !== undefined)('BitNetBackend agrees with llama.cpp 
 
         const { top1Agreement: top1, meanCosine: cosine, minCosine } = compareDistributions(logits, V, theirs);
         results.push(
-          `  ${arch.padEnd(6)} ${type.padEnd(5)} ${backend.padEnd(6)} top-1 ${(top1 * 100).toFixed(1)}%  cosine mean ${cosine.toFixed(5)} min ${minCosine.toFixed(5)}`,
+          `  ${arch.padEnd(6)} ${type.padEnd(5)} ${kv} ${backend.padEnd(6)} top-1 ${(top1 * 100).toFixed(1)}%  cosine mean ${cosine.toFixed(5)} min ${minCosine.toFixed(5)}`,
         );
         expect(top1, backend).toBeGreaterThanOrEqual(bar.top1);
         expect(cosine, backend).toBeGreaterThanOrEqual(bar.cosine);

@@ -72,9 +72,8 @@ export async function disposeLlamaCpp(llama: LlamaCpp | undefined): Promise<void
 }
 
 /**
- * Context options that make llama.cpp compute like trit: an f32 KV cache (it
- * defaults to F16, which moves logits by ~1e-3 and flips near-ties) and no
- * flash attention.
+ * Context options that make llama.cpp compute like trit with `kvCacheType: 'f32'`: an f32 KV cache
+ * (F16, the default of both, moves logits by ~1e-3 and flips near-ties) and no flash attention.
  */
 export const LIKE_TRIT_CONTEXT = {
   experimentalKvCacheKeyType: 'F32',
@@ -82,22 +81,29 @@ export const LIKE_TRIT_CONTEXT = {
   flashAttention: false,
 } as const;
 
+/** The same with llama.cpp's default F16 KV cache, to compare with trit's default `kvCacheType: 'f16'`. */
+export const LIKE_TRIT_F16_CONTEXT = {
+  experimentalKvCacheKeyType: 'F16',
+  experimentalKvCacheValueType: 'F16',
+  flashAttention: false,
+} as const;
+
 /**
  * llama.cpp's next-token distribution after each of `tokens`, teacher-forced.
- * The context is LIKE_TRIT_CONTEXT.
+ * The context is LIKE_TRIT_CONTEXT, or LIKE_TRIT_F16_CONTEXT with `kvCache: 'F16'`.
  */
 export async function llamaCppDistributions(
   llama: LlamaCpp,
   path: string,
   tokens: readonly number[],
-  options: { contextSize: number; threads?: number },
+  options: { contextSize: number; threads?: number; kvCache?: 'F32' | 'F16' },
 ): Promise<(ReadonlyMap<number, number> | undefined)[]> {
   const model = await llama.loadModel({ modelPath: path });
   try {
     const context = await model.createContext({
       contextSize: options.contextSize,
       ...(options.threads ? { threads: options.threads } : {}),
-      ...LIKE_TRIT_CONTEXT,
+      ...(options.kvCache === 'F16' ? LIKE_TRIT_F16_CONTEXT : LIKE_TRIT_CONTEXT),
     });
     try {
       const evaluated = await context

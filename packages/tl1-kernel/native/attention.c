@@ -1,4 +1,4 @@
-/* Causal multi-head attention over an f32 KV cache (KERNEL.md §6). The same
+/* Causal multi-head attention over an f32 or f16 KV cache (KERNEL.md §6). The same
  * float32 operations in the same order as src/attention.ts, so both give the
  * same bits: q·k in 8 lanes (lane = i mod 8) and the dense reduction, a
  * float32 exp of our own (no libm), weights e/sum, values accumulated
@@ -40,6 +40,45 @@ static inline float exp32(float x) {
   return y * bits_to_float((uint32_t)((int32_t)n + 127) << 23);
 }
 
+uint16_t tl1_float_to_half(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  const uint32_t e = (x >> 23) & 0xffu, m = x & 0x7fffffu;
+  if (e == 0xffu) return (uint16_t)(sign | 0x7c00u | (m ? 0x200u : 0u));
+  const int32_t E = (int32_t)e - 112; /* the half's biased exponent */
+  if (E >= 31) return (uint16_t)(sign | 0x7c00u);
+  uint32_t h, rem, halfway;
+  if (E >= 1) { /* normal: 13 bits drop; a carry may round up into the exponent (65520 -> inf) */
+    h = ((uint32_t)E << 10) | (m >> 13);
+    rem = m & 0x1fffu;
+    halfway = 0x1000u;
+  } else { /* subnormal half (or zero): the significand with its implicit bit, in units of 2^-24 */
+    const int32_t shift = 14 - E;
+    if (shift > 24) return sign;
+    const uint32_t M = m | 0x800000u;
+    h = M >> shift;
+    rem = M & ((1u << shift) - 1u);
+    halfway = 1u << (shift - 1);
+  }
+  if (rem > halfway || (rem == halfway && (h & 1u))) h++;
+  return (uint16_t)(sign | h);
+}
+
+void tl1_kv_store_scalar(void* cache, int half, size_t at, const float* src, size_t n) {
+  if (!half) {
+    memcpy((float*)cache + at, src, n * sizeof(float));
+    return;
+  }
+  uint16_t* d = (uint16_t*)cache + at;
+  for (size_t i = 0; i < n; i++) d[i] = tl1_float_to_half(src[i]);
+}
+
+/* Element i of a cache array: float32, or a half widened exactly. */
+static inline float kv_at(const void* base, size_t i, int half) {
+  return half ? tl1_half_to_float(((const uint16_t*)base)[i]) : ((const float*)base)[i];
+}
+
 static inline float reduce8(const float* l) {
   return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
 }
@@ -66,10 +105,10 @@ void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, 
     const size_t kvAt = (size_t)(h / group) * hd;
     float max = -INFINITY;
     for (int32_t p = 0; p < span; p++) {
-      const float* k = a->keys + (size_t)p * kvStride + kvAt;
+      const size_t k = (size_t)p * kvStride + kvAt;
       float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       for (int32_t i = 0; i < hd; i++) {
-        const float m = q[i] * k[i];
+        const float m = q[i] * kv_at(a->keys, k + (size_t)i, a->half);
         lane[i & 7] = lane[i & 7] + m;
       }
       const float v = reduce8(lane) * a->scale;
@@ -81,9 +120,9 @@ void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, 
     for (int32_t i = 0; i < hd; i++) o[i] = 0.0f;
     for (int32_t p = 0; p < span; p++) {
       const float w = s[p];
-      const float* v = a->values + (size_t)p * kvStride + kvAt;
+      const size_t v = (size_t)p * kvStride + kvAt;
       for (int32_t i = 0; i < hd; i++) {
-        const float m = w * v[i];
+        const float m = w * kv_at(a->values, v + (size_t)i, a->half);
         o[i] = o[i] + m;
       }
     }
@@ -93,7 +132,13 @@ void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, 
 #if TL1_X86
 #include <immintrin.h>
 
-#define ATGT __attribute__((target("avx2")))
+#define ATGT __attribute__((target("avx2,f16c")))
+
+/* Eight cache elements from element i on, as float32; H: the cache holds halves. */
+#define KV_LD8(base, i, H)                                                                           \
+  ((H) ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)((const uint16_t*)(base) + (size_t)(i)))) \
+       : _mm256_loadu_ps((const float*)(base) + (size_t)(i)))
+#define KV_BYTES(base, i, H) ((const char*)(base) + (size_t)(i) * ((H) ? 2u : 4u))
 
 static ATGT __m256 exp32x8(__m256 x) {
   const __m256 n = _mm256_floor_ps(
@@ -142,24 +187,44 @@ static ATGT void softmax_avx2(float* s, int32_t span, float max) {
   for (int32_t p = span8; p < span; p++) s[p] = s[p] / sum;
 }
 
+/* vcvtps2ph rounds to nearest even as tl1_float_to_half does, but keeps NaN payloads: groups holding
+ * a NaN go through the scalar conversion. */
+void ATGT tl1_kv_store_avx2(void* cache, int half, size_t at, const float* src, size_t n) {
+  if (!half) {
+    tl1_kv_store_scalar(cache, half, at, src, n);
+    return;
+  }
+  uint16_t* d = (uint16_t*)cache + at;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(src + i);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)) == 0)
+      _mm_storeu_si128((__m128i*)(d + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    else
+      for (size_t j = i; j < i + 8; j++) d[j] = tl1_float_to_half(src[j]);
+  }
+  for (; i < n; i++) d[i] = tl1_float_to_half(src[i]);
+}
+
 /* o[h][i0 .. i0 + 8·NV) = Σ_p s[h][p] · v_p, for NH heads at once: each value vector is loaded once
  * for all of them, and every element is still accumulated in position order (mul, then add). */
-static inline __attribute__((always_inline)) ATGT void weigh_values(const float* v0, size_t kvStride, int32_t span,
-                                                                    float* const* sh, float* const* o, int32_t i0,
-                                                                    const int NH, const int NV) {
+static inline __attribute__((always_inline)) ATGT void weigh_values(const void* values, size_t kvAt, size_t kvStride,
+                                                                    int32_t span, float* const* sh, float* const* o,
+                                                                    int32_t i0, const int NH, const int NV,
+                                                                    const int H) {
   __m256 acc[ATT_MAX_HEADS][4];
 #pragma GCC unroll 4
   for (int h = 0; h < NH; h++)
 #pragma GCC unroll 4
     for (int c = 0; c < NV; c++) acc[h][c] = _mm256_setzero_ps();
   for (int32_t p = 0; p < span; p++) {
-    const float* v = v0 + (size_t)p * kvStride + i0;
+    const size_t v = (size_t)p * kvStride + kvAt + (size_t)i0;
     if (p + ATT_PF_VALUES < span)
 #pragma GCC unroll 4
-      for (int c = 0; c < NV; c += 2) _mm_prefetch((const char*)(v + ATT_PF_VALUES * kvStride + 8 * c), _MM_HINT_T0);
+      for (int c = 0; c < NV; c += 2) _mm_prefetch(KV_BYTES(values, v + ATT_PF_VALUES * kvStride + 8 * c, H), _MM_HINT_T0);
     __m256 vv[4];
 #pragma GCC unroll 4
-    for (int c = 0; c < NV; c++) vv[c] = _mm256_loadu_ps(v + 8 * c);
+    for (int c = 0; c < NV; c++) vv[c] = KV_LD8(values, v + 8 * (size_t)c, H);
 #pragma GCC unroll 4
     for (int h = 0; h < NH; h++) {
       const __m256 w = _mm256_set1_ps(sh[h][p]);
@@ -197,7 +262,7 @@ static inline __attribute__((always_inline)) ATGT __m256 reduce8x8(const __m256*
  * of them while it sits in L1, and each value row is loaded once for all of them. Every head's float
  * operations, and their order, are those of src/attention.ts for that head alone. s holds NH rows of ss. */
 static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_attention* a, int32_t t, int32_t h0,
-                                                                    float* s, size_t ss, const int NH) {
+                                                                    float* s, size_t ss, const int NH, const int H) {
   const int32_t hd = a->headDim, group = a->heads / a->kvHeads;
   const int32_t hd8 = hd & ~7;
   const size_t kvStride = (size_t)a->kvHeads * (size_t)hd;
@@ -221,12 +286,11 @@ static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_at
     /* eight positions at a time, reduced together */
     const __m256 vscale = _mm256_set1_ps(a->scale);
     for (; p4 + 8 <= span; p4 += 8) {
-      const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
+      const size_t k0 = (size_t)p4 * kvStride + kvAt;
       if (p4 + ATT_PF_KEYS + 8 <= span)
         for (int j = 0; j < 8; j++)
-          for (int32_t i = 0; i < hd; i += 16) {
-            _mm_prefetch((const char*)(k0 + ((size_t)j + ATT_PF_KEYS) * kvStride + i), _MM_HINT_T0);
-          }
+          for (int32_t i = 0; i < hd; i += 16)
+            _mm_prefetch(KV_BYTES(a->keys, k0 + ((size_t)j + ATT_PF_KEYS) * kvStride + (size_t)i, H), _MM_HINT_T0);
       for (int h = 0; h < NH; h++) {
         const float* q = qh[h];
         __m256 acc[8];
@@ -236,7 +300,7 @@ static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_at
           const __m256 qv = _mm256_loadu_ps(q + i);
 #pragma GCC unroll 8
           for (int j = 0; j < 8; j++)
-            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, _mm256_loadu_ps(k0 + (size_t)j * kvStride + i)));
+            acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, KV_LD8(a->keys, k0 + (size_t)j * kvStride + (size_t)i, H)));
         }
         float* out = sh[h] + p4;
         _mm256_storeu_ps(out, _mm256_mul_ps(reduce8x8(acc), vscale));
@@ -248,30 +312,28 @@ static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_at
     }
   }
   for (; p4 + 4 <= span; p4 += 4) {
-    const float* k0 = a->keys + (size_t)p4 * kvStride + kvAt;
-    const float* kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
+    const size_t k0 = (size_t)p4 * kvStride + kvAt;
+    const size_t kp[4] = {k0, k0 + kvStride, k0 + 2 * kvStride, k0 + 3 * kvStride};
     /* A decode step finds this layer's cache cold (the weights streamed through since) and its
      * rows are kvStride apart: request them ATT_PF_KEYS positions ahead. */
     if (p4 + ATT_PF_KEYS + 4 <= span)
       for (int j = 0; j < 4; j++)
-        for (int32_t i = 0; i < hd; i += 16) {
-          _mm_prefetch((const char*)(kp[j] + ATT_PF_KEYS * kvStride + i), _MM_HINT_T0);
-          /* the values of the same positions, for the pass below, into L2 */
-        }
+        for (int32_t i = 0; i < hd; i += 16)
+          _mm_prefetch(KV_BYTES(a->keys, kp[j] + ATT_PF_KEYS * kvStride + (size_t)i, H), _MM_HINT_T0);
     for (int h = 0; h < NH; h++) {
       const float* q = qh[h];
       __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
       for (int32_t i = 0; i < hd8; i += 8) {
         const __m256 qv = _mm256_loadu_ps(q + i);
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, _mm256_loadu_ps(kp[j] + i)));
+        for (int j = 0; j < 4; j++) acc[j] = _mm256_add_ps(acc[j], _mm256_mul_ps(qv, KV_LD8(a->keys, kp[j] + (size_t)i, H)));
       }
 #pragma GCC unroll 4
       for (int j = 0; j < 4; j++) {
         float lane[8];
         _mm256_storeu_ps(lane, acc[j]);
         for (int32_t i = hd8; i < hd; i++) {
-          const float m = q[i] * kp[j][i];
+          const float m = q[i] * kv_at(a->keys, kp[j] + (size_t)i, H);
           lane[i & 7] = lane[i & 7] + m;
         }
         const float v = reduce8(lane) * a->scale;
@@ -281,16 +343,16 @@ static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_at
     }
   }
   for (int32_t p = p4; p < span; p++) {
-    const float* k = a->keys + (size_t)p * kvStride + kvAt;
+    const size_t k = (size_t)p * kvStride + kvAt;
     for (int h = 0; h < NH; h++) {
       const float* q = qh[h];
       __m256 acc = _mm256_setzero_ps();
       for (int32_t i = 0; i < hd8; i += 8)
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i)));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(q + i), KV_LD8(a->keys, k + (size_t)i, H)));
       float lane[8];
       _mm256_storeu_ps(lane, acc);
       for (int32_t i = hd8; i < hd; i++) {
-        const float m = q[i] * k[i];
+        const float m = q[i] * kv_at(a->keys, k + (size_t)i, H);
         lane[i & 7] = lane[i & 7] + m;
       }
       const float v = reduce8(lane) * a->scale;
@@ -303,17 +365,16 @@ static inline __attribute__((always_inline)) ATGT void attend_heads(const tl1_at
 
   /* out = Σ_p w_p · v_p, each element accumulated in position order; as many columns per pass as
    * the 16 registers hold for NH heads */
-  const float* v0 = a->values + kvAt;
   int32_t i = 0;
   if (NH <= 2)
-    for (; i + 32 <= hd; i += 32) weigh_values(v0, kvStride, span, sh, oh, i, NH, 4);
-  for (; i + 16 <= hd; i += 16) weigh_values(v0, kvStride, span, sh, oh, i, NH, 2);
-  for (; i + 8 <= hd; i += 8) weigh_values(v0, kvStride, span, sh, oh, i, NH, 1);
+    for (; i + 32 <= hd; i += 32) weigh_values(a->values, kvAt, kvStride, span, sh, oh, i, NH, 4, H);
+  for (; i + 16 <= hd; i += 16) weigh_values(a->values, kvAt, kvStride, span, sh, oh, i, NH, 2, H);
+  for (; i + 8 <= hd; i += 8) weigh_values(a->values, kvAt, kvStride, span, sh, oh, i, NH, 1, H);
   for (; i < hd; i++)
     for (int h = 0; h < NH; h++) {
       float acc = 0.0f;
       for (int32_t p = 0; p < span; p++) {
-        const float m = sh[h][p] * v0[(size_t)p * kvStride + i];
+        const float m = sh[h][p] * kv_at(a->values, (size_t)p * kvStride + kvAt + (size_t)i, H);
         acc = acc + m;
       }
       oh[h][i] = acc;
@@ -329,11 +390,15 @@ void ATGT tl1_attention_avx2(const tl1_attention* a, int64_t pair0, int64_t pair
     int64_t n = group - h % group; /* heads left in this kv group */
     if (n > pair1 - pair) n = pair1 - pair;
     if (n > ATT_MAX_HEADS) n = ATT_MAX_HEADS;
-    switch (n) {
-      case 4: attend_heads(a, t, h, s, ss, 4); break;
-      case 3: attend_heads(a, t, h, s, ss, 3); break;
-      case 2: attend_heads(a, t, h, s, ss, 2); break;
-      default: attend_heads(a, t, h, s, ss, 1); break;
+    switch (n * 2 + (a->half ? 1 : 0)) {
+      case 8: attend_heads(a, t, h, s, ss, 4, 0); break;
+      case 9: attend_heads(a, t, h, s, ss, 4, 1); break;
+      case 6: attend_heads(a, t, h, s, ss, 3, 0); break;
+      case 7: attend_heads(a, t, h, s, ss, 3, 1); break;
+      case 4: attend_heads(a, t, h, s, ss, 2, 0); break;
+      case 5: attend_heads(a, t, h, s, ss, 2, 1); break;
+      case 3: attend_heads(a, t, h, s, ss, 1, 1); break;
+      default: attend_heads(a, t, h, s, ss, 1, 0); break;
     }
     pair += n;
   }

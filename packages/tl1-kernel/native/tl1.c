@@ -811,19 +811,33 @@ static void attention_task(void* ctx, int p, int np) {
 
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   static const char* FN = "attention";
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 12;
+  napi_value argv[12];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 10)
-    return TYPE_ERR("%s: expected 10 arguments (q, keys, values, out, heads, kvHeads, headDim, start, nTokens, scale), found %zu",
-                    FN, argc);
-  void *q, *k, *v, *o;
-  size_t qLen, kLen, vLen, oLen;
+    return TYPE_ERR("%s: expected 10 to 12 arguments (q, keys, values, out, heads, kvHeads, headDim, start, nTokens, scale"
+                    "[, newKeys, newValues]), found %zu", FN, argc);
+  void *q, *k, *v, *o, *nk = NULL, *nv = NULL;
+  size_t qLen, kLen, vLen, oLen, nkLen = 0, nvLen = 0;
   int64_t heads, kvHeads, hd, start, nT;
   double scale;
   if (!get_ta(env, argv[0], napi_float32_array, FN, "q", &q, &qLen)) return NULL;
-  if (!get_ta(env, argv[1], napi_float32_array, FN, "keys", &k, &kLen)) return NULL;
-  if (!get_ta(env, argv[2], napi_float32_array, FN, "values", &v, &vLen)) return NULL;
+  /* the cache: float32, or half bits in a Uint16Array; values of the keys' type */
+  bool isTa = false;
+  napi_typedarray_type kt = napi_float32_array;
+  if (napi_is_typedarray(env, argv[1], &isTa) == napi_ok && isTa)
+    NAPI_OK(napi_get_typedarray_info(env, argv[1], &kt, NULL, NULL, NULL, NULL));
+  if (kt != napi_uint16_array) kt = napi_float32_array;
+  if (!get_ta(env, argv[1], kt, FN, "keys", &k, &kLen)) return NULL;
+  if (!get_ta(env, argv[2], kt, FN, "values", &v, &vLen)) return NULL;
+  const int half = kt == napi_uint16_array;
+  const int withNew = argc >= 12 && !is_nullish(env, argv[10]) && !is_nullish(env, argv[11]);
+  if (argc >= 12 && !withNew && (!is_nullish(env, argv[10]) || !is_nullish(env, argv[11])))
+    return TYPE_ERR("%s: newKeys and newValues: expected both or neither", FN);
+  if (withNew) {
+    if (!get_ta(env, argv[10], napi_float32_array, FN, "newKeys", &nk, &nkLen)) return NULL;
+    if (!get_ta(env, argv[11], napi_float32_array, FN, "newValues", &nv, &nvLen)) return NULL;
+  }
   if (!get_ta(env, argv[3], napi_float32_array, FN, "out", &o, &oLen)) return NULL;
   if (!get_int(env, argv[4], FN, "heads", 1, 65536, &heads)) return NULL;
   if (!get_int(env, argv[5], FN, "kvHeads", 1, 65536, &kvHeads)) return NULL;
@@ -844,11 +858,31 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
     return RANGE_ERR("%s: keys.length: expected >= %llu, found %zu", FN, (unsigned long long)needKv, kLen);
   if ((uint64_t)vLen < needKv)
     return RANGE_ERR("%s: values.length: expected >= %llu, found %zu", FN, (unsigned long long)needKv, vLen);
+  const uint64_t needNew = (uint64_t)nT * (uint64_t)kvHeads * (uint64_t)hd;
+  if (withNew && (uint64_t)nkLen < needNew)
+    return RANGE_ERR("%s: newKeys.length: expected >= %llu, found %zu", FN, (unsigned long long)needNew, nkLen);
+  if (withNew && (uint64_t)nvLen < needNew)
+    return RANGE_ERR("%s: newValues.length: expected >= %llu, found %zu", FN, (unsigned long long)needNew, nvLen);
+  const int attIsa = atomic_load(&g_isa);
+  if (withNew) {
+    const size_t at = (size_t)start * (size_t)kvHeads * (size_t)hd;
+#if TL1_X86
+    if (attIsa != TL1_ISA_SCALAR) {
+      tl1_kv_store_avx2(k, half, at, (const float*)nk, (size_t)needNew);
+      tl1_kv_store_avx2(v, half, at, (const float*)nv, (size_t)needNew);
+    } else
+#endif
+    {
+      tl1_kv_store_scalar(k, half, at, (const float*)nk, (size_t)needNew);
+      tl1_kv_store_scalar(v, half, at, (const float*)nv, (size_t)needNew);
+    }
+  }
 
   tl1_attention a;
   a.q = (const float*)q;
-  a.keys = (const float*)k;
-  a.values = (const float*)v;
+  a.keys = k;
+  a.values = v;
+  a.half = half;
   a.out = (float*)o;
   a.heads = (int32_t)heads;
   a.kvHeads = (int32_t)kvHeads;
@@ -858,7 +892,7 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   a.scale = (float)scale;
   attention_job job;
   job.a = &a;
-  job.isa = atomic_load(&g_isa);
+  job.isa = attIsa;
   const int64_t pairs = nT * heads;
   const double work = (double)pairs * ((double)start + (double)nT * 0.5 + 1.0) * ((double)hd * 2.0 + 8.0);
   int np = parts_for(work, 32768.0);

@@ -108,13 +108,22 @@ void tl1_dense_avx2(const tl1_dense* d, int32_t r0, int32_t r1); /* needs AVX2 +
 
 /* ---- attention (attention.c) ---- */
 typedef struct {
-  const float* q;      /* nTokens x heads x headDim */
-  const float* keys;   /* positions x kvHeads x headDim */
-  const float* values; /* positions x kvHeads x headDim */
-  float* out;          /* nTokens x heads x headDim */
+  const float* q;     /* nTokens x heads x headDim */
+  const void* keys;   /* positions x kvHeads x headDim: float, or half bits when half */
+  const void* values; /* the same */
+  float* out;         /* nTokens x heads x headDim */
   int32_t heads, kvHeads, headDim, start, nTokens;
+  int32_t half;
   float scale;
 } tl1_attention;
+
+/* n floats stored into a cache array from element `at`: copied, or rounded to halves
+ * (KERNEL.md §6: nearest, ties to even; NaN -> 0x7e00 with its sign). */
+uint16_t tl1_float_to_half(float f);
+void tl1_kv_store_scalar(void* cache, int half, size_t at, const float* src, size_t n);
+#if TL1_X86
+void tl1_kv_store_avx2(void* cache, int half, size_t at, const float* src, size_t n); /* needs AVX2 + F16C */
+#endif
 
 /* (token, head) pairs [pair0, pair1), pair = t * heads + h; s holds start + nTokens floats. */
 void tl1_attention_scalar(const tl1_attention* a, int64_t pair0, int64_t pair1, float* s);

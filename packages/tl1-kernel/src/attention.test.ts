@@ -1,3 +1,4 @@
+import { floatToHalfBits, halfToFloatTable } from '@trit/ternary';
 import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,30 @@ interface Shape {
   headDim: number;
   start: number;
   nTokens: number;
+}
+
+/** The input with an f16 cache holding the halves nearest its f32 cache. */
+function asHalfCache(a: AttentionInput): AttentionInput {
+  const half = (c: AttentionInput['keys']) => Uint16Array.from(c as Float32Array, (v) => floatToHalfBits(v));
+  return { ...a, keys: half(a.keys), values: half(a.values), out: new Float32Array(a.out.length) };
+}
+
+/** The input with its last nTokens cache positions passed as newKeys/newValues, and garbage left in their place. */
+function withNewKv(a: AttentionInput): AttentionInput {
+  const n = a.nTokens * a.kvHeads * a.headDim;
+  const at = a.start * a.kvHeads * a.headDim;
+  const keys = a.keys.slice();
+  const values = a.values.slice();
+  keys.fill(7, at);
+  values.fill(7, at);
+  return {
+    ...a,
+    keys,
+    values,
+    newKeys: Float32Array.from((a.keys as Float32Array).subarray(at, at + n)),
+    newValues: Float32Array.from((a.values as Float32Array).subarray(at, at + n)),
+    out: new Float32Array(a.out.length),
+  };
 }
 
 function makeInput(shape: Shape, seed: number, magnitude = 1): AttentionInput {
@@ -116,24 +141,116 @@ describe('attention', () => {
           nTokens: fc.integer({ min: 1, max: 9 }),
           seed: fc.integer({ min: 0, max: 1e6 }),
           magnitude: fc.constantFrom(0.1, 1, 8),
+          cache: fc.constantFrom('f32', 'f16'),
+          store: fc.boolean(),
         }),
-        ({ kvHeads, group, headDim, start, nTokens, seed, magnitude }) => {
+        ({ kvHeads, group, headDim, start, nTokens, seed, magnitude, cache, store }) => {
           const shape = { heads: kvHeads * group, kvHeads, headDim, start, nTokens };
-          const outs = kernels.map((k) => {
-            const a = makeInput(shape, seed, magnitude);
+          const runs = kernels.map((k) => {
+            let a = makeInput(shape, seed, magnitude);
+            if (store) a = withNewKv(a);
+            if (cache === 'f16') a = asHalfCache(a);
             k.attention(a);
-            return a.out;
+            return a;
           });
-          for (let i = 1; i < outs.length; i++)
-            expect([kernels[i]?.name, kernels[i]?.threads, sameFloat32(outs[i]!, outs[0]!)]).toEqual([
+          const first = runs[0]!;
+          for (let i = 1; i < runs.length; i++) {
+            const a = runs[i]!;
+            expect([
               kernels[i]?.name,
               kernels[i]?.threads,
-              true,
-            ]);
+              sameFloat32(a.out, first.out),
+              Buffer.from(a.keys.buffer).equals(Buffer.from(first.keys.buffer)),
+              Buffer.from(a.values.buffer).equals(Buffer.from(first.values.buffer)),
+            ]).toEqual([kernels[i]?.name, kernels[i]?.threads, true, true, true]);
+          }
         },
       ),
       { numRuns: 120 },
     );
+  });
+
+  it('an f16 cache gives the bits of an f32 cache holding the same (widened) values, on every kernel', () => {
+    const table = halfToFloatTable();
+    for (const kernel of kernels) {
+      const half = asHalfCache(makeInput({ heads: 8, kvHeads: 2, headDim: 72, start: 41, nTokens: 3 }, 5, 4));
+      const wide = {
+        ...half,
+        keys: Float32Array.from(half.keys as Uint16Array, (b) => table[b] as number),
+        values: Float32Array.from(half.values as Uint16Array, (b) => table[b] as number),
+        out: new Float32Array(half.out.length),
+      };
+      kernel.attention(half);
+      kernel.attention(wide);
+      expect([kernel.name, kernel.threads, sameFloat32(half.out, wide.out)]).toEqual([
+        kernel.name,
+        kernel.threads,
+        true,
+      ]);
+    }
+  });
+
+  it('stores newKeys/newValues into the cache first: copied into f32, rounded to nearest even into f16', () => {
+    // Ties at 1 and at the largest half, overflow to ∞, subnormal halves and their ties, float
+    // subnormals, signed zeros, infinities and NaNs (with a payload, which the half does not keep).
+    const specials = [
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      65504,
+      65519.99,
+      65520,
+      -70000,
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -25,
+      1.5 * 2 ** -24,
+      2 ** -14 - 2 ** -25,
+      1e-45,
+      -1e-40,
+      -0,
+      0,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.NaN,
+    ];
+    const nanWithPayload = new Float32Array(new Uint32Array([0xffc01234]).buffer)[0] as number;
+    const rng = createRng(11);
+    const bits = new Uint32Array(4096).map(() => rng.nextU32());
+    // A NaN in every group of 8 too, so SIMD stores that hand such groups to scalar code are checked.
+    const spread = specials.flatMap((v, i) => (i % 7 === 6 ? [v, nanWithPayload] : [v]));
+    const values = Float32Array.from([...spread, nanWithPayload, ...new Float32Array(bits.buffer)]);
+    const headDim = values.length;
+    for (const kernel of kernels) {
+      for (const type of ['f32', 'f16'] as const) {
+        const make = () => (type === 'f32' ? new Float32Array(2 * headDim) : new Uint16Array(2 * headDim).fill(0x1234));
+        const a: AttentionInput = {
+          q: new Float32Array(headDim),
+          keys: make(),
+          values: make(),
+          newKeys: values,
+          newValues: values.map((v) => -v),
+          out: new Float32Array(headDim),
+          heads: 1,
+          kvHeads: 1,
+          headDim,
+          start: 1,
+          nTokens: 1,
+          scale: 1,
+        };
+        kernel.attention(a);
+        const want = (src: Float32Array) =>
+          type === 'f32'
+            ? new Uint8Array(src.slice().buffer)
+            : new Uint8Array(Uint16Array.from(src, floatToHalfBits).buffer);
+        const got = (c: AttentionInput['keys']) => new Uint8Array(c.slice(headDim).buffer);
+        expect([kernel.name, type, got(a.keys), got(a.values)]).toEqual([
+          kernel.name,
+          type,
+          want(a.newKeys!),
+          want(a.newValues!),
+        ]);
+      }
+    }
   });
 
   it('a token sees exactly the positions up to its own', () => {
@@ -169,5 +286,16 @@ describe('attention', () => {
     expect(() => kernel.attention({ ...good, out: new Float32Array(3) })).toThrow(KernelShapeError);
     expect(() => kernel.attention({ ...good, nTokens: 0 })).toThrow(/nTokens/);
     expect(() => kernel.attention({ ...good, scale: Number.NaN })).toThrow(/scale/);
+    const half = asHalfCache(good);
+    expect(() => kernel.attention({ ...good, values: half.values })).toThrow(
+      /values.*Float32Array like keys.*Uint16Array/,
+    );
+    expect(() => kernel.attention({ ...good, keys: new Int16Array(80) as never })).toThrow(
+      /keys.*Uint16Array of halves/,
+    );
+    expect(() => kernel.attention({ ...good, newKeys: new Float32Array(16) })).toThrow(/both or neither/);
+    expect(() => kernel.attention({ ...good, newKeys: new Float32Array(31), newValues: new Float32Array(32) })).toThrow(
+      /newKeys length.*at least 32, found 31/,
+    );
   });
 });

@@ -1,20 +1,36 @@
 /**
- * Causal multi-head attention over an f32 KV cache (KERNEL.md §6). Every
+ * Causal multi-head attention over an f32 or f16 KV cache (KERNEL.md §6). Every
  * step is a float32 operation in a fixed order, so this JS version and the
  * native AVX2 one give the same bits: dot products in 8 lanes (lane = i mod 8)
  * reduced as the dense GEMV reduces, a float32 exp of our own (no libm), and
- * the weighted sum of values accumulated position by position.
+ * the weighted sum of values accumulated position by position. Halves widen to
+ * float32 exactly, so an f16 cache gives the bits of an f32 cache holding the
+ * same values.
  */
 
+import { floatToHalfBits, halfToFloatTable } from '@trit/ternary';
 import { KernelShapeError } from './errors.js';
 import { dot8, reduce8 } from './js/dot.js';
+
+/** A KV cache array: float32, or IEEE 754 half bits (what llama.cpp keeps by default; half the bytes). */
+export type KvCacheArray = Float32Array | Uint16Array;
 
 export interface AttentionInput {
   /** Queries, RoPE applied: nTokens × heads × headDim. */
   q: Float32Array;
-  /** The cache: positions × kvHeads × headDim, holding at least start + nTokens positions. */
-  keys: Float32Array;
-  values: Float32Array;
+  /**
+   * The cache: positions × kvHeads × headDim, holding at least start + nTokens positions;
+   * keys and values of one type.
+   */
+  keys: KvCacheArray;
+  values: KvCacheArray;
+  /**
+   * Optional: this call's keys and values (nTokens × kvHeads × headDim, RoPE applied), stored at
+   * positions start … start + nTokens − 1 before attending: copied into an f32 cache, rounded to
+   * nearest even into an f16 one (NaN becomes the quiet NaN 0x7e00 with its sign). Both or neither.
+   */
+  newKeys?: Float32Array;
+  newValues?: Float32Array;
   /** Output: nTokens × heads × headDim. */
   out: Float32Array;
   heads: number;
@@ -85,59 +101,114 @@ export function checkAttention(a: AttentionInput): void {
   if (!Number.isFinite(a.scale)) throw new KernelShapeError('attention: scale', 'a finite number', a.scale);
   const qLength = nTokens * heads * headDim;
   const cacheLength = (start + nTokens) * kvHeads * headDim;
-  for (const [name, array, least] of [
+  const newLength = nTokens * kvHeads * headDim;
+  if (!(a.keys instanceof Float32Array || a.keys instanceof Uint16Array))
+    throw new KernelShapeError('attention: keys', 'a Float32Array or a Uint16Array of halves', typeName(a.keys));
+  if (a.values?.constructor !== a.keys.constructor)
+    throw new KernelShapeError('attention: values', `a ${a.keys.constructor.name} like keys`, typeName(a.values));
+  if ((a.newKeys === undefined) !== (a.newValues === undefined))
+    throw new KernelShapeError('attention: newKeys and newValues', 'both or neither', 'only one');
+  const arrays: [string, unknown, number][] = [
     ['q', a.q, qLength],
     ['out', a.out, qLength],
     ['keys', a.keys, cacheLength],
     ['values', a.values, cacheLength],
-  ] as const) {
-    if (!(array instanceof Float32Array))
-      throw new KernelShapeError(`attention: ${name}`, 'a Float32Array', typeof array);
-    if (array.length < least)
-      throw new KernelShapeError(`attention: ${name} length`, `at least ${least}`, array.length);
+  ];
+  if (a.newKeys !== undefined) arrays.push(['newKeys', a.newKeys, newLength], ['newValues', a.newValues, newLength]);
+  for (const [name, array, least] of arrays) {
+    if (name !== 'keys' && name !== 'values' && !(array instanceof Float32Array))
+      throw new KernelShapeError(`attention: ${name}`, 'a Float32Array', typeName(array));
+    const { length } = array as KvCacheArray;
+    if (length < least) throw new KernelShapeError(`attention: ${name} length`, `at least ${least}`, length);
   }
 }
 
-/** Scratch reused between calls: scores grow to the longest span seen. */
+function typeName(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
+}
+
+/** Stores newKeys/newValues at positions start … start + nTokens − 1 (KERNEL.md §6). */
+export function storeNewKv(a: AttentionInput): void {
+  if (!a.newKeys || !a.newValues) return;
+  const n = a.nTokens * a.kvHeads * a.headDim;
+  const at = a.start * a.kvHeads * a.headDim;
+  for (const [cache, src] of [
+    [a.keys, a.newKeys],
+    [a.values, a.newValues],
+  ] as const) {
+    if (cache instanceof Float32Array) cache.set(src.subarray(0, n), at);
+    else for (let i = 0; i < n; i++) cache[at + i] = floatToHalfBits(src[i] as number);
+  }
+}
+
+/** Scratch reused between calls: scores grow to the longest span seen, widened halves to the longest span × headDim. */
 let scores = new Float32Array(0);
+let wideKeys = new Float32Array(0);
+let wideValues = new Float32Array(0);
 const lanes = new Float32Array(8);
 
-/** The reference: one (token, head) at a time. */
+/** The reference: one (token, head) at a time; an f16 cache is widened one kv head and token at a time. */
 export function jsAttention(a: AttentionInput): void {
-  const { q, keys, values, out, heads, kvHeads, headDim: hd, start, nTokens } = a;
+  storeNewKv(a);
+  const { q, out, heads, kvHeads, headDim: hd, start, nTokens } = a;
   const scale = f(a.scale);
   const group = heads / kvHeads;
-  const kvStride = kvHeads * hd;
+  const half = a.keys instanceof Uint16Array;
   if (scores.length < start + nTokens) scores = new Float32Array(start + nTokens);
+  if (half && wideKeys.length < (start + nTokens) * hd) {
+    wideKeys = new Float32Array((start + nTokens) * hd);
+    wideValues = new Float32Array((start + nTokens) * hd);
+  }
   const s = scores;
   for (let t = 0; t < nTokens; t++) {
     const span = start + t + 1;
-    for (let h = 0; h < heads; h++) {
-      const qAt = (t * heads + h) * hd;
-      const kvAt = Math.floor(h / group) * hd;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let p = 0; p < span; p++) {
-        const kAt = p * kvStride + kvAt;
-        const dot = dot8(q, qAt, keys, kAt, hd);
-        const v = f(dot * scale);
-        s[p] = v;
-        if (v > max) max = v;
+    for (let g = 0; g < kvHeads; g++) {
+      // Where head g's rows are: the cache itself, or this kv head's rows widened to float32 (exactly).
+      let keys = a.keys as Float32Array;
+      let values = a.values as Float32Array;
+      let kvStride = kvHeads * hd;
+      let kvAt = g * hd;
+      if (half) {
+        widen(a.keys as Uint16Array, wideKeys, span, kvStride, kvAt, hd);
+        widen(a.values as Uint16Array, wideValues, span, kvStride, kvAt, hd);
+        keys = wideKeys;
+        values = wideValues;
+        kvStride = hd;
+        kvAt = 0;
       }
-      lanes.fill(0);
-      for (let p = 0; p < span; p++) {
-        const e = exp32(f(s[p] - max));
-        s[p] = e;
-        lanes[p & 7] = f(lanes[p & 7] + e);
-      }
-      const sum = reduce8(lanes);
-      for (let p = 0; p < span; p++) s[p] = f(s[p] / sum);
-      const oAt = (t * heads + h) * hd;
-      out.fill(0, oAt, oAt + hd);
-      for (let p = 0; p < span; p++) {
-        const w = s[p];
-        const vAt = p * kvStride + kvAt;
-        for (let i = 0; i < hd; i++) out[oAt + i] = f(out[oAt + i] + f(w * values[vAt + i]));
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const qAt = (t * heads + h) * hd;
+        let max = Number.NEGATIVE_INFINITY;
+        for (let p = 0; p < span; p++) {
+          const kAt = p * kvStride + kvAt;
+          const dot = dot8(q, qAt, keys, kAt, hd);
+          const v = f(dot * scale);
+          s[p] = v;
+          if (v > max) max = v;
+        }
+        lanes.fill(0);
+        for (let p = 0; p < span; p++) {
+          const e = exp32(f(s[p] - max));
+          s[p] = e;
+          lanes[p & 7] = f(lanes[p & 7] + e);
+        }
+        const sum = reduce8(lanes);
+        for (let p = 0; p < span; p++) s[p] = f(s[p] / sum);
+        const oAt = (t * heads + h) * hd;
+        out.fill(0, oAt, oAt + hd);
+        for (let p = 0; p < span; p++) {
+          const w = s[p];
+          const vAt = p * kvStride + kvAt;
+          for (let i = 0; i < hd; i++) out[oAt + i] = f(out[oAt + i] + f(w * values[vAt + i]));
+        }
       }
     }
   }
+}
+
+/** Rows 0 … span − 1 of one kv head (kvAt, kvStride apart) as contiguous float32 rows of hd. */
+function widen(from: Uint16Array, to: Float32Array, span: number, kvStride: number, kvAt: number, hd: number): void {
+  const table = halfToFloatTable();
+  for (let p = 0; p < span; p++)
+    for (let i = 0, src = p * kvStride + kvAt, dst = p * hd; i < hd; i++) to[dst + i] = table[from[src + i]] as number;
 }

@@ -5,7 +5,7 @@
  * every import here to types or to modules that import nothing heavier than
  * errors.ts and dense-types.ts (checked by contract.test.ts).
  */
-export type { AttentionInput } from './attention.js';
+export type { AttentionInput, KvCacheArray } from './attention.js';
 export type { DenseInput } from './dense.js';
 export {
   DENSE_TYPES,

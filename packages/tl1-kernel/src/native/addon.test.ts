@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { sameFloat32 } from '@trit/testkit';
+import { floatToHalfBits } from '@trit/ternary';
+import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quantizeTokens } from '../activations.js';
@@ -199,6 +200,45 @@ describe.runIf(addon)('the addon', () => {
     }
     return 'did not throw';
   };
+
+  it('rounds stored keys and values to halves with the bits of floatToHalfBits on every instruction set', () => {
+    const rng = createRng(3);
+    // float bit patterns of every kind (NaNs with payloads included), and the ties near 1, at the
+    // top of the half range and between subnormal halves, each group of 8 also holding a NaN
+    const bits = Uint32Array.from({ length: 8192 }, (_, i) =>
+      i % 8 === 3
+        ? 0x7fc00001 + i
+        : i % 8 === 5
+          ? [0x3f801000, 0x477ff000, 0x33000000, 0x33c00000][(i >> 3) & 3]!
+          : rng.nextU32(),
+    );
+    const src = new Float32Array(bits.buffer);
+    const want = Uint16Array.from(src, floatToHalfBits);
+    for (const isa of instructionSets(tl1)) {
+      tl1.setIsa(isa);
+      const keys = new Uint16Array(src.length);
+      const values = new Uint16Array(src.length);
+      tl1.attention?.(
+        new Float32Array(src.length),
+        keys,
+        values,
+        new Float32Array(src.length),
+        1,
+        1,
+        src.length,
+        0,
+        1,
+        1,
+        src,
+        src,
+      );
+      expect([
+        isa,
+        Buffer.from(keys.buffer).equals(Buffer.from(want.buffer)),
+        Buffer.from(values.buffer).equals(Buffer.from(want.buffer)),
+      ]).toEqual([isa, true, true]);
+    }
+  });
 
   it('names the argument of ternaryPrepare that is wrong', () => {
     // Uniform: 2 segments per row (2 chunks at 0, 1 chunk at 256) over 4 rows.

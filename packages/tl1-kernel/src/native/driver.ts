@@ -58,8 +58,8 @@ export interface NativeAddon {
   /** Absent from addons built before attention existed; the kernel then uses the JS version. */
   attention?(
     q: Float32Array,
-    keys: Float32Array,
-    values: Float32Array,
+    keys: Float32Array | Uint16Array,
+    values: Float32Array | Uint16Array,
     out: Float32Array,
     heads: number,
     kvHeads: number,
@@ -67,6 +67,8 @@ export interface NativeAddon {
     start: number,
     nTokens: number,
     scale: number,
+    newKeys?: Float32Array | null,
+    newValues?: Float32Array | null,
   ): void;
 }
 
@@ -144,7 +146,20 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
     attention: addon.attention
       ? (a) => {
           ensureThreads();
-          addon.attention?.(a.q, a.keys, a.values, a.out, a.heads, a.kvHeads, a.headDim, a.start, a.nTokens, a.scale);
+          addon.attention?.(
+            a.q,
+            a.keys,
+            a.values,
+            a.out,
+            a.heads,
+            a.kvHeads,
+            a.headDim,
+            a.start,
+            a.nTokens,
+            a.scale,
+            a.newKeys ?? null,
+            a.newValues ?? null,
+          );
         }
       : undefined,
     dispose: async () => {},
