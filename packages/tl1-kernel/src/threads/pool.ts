@@ -14,6 +14,8 @@ export const ROWS_WORD = 5;
 const STOP = 0xffffffff;
 /** No worker finishing for this long means one is gone; no row range takes minutes. */
 const STALL_MS = 120_000;
+/** How long a worker polls for the next job, and the caller for the workers, before sleeping (ms). */
+export const SPIN_MS = 0.2;
 
 /**
  * A persistent pool of worker threads that split a job's rows with the calling
@@ -73,6 +75,9 @@ export class WorkerPool {
     } catch (error) {
       ownError = error;
     }
+    // The workers' ranges are as long as ours: poll briefly before sleeping on PENDING.
+    const until = performance.now() + SPIN_MS;
+    for (let i = 1; Atomics.load(control, PENDING) !== 0; i++) if ((i & 255) === 0 && performance.now() > until) break;
     // A worker that stopped answering (it crashed, or missed the job) must not hang the caller forever.
     let last = Atomics.load(control, PENDING);
     let since = Date.now();

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateWasmKernels, runWasmJob } from '../wasm/instance.js';
 import { FAILED, GENERATION, GRAIN, KIND, PENDING, rowRange, runJsJob, THREADS } from './jobs.js';
-import { ROWS_WORD, STOP, type WorkerSetup } from './pool.js';
+import { ROWS_WORD, SPIN_MS, STOP, type WorkerSetup } from './pool.js';
 
 const {
   index,
@@ -32,7 +32,7 @@ const readyDelayMs = Number(process.env.TL1_WORKER_READY_DELAY_MS ?? 0);
 if (readyDelayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, readyDelayMs);
 
 for (;;) {
-  Atomics.wait(control, GENERATION, seen);
+  awaitGeneration(seen);
   seen = Atomics.load(control, GENERATION);
   if (words[KIND] === STOP) break;
   try {
@@ -46,4 +46,18 @@ for (;;) {
     console.error(`@trit/tl1-kernel worker ${index}:`, error);
   }
   if (Atomics.sub(control, PENDING, 1) === 1) Atomics.notify(control, PENDING);
+}
+
+/**
+ * Waits for the generation to move past `last`: polls it for SPIN_MS first (a decode step posts
+ * jobs back to back, and waking from Atomics.wait costs tens of microseconds), then sleeps.
+ */
+function awaitGeneration(last: number): void {
+  const until = performance.now() + SPIN_MS;
+  for (let i = 1; Atomics.load(control, GENERATION) === last; i++) {
+    if ((i & 255) === 0 && performance.now() > until) {
+      Atomics.wait(control, GENERATION, last);
+      return;
+    }
+  }
 }
