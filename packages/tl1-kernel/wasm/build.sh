@@ -45,7 +45,7 @@ CFLAGS=(--target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off
   -fno-builtin -Wall -Wextra -Werror)
 LDFLAGS=(--no-entry --import-memory --strip-all --gc-sections -z stack-size=0 --initial-memory=65536
   --export=ternary_gemm --export=dense_gemm --export=ternary_tl_bytes --export=ternary_tl_repack
-  --export=ternary_tl_lut --export=ternary_tl_gemm --export=source_hash)
+  --export=ternary_tl_lut --export=ternary_tl_gemm --export=attention --export=source_hash)
 
 cp tl1.c source_hash.h ../include/*.h "$tmp/"
 (

@@ -734,6 +734,172 @@ void ternary_tl_gemm(const uint8_t *tl, int32_t uniform, const int32_t *segAct, 
 /* Writes the 32-byte SHA-256 of the sources this module was built from
  * (scripts/source-hash.mjs, wasm/source_hash.h) at out, as stores of
  * immediates: the module keeps no data of its own. */
+/* ------------------------------------------------------------------------- */
+/* attention (KERNEL.md §7): the float32 operations of src/attention.ts, in     */
+/* its order; q·k lanes i mod 8 as two f32x4 (lanes 0-3, 4-7)                 */
+/* ------------------------------------------------------------------------- */
+
+#define K_LOG2E 0x3fb8aa3bu
+#define K_LN2_HI 0x3f318000u
+#define K_LN2_LO 0xb95e8083u
+#define K_P0 0x39506967u
+#define K_P1 0x3ab743ceu
+#define K_P2 0x3c088908u
+#define K_P3 0x3d2aa9c1u
+#define K_P4 0x3e2aaaaau
+#define K_P5 0x3f000000u
+#define EXP_MIN (-87.0f)
+
+/* exp32 of four values: lanes below EXP_MIN are 0, NaN lanes stay NaN */
+INLINE v128_t exp32x4(v128_t x) {
+  const v128_t n = wasm_f32x4_floor(
+      wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(bits_to_f32(K_LOG2E))), wasm_f32x4_splat(0.5f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(bits_to_f32(K_LN2_HI))));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(bits_to_f32(K_LN2_LO))));
+  const v128_t z = wasm_f32x4_mul(r, r);
+  v128_t p = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(bits_to_f32(K_P0)), r), wasm_f32x4_splat(bits_to_f32(K_P1)));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(bits_to_f32(K_P2)));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(bits_to_f32(K_P3)));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(bits_to_f32(K_P4)));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(bits_to_f32(K_P5)));
+  const v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, z), r), wasm_f32x4_splat(1.0f));
+  /* n is garbage in out-of-range and NaN lanes (saturated); they are replaced below */
+  const v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  const v128_t res = wasm_f32x4_mul(y, e);
+  const v128_t inRange = wasm_f32x4_ge(x, wasm_f32x4_splat(EXP_MIN));
+  const v128_t isNan = wasm_f32x4_ne(x, x);
+  return wasm_v128_or(wasm_v128_and(res, inRange), wasm_v128_and(x, isNan));
+}
+
+INLINE float exp32(float x) {
+  return wasm_f32x4_extract_lane(exp32x4(wasm_f32x4_splat(x)), 0);
+}
+
+/* 8 cache elements from element i on, as two f32x4 */
+INLINE void kv_load8(const uint8_t *base, uint32_t i, int32_t half, v128_t *lo, v128_t *hi) {
+  if (half) {
+    half8_to_f32(wasm_v128_load(base + 2 * i), lo, hi);
+  } else {
+    *lo = wasm_v128_load(base + 4 * i);
+    *hi = wasm_v128_load(base + 4 * i + 16);
+  }
+}
+
+INLINE float kv_at(const uint8_t *base, uint32_t i, int32_t half) {
+  if (half) return half_to_f32(load_u16(base + 2 * i));
+  float f;
+  __builtin_memcpy(&f, base + 4 * i, 4);
+  return f;
+}
+
+/* Adds the tail product m to lane j (0..7) of the pair (lo, hi). */
+INLINE void lane_add(v128_t *lo, v128_t *hi, uint32_t j, float m) {
+  switch (j) {
+    case 0: *lo = wasm_f32x4_replace_lane(*lo, 0, wasm_f32x4_extract_lane(*lo, 0) + m); break;
+    case 1: *lo = wasm_f32x4_replace_lane(*lo, 1, wasm_f32x4_extract_lane(*lo, 1) + m); break;
+    case 2: *lo = wasm_f32x4_replace_lane(*lo, 2, wasm_f32x4_extract_lane(*lo, 2) + m); break;
+    case 3: *lo = wasm_f32x4_replace_lane(*lo, 3, wasm_f32x4_extract_lane(*lo, 3) + m); break;
+    case 4: *hi = wasm_f32x4_replace_lane(*hi, 0, wasm_f32x4_extract_lane(*hi, 0) + m); break;
+    case 5: *hi = wasm_f32x4_replace_lane(*hi, 1, wasm_f32x4_extract_lane(*hi, 1) + m); break;
+    case 6: *hi = wasm_f32x4_replace_lane(*hi, 2, wasm_f32x4_extract_lane(*hi, 2) + m); break;
+    default: *hi = wasm_f32x4_replace_lane(*hi, 3, wasm_f32x4_extract_lane(*hi, 3) + m); break;
+  }
+}
+
+/* (token, head) pairs [pair0, pair1), pair = t·heads + h; s holds start + nTokens floats. The cache
+ * holds floats, or half bits when half != 0. */
+EXPORT("attention")
+void attention(const float *q, const uint8_t *keys, const uint8_t *values, float *out, int32_t heads, int32_t kvHeads,
+               int32_t hd, int32_t start, int32_t nTokens, float scale, int32_t half, int32_t pair0, int32_t pair1,
+               float *s) {
+  (void)nTokens;
+  const int32_t group = heads / kvHeads;
+  const uint32_t kvStride = (uint32_t)kvHeads * (uint32_t)hd;
+  const int32_t hd8 = hd & ~7, hd4 = hd & ~3;
+  for (int32_t pair = pair0; pair < pair1; pair++) {
+    const int32_t t = pair / heads, h = pair % heads;
+    const int32_t span = start + t + 1;
+    const float *qh = q + (uint32_t)(t * heads + h) * (uint32_t)hd;
+    const uint32_t kvAt = (uint32_t)(h / group) * (uint32_t)hd;
+    float max = -__builtin_inff();
+    for (int32_t p = 0; p < span; p++) {
+      const uint32_t k = (uint32_t)p * kvStride + kvAt;
+      v128_t lo = wasm_f32x4_splat(0.0f), hi = lo;
+      for (int32_t i = 0; i < hd8; i += 8) {
+        v128_t klo, khi;
+        kv_load8(keys, k + (uint32_t)i, half, &klo, &khi);
+        lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_v128_load(qh + i), klo));
+        hi = wasm_f32x4_add(hi, wasm_f32x4_mul(wasm_v128_load(qh + i + 4), khi));
+      }
+      for (int32_t i = hd8; i < hd; i++) lane_add(&lo, &hi, (uint32_t)(i & 7), qh[i] * kv_at(keys, k + (uint32_t)i, half));
+      const float v = reduce8(lo, hi) * scale;
+      s[p] = v;
+      if (v > max) max = v;
+    }
+    /* softmax: exp four positions at a time, the sum in lanes p mod 8 */
+    const int32_t span8 = span & ~7;
+    const v128_t vmax = wasm_f32x4_splat(max);
+    v128_t slo = wasm_f32x4_splat(0.0f), shi = slo;
+    for (int32_t p = 0; p < span8; p += 8) {
+      const v128_t elo = exp32x4(wasm_f32x4_sub(wasm_v128_load(s + p), vmax));
+      const v128_t ehi = exp32x4(wasm_f32x4_sub(wasm_v128_load(s + p + 4), vmax));
+      wasm_v128_store(s + p, elo);
+      wasm_v128_store(s + p + 4, ehi);
+      slo = wasm_f32x4_add(slo, elo);
+      shi = wasm_f32x4_add(shi, ehi);
+    }
+    for (int32_t p = span8; p < span; p++) {
+      const float e = exp32(s[p] - max);
+      s[p] = e;
+      lane_add(&slo, &shi, (uint32_t)(p & 7), e);
+    }
+    const float sum = reduce8(slo, shi);
+    const v128_t vsum = wasm_f32x4_splat(sum);
+    const int32_t span4 = span & ~3;
+    for (int32_t p = 0; p < span4; p += 4) wasm_v128_store(s + p, wasm_f32x4_div(wasm_v128_load(s + p), vsum));
+    for (int32_t p = span4; p < span; p++) s[p] = s[p] / sum;
+
+    /* out = Σ_p w_p · v_p, each element accumulated in position order: 16 columns per pass */
+    float *o = out + (uint32_t)(t * heads + h) * (uint32_t)hd;
+    int32_t i = 0;
+    for (; i + 16 <= hd; i += 16) {
+      v128_t o0 = wasm_f32x4_splat(0.0f), o1 = o0, o2 = o0, o3 = o0;
+      for (int32_t p = 0; p < span; p++) {
+        const v128_t w = wasm_f32x4_splat(s[p]);
+        const uint32_t v = (uint32_t)p * kvStride + kvAt + (uint32_t)i;
+        v128_t a, b, c, d;
+        kv_load8(values, v, half, &a, &b);
+        kv_load8(values, v + 8, half, &c, &d);
+        o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(w, a));
+        o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(w, b));
+        o2 = wasm_f32x4_add(o2, wasm_f32x4_mul(w, c));
+        o3 = wasm_f32x4_add(o3, wasm_f32x4_mul(w, d));
+      }
+      wasm_v128_store(o + i, o0);
+      wasm_v128_store(o + i + 4, o1);
+      wasm_v128_store(o + i + 8, o2);
+      wasm_v128_store(o + i + 12, o3);
+    }
+    for (; i < hd4 && i + 8 <= hd; i += 8) {
+      v128_t o0 = wasm_f32x4_splat(0.0f), o1 = o0;
+      for (int32_t p = 0; p < span; p++) {
+        const v128_t w = wasm_f32x4_splat(s[p]);
+        v128_t a, b;
+        kv_load8(values, (uint32_t)p * kvStride + kvAt + (uint32_t)i, half, &a, &b);
+        o0 = wasm_f32x4_add(o0, wasm_f32x4_mul(w, a));
+        o1 = wasm_f32x4_add(o1, wasm_f32x4_mul(w, b));
+      }
+      wasm_v128_store(o + i, o0);
+      wasm_v128_store(o + i + 4, o1);
+    }
+    for (; i < hd; i++) {
+      float acc = 0.0f;
+      for (int32_t p = 0; p < span; p++) acc = acc + s[p] * kv_at(values, (uint32_t)p * kvStride + kvAt + (uint32_t)i, half);
+      o[i] = acc;
+    }
+  }
+}
+
 EXPORT("source_hash")
 void source_hash(uint8_t *out) {
   const uint32_t words[8] = {TL1_SOURCE_HASH_WORDS};

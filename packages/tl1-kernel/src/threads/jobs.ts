@@ -21,6 +21,8 @@ export const ARGS = 8;
 
 export const JOB_TERNARY = 1;
 export const JOB_DENSE = 2;
+/** Attention (wasm only): "rows" are (token, head) pairs. */
+export const JOB_ATTENTION = 3;
 
 /** Heap addresses of a prepared ternary layout. */
 export interface TernaryAddresses {
@@ -112,6 +114,51 @@ export function writeDenseJob(words: Uint32Array, d: DenseAddresses): void {
 
 export function readDenseJob(words: Uint32Array): DenseAddresses {
   return Object.fromEntries(DENSE_FIELDS.map((f, i) => [f, words[ARGS + i]])) as unknown as DenseAddresses;
+}
+
+/** Heap addresses and shape of an attention job; `scores` holds one row of `scoreStride` floats per pair. */
+export interface AttentionAddresses {
+  q: number;
+  keys: number;
+  values: number;
+  out: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  start: number;
+  nTokens: number;
+  /** The float32 scale's bits. */
+  scaleBits: number;
+  /** 1 when the cache holds half bits. */
+  half: number;
+  scores: number;
+  scoreStride: number;
+}
+const ATTENTION_FIELDS = [
+  'q',
+  'keys',
+  'values',
+  'out',
+  'heads',
+  'kvHeads',
+  'headDim',
+  'start',
+  'nTokens',
+  'scaleBits',
+  'half',
+  'scores',
+  'scoreStride',
+] as const;
+
+export function writeAttentionJob(words: Uint32Array, a: AttentionAddresses): void {
+  words[KIND] = JOB_ATTENTION;
+  ATTENTION_FIELDS.forEach((f, i) => {
+    words[ARGS + i] = a[f];
+  });
+}
+
+export function readAttentionJob(words: Uint32Array): AttentionAddresses {
+  return Object.fromEntries(ATTENTION_FIELDS.map((f, i) => [f, words[ARGS + i]])) as unknown as AttentionAddresses;
 }
 
 /** Row range of thread `index` out of `threads`, cut at multiples of `grain` (except at `rows`). */

@@ -1,10 +1,11 @@
 import type { TokenBatch } from '../activations.js';
+import { type AttentionInput, storeNewKv } from '../attention.js';
 import type { DenseLayout } from '../dense.js';
 import { type DenseTypeInfo, denseTypeCode } from '../dense-types.js';
 import type { KernelDriver } from '../kernel.js';
 import type { TernaryLayout } from '../layout.js';
 import type { SharedHeap } from './heap.js';
-import { type TernaryAddresses, writeDenseJob, writeTernaryJob } from './jobs.js';
+import { type TernaryAddresses, writeAttentionJob, writeDenseJob, writeTernaryJob } from './jobs.js';
 
 /** Runs rows [begin, end) of the job in `words` on the calling thread. */
 export type JobRunner = (words: Uint32Array, begin: number, end: number) => void;
@@ -52,6 +53,8 @@ export function createSplitDriver(
   scheduler: RowScheduler,
   runner: JobRunner,
   fastPath?: TernaryFastPath,
+  /** The runner handles attention jobs too (the wasm one does). */
+  withAttention = false,
 ): KernelDriver<TernaryAddresses, DenseAddressesHandle> {
   let scratch = { at: 0, size: 0 };
   const scratchFor = (bytes: number): number => {
@@ -186,9 +189,58 @@ export function createSplitDriver(
       run(d.rows);
       y.set(new Float32Array(heap.buffer, yAt, nTokens * d.rows));
     },
+    // The cache lives in JS memory: its first start + nTokens positions are copied into the heap
+    // for each call (the same bytes the attention reads anyway), the scores and outputs back.
+    ...(withAttention
+      ? {
+          attention(a: AttentionInput): void {
+            storeNewKv(a);
+            const kvLength = (a.start + a.nTokens) * a.kvHeads * a.headDim;
+            const half = a.keys instanceof Uint16Array;
+            const kvBytes = kvLength * (half ? 2 : 4);
+            const pairs = a.nTokens * a.heads;
+            const scoreStride = Math.ceil((a.start + a.nTokens) / 16) * 16;
+            const qBytes = 4 * a.q.length;
+            const outBytes = 4 * pairs * a.headDim;
+            const base = scratchFor(qBytes + 2 * kvBytes + outBytes + 4 * pairs * scoreStride + 320);
+            const qAt = base;
+            const keysAt = align(qAt + qBytes);
+            const valuesAt = align(keysAt + kvBytes);
+            const outAt = align(valuesAt + kvBytes);
+            const scoresAt = align(outAt + outBytes);
+            const memory = heap.buffer;
+            new Float32Array(memory, qAt, a.q.length).set(a.q);
+            new Uint8Array(memory, keysAt, kvBytes).set(new Uint8Array(a.keys.buffer, a.keys.byteOffset, kvBytes));
+            new Uint8Array(memory, valuesAt, kvBytes).set(
+              new Uint8Array(a.values.buffer, a.values.byteOffset, kvBytes),
+            );
+            scaleFloat[0] = a.scale;
+            writeAttentionJob(scheduler.words, {
+              q: qAt,
+              keys: keysAt,
+              values: valuesAt,
+              out: outAt,
+              heads: a.heads,
+              kvHeads: a.kvHeads,
+              headDim: a.headDim,
+              start: a.start,
+              nTokens: a.nTokens,
+              scaleBits: scaleBits[0] as number,
+              half: half ? 1 : 0,
+              scores: scoresAt,
+              scoreStride,
+            });
+            run(pairs);
+            a.out.set(new Float32Array(heap.buffer, outAt, pairs * a.headDim));
+          },
+        }
+      : {}),
     dispose: () => scheduler.dispose(),
   };
 }
+
+const scaleBits = new Uint32Array(1);
+const scaleFloat = new Float32Array(scaleBits.buffer);
 
 /** Tokens per table-path job: their tables (16·qStride bytes each) stay in L2. */
 const TL_TOKENS = 4;

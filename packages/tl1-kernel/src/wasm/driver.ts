@@ -59,6 +59,7 @@ export async function createWasmDriver(
     scheduler,
     (words, begin, end) => runWasmJob(kernels, words, begin, end),
     wasmTernaryFastPath(kernels, heap),
+    true,
   );
   return driver as KernelDriver<unknown, unknown>;
 }

@@ -1,5 +1,5 @@
 import type { SharedHeap } from '../threads/heap.js';
-import { JOB_TERNARY, KIND, readDenseJob, readTernaryJob } from '../threads/jobs.js';
+import { JOB_ATTENTION, JOB_TERNARY, KIND, readAttentionJob, readDenseJob, readTernaryJob } from '../threads/jobs.js';
 import type { TernaryFastPath } from '../threads/split.js';
 
 /** The exports of wasm/tl1.c (all pointers are byte addresses in the shared memory). */
@@ -57,7 +57,27 @@ export interface WasmKernelExports {
     nTokens: number,
     y: number,
   ): void;
+  /** KERNEL.md §7 for (token, head) pairs [pair0, pair1); s: start + nTokens floats of scratch. */
+  attention(
+    q: number,
+    keys: number,
+    values: number,
+    out: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    start: number,
+    nTokens: number,
+    scale: number,
+    half: number,
+    pair0: number,
+    pair1: number,
+    s: number,
+  ): void;
 }
+
+const scaleBits = new Uint32Array(1);
+const scaleFloat = new Float32Array(scaleBits.buffer);
 
 /**
  * Instantiates the kernels on `memory`. The kernels use no linear-memory
@@ -100,6 +120,28 @@ export function wasmTernaryFastPath(ex: WasmKernelExports, heap: SharedHeap): Te
 
 /** Runs rows [begin, end) of the job in `words` with the wasm kernels. */
 export function runWasmJob(ex: WasmKernelExports, words: Uint32Array, begin: number, end: number): void {
+  if (words[KIND] === JOB_ATTENTION) {
+    const a = readAttentionJob(words);
+    scaleBits[0] = a.scaleBits;
+    // Each range has its own score rows (the first pair's), so threads never share scratch.
+    ex.attention(
+      a.q,
+      a.keys,
+      a.values,
+      a.out,
+      a.heads,
+      a.kvHeads,
+      a.headDim,
+      a.start,
+      a.nTokens,
+      scaleFloat[0] as number,
+      a.half,
+      begin,
+      end,
+      a.scores + 4 * begin * a.scoreStride,
+    );
+    return;
+  }
   if (words[KIND] === JOB_TERNARY) {
     const { m, b } = readTernaryJob(words);
     if (m.tl !== 0 && b.lut !== 0) {
