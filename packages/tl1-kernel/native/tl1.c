@@ -499,6 +499,34 @@ static int parts_for(double work, double minPerPart) {
   return n < 1 ? 1 : n;
 }
 
+/* Row splits of a uniform matrix fall on multiples of this (the tile or panel height). */
+static int64_t ternary_row_align(int64_t nT) { return nT >= PANEL_MIN_TOKENS ? 32 : 8; }
+
+/* For a uniform matrix, g->pdT = each segment's activation sum per token (allocated; the caller
+ * frees it); *work = the job's size for parts_for. Returns 0 when out of memory. */
+static int ternary_segment_sums(tl1_gemm* g, double* work) {
+  const tl1_mat* m = g->m;
+  const int64_t nT = g->nTokens;
+  g->pdT = NULL;
+  if (!m->uniform) {
+    *work = ((double)(m->rowCode[m->rows] - m->rowCode[0]) / 32.0 + (double)m->rows) * (double)nT;
+    return 1;
+  }
+  const int32_t U = m->uniform;
+  int32_t* pd = (int32_t*)malloc(sizeof(int32_t) * (size_t)U * (size_t)nT + 16);
+  if (!pd) return 0;
+  for (int32_t k = 0; k < U; k++) {
+    const size_t a = (size_t)m->segAct[k], e = a + 128 * (size_t)m->segChunks[k];
+    for (int64_t t = 0; t < nT; t++) {
+      const int32_t* pt = g->prefix + (size_t)t * (g->qStride + 1);
+      pd[(size_t)k * (size_t)nT + (size_t)t] = (int32_t)((uint32_t)pt[e] - (uint32_t)pt[a]);
+    }
+  }
+  g->pdT = pd;
+  *work = (double)m->rows * ((double)m->rowChunks + 1.0) * (double)nT;
+  return 1;
+}
+
 static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
   static const char* FN = "ternaryGemm";
   size_t argc = 7;
@@ -557,27 +585,12 @@ static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
       g.q = (const int8_t*)qCopy;
     }
   }
-  int32_t* pd = NULL;
   double work;
-  if (m->uniform) {
-    const int32_t U = m->uniform;
-    pd = (int32_t*)malloc(sizeof(int32_t) * (size_t)U * (size_t)nT + 16);
-    if (!pd) {
-      free(qCopy);
-      return PLAIN_ERR("%s: out of memory", FN);
-    }
-    for (int32_t k = 0; k < U; k++) {
-      const size_t a = (size_t)m->segAct[k], e = a + 128 * (size_t)m->segChunks[k];
-      for (int64_t t = 0; t < nT; t++) {
-        const int32_t* pt = g.prefix + (size_t)t * (g.qStride + 1);
-        pd[(size_t)k * (size_t)nT + (size_t)t] = (int32_t)((uint32_t)pt[e] - (uint32_t)pt[a]);
-      }
-    }
-    g.pdT = pd;
-    work = (double)m->rows * ((double)m->rowChunks + 1.0) * (double)nT;
-  } else {
-    work = ((double)(m->rowCode[m->rows] - m->rowCode[0]) / 32.0 + (double)m->rows) * (double)nT;
+  if (!ternary_segment_sums(&g, &work)) {
+    free(qCopy);
+    return PLAIN_ERR("%s: out of memory", FN);
   }
+  int32_t* const pd = (int32_t*)g.pdT;
 
   ternary_job job;
   job.g = &g;
@@ -588,8 +601,7 @@ static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
   for (int p = 1; p < np; p++) {
     int32_t b;
     if (m->uniform) {
-      const int64_t align = nT >= PANEL_MIN_TOKENS ? 32 : 8;
-      b = (int32_t)(((int64_t)m->rows * p / np) & ~(align - 1));
+      b = (int32_t)(((int64_t)m->rows * p / np) & ~(ternary_row_align(nT) - 1));
     } else { /* balance code bytes: first row whose codes start at or after the target */
       const int64_t c0 = m->rowCode[0], c1 = m->rowCode[m->rows];
       const int64_t target = c0 + (c1 - c0) * p / np;
@@ -608,6 +620,159 @@ static napi_value js_ternaryGemm(napi_env env, napi_callback_info info) {
   free(pd);
   free(qCopy);
   return make_undefined(env);
+}
+
+/* Several matrices over the same quantized tokens (Q, K, V; gate, up) in one pool dispatch: their
+ * rows are laid end to end and the parts split that sequence, so small matrices (K and V) no longer
+ * run on one thread each, and the pool is woken once. Every row is computed as ternaryGemm would. */
+#define MAX_MANY 8
+
+typedef struct {
+  int n, isa;
+  tl1_gemm g[MAX_MANY];
+  int32_t bounds[MAX_MANY][MAX_PARTS + 1]; /* part p takes rows [bounds[i][p], bounds[i][p+1]) of matrix i */
+} ternary_many_job;
+
+static void ternary_many_task(void* ctx, int p, int np) {
+  const ternary_many_job* j = (const ternary_many_job*)ctx;
+  if (p >= np) return;
+  for (int i = 0; i < j->n; i++)
+    if (j->bounds[i][p] < j->bounds[i][p + 1]) run_ternary(j->isa, &j->g[i], j->bounds[i][p], j->bounds[i][p + 1]);
+}
+
+static napi_value js_ternaryGemmMany(napi_env env, napi_callback_info info) {
+  static const char* FN = "ternaryGemmMany";
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7)
+    return TYPE_ERR("%s: expected 7 arguments (handles, q, prefix, qStride, actScales, nTokens, ys), found %zu", FN,
+                    argc);
+  bool isArray = false;
+  uint32_t n = 0, nY = 0;
+  if (napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[0], &n) != napi_ok)
+    return TYPE_ERR("%s: handles must be an array, found %s", FN, js_type_name(env, argv[0]));
+  if (napi_is_array(env, argv[6], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[6], &nY) != napi_ok)
+    return TYPE_ERR("%s: ys must be an array, found %s", FN, js_type_name(env, argv[6]));
+  if (n < 1 || n > MAX_MANY) return RANGE_ERR("%s: handles.length: expected 1 to %d, found %u", FN, MAX_MANY, n);
+  if (nY != n) return RANGE_ERR("%s: ys.length: expected %u (one per handle), found %u", FN, n, nY);
+  void *q, *prefix, *as;
+  size_t qLen, pLen, aLen;
+  int64_t qStride, nT;
+  if (!get_ta(env, argv[1], napi_int8_array, FN, "q", &q, &qLen)) return NULL;
+  if (!get_ta(env, argv[2], napi_int32_array, FN, "prefix", &prefix, &pLen)) return NULL;
+  if (!get_int(env, argv[3], FN, "qStride", 0, INT32_MAX - 1, &qStride)) return NULL;
+  if (!get_ta(env, argv[4], napi_float32_array, FN, "actScales", &as, &aLen)) return NULL;
+  if (!get_int(env, argv[5], FN, "nTokens", 0, INT32_MAX, &nT)) return NULL;
+  const uint64_t needQ = (uint64_t)nT * (uint64_t)qStride;
+  const uint64_t needP = (uint64_t)nT * (uint64_t)(qStride + 1);
+  if ((uint64_t)qLen < needQ)
+    return RANGE_ERR("%s: q.length: expected >= nTokens*qStride = %llu, found %zu", FN, (unsigned long long)needQ, qLen);
+  if ((uint64_t)pLen < needP)
+    return RANGE_ERR("%s: prefix.length: expected >= nTokens*(qStride+1) = %llu, found %zu", FN,
+                     (unsigned long long)needP, pLen);
+  if ((uint64_t)aLen < (uint64_t)nT)
+    return RANGE_ERR("%s: actScales.length: expected >= nTokens = %lld, found %zu", FN, (long long)nT, aLen);
+
+  ternary_many_job* job = (ternary_many_job*)calloc(1, sizeof *job);
+  if (!job) return PLAIN_ERR("%s: out of memory", FN);
+  job->n = (int)n;
+  job->isa = atomic_load(&g_isa);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value hv, yv;
+    char what[32];
+    NAPI_OK(napi_get_element(env, argv[0], i, &hv));
+    NAPI_OK(napi_get_element(env, argv[6], i, &yv));
+    snprintf(what, sizeof what, "ys[%u]", i);
+    tl1_handle* h = get_handle(env, hv, FN);
+    void* y;
+    size_t yLen;
+    if (!h || !get_ta(env, yv, napi_float32_array, FN, what, &y, &yLen)) {
+      free(job);
+      return NULL;
+    }
+    const tl1_mat* m = &h->m;
+    if (qStride < m->maxActEnd) {
+      free(job);
+      return RANGE_ERR("%s: qStride: expected >= maxActEnd of handles[%u] (%d), found %lld", FN, i, m->maxActEnd,
+                       (long long)qStride);
+    }
+    const uint64_t needY = (uint64_t)nT * (uint64_t)m->rows;
+    if ((uint64_t)yLen < needY) {
+      free(job);
+      return RANGE_ERR("%s: ys[%u].length: expected >= nTokens*rows = %llu, found %zu", FN, i,
+                       (unsigned long long)needY, yLen);
+    }
+    tl1_gemm* g = &job->g[i];
+    g->m = m;
+    g->q = (const int8_t*)q;
+    g->prefix = (const int32_t*)prefix;
+    g->qStride = (size_t)qStride;
+    g->actScales = (const float*)as;
+    g->nTokens = (int32_t)nT;
+    g->y = (float*)y;
+    g->pdT = NULL;
+  }
+  napi_value result = make_undefined(env);
+  if (nT == 0) {
+    free(job);
+    return result;
+  }
+  /* as ternaryGemm: q 64-byte aligned for the SIMD loads */
+  void* qCopy = NULL;
+  if (((uintptr_t)q & 63) != 0 && job->isa != TL1_ISA_SCALAR) {
+    const size_t bytes = (size_t)nT * (size_t)qStride;
+    qCopy = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (qCopy) {
+      memcpy(qCopy, q, bytes);
+      for (int i = 0; i < job->n; i++) job->g[i].q = (const int8_t*)qCopy;
+    }
+  }
+  double work = 0.0, w[MAX_MANY];
+  int ok = 1;
+  for (int i = 0; i < job->n && ok; i++) {
+    ok = ternary_segment_sums(&job->g[i], &w[i]);
+    work += w[i];
+  }
+  if (ok) {
+    /* Part p takes the work from work·p/np on; inside a matrix, at the row where that falls
+     * (rounded down to the tile height for uniform ones, to a row start by code bytes otherwise). */
+    const int np = parts_for(work, 8192.0);
+    double before = 0.0;
+    for (int i = 0; i < job->n; i++) {
+      const tl1_mat* m = job->g[i].m;
+      int32_t* b = job->bounds[i];
+      b[0] = 0;
+      b[np] = m->rows;
+      for (int p = 1; p < np; p++) {
+        const double at = work * p / np - before; /* this matrix's share before the cut */
+        int64_t r = at <= 0.0 ? 0 : at >= w[i] ? m->rows : (int64_t)((double)m->rows * (at / w[i]));
+        if (m->uniform) r &= ~(ternary_row_align(nT) - 1);
+        else {
+          const int64_t c0 = m->rowCode[0], c1 = m->rowCode[m->rows];
+          const int64_t target = c0 + (int64_t)((double)(c1 - c0) * (r / (double)(m->rows ? m->rows : 1)));
+          int32_t lo = 0, hi = m->rows;
+          while (lo < hi) {
+            const int32_t mid = lo + (hi - lo) / 2;
+            if ((int64_t)m->rowCode[mid] < target) lo = mid + 1;
+            else hi = mid;
+          }
+          r = lo;
+        }
+        if (r < b[p - 1]) r = b[p - 1];
+        if (r > m->rows) r = m->rows;
+        b[p] = (int32_t)r;
+      }
+      before += w[i];
+    }
+    tl1_pool_run(ternary_many_task, job, np);
+  } else {
+    result = PLAIN_ERR("%s: out of memory", FN);
+  }
+  for (int i = 0; i < job->n; i++) free((void*)job->g[i].pdT);
+  free(qCopy);
+  free(job);
+  return result;
 }
 
 /* ------------------------------------------------------------ activations */
@@ -989,6 +1154,7 @@ NAPI_MODULE_INIT() {
       {"getThreads", NULL, js_getThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryPrepare", NULL, js_ternaryPrepare, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryGemm", NULL, js_ternaryGemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ternaryGemmMany", NULL, js_ternaryGemmMany, NULL, NULL, NULL, napi_enumerable, NULL},
       {"quantizeTokens", NULL, js_quantizeTokens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rmsNorm", NULL, js_rmsNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},

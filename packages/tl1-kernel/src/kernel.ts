@@ -65,6 +65,8 @@ export interface KernelDriver<TernaryHandle, DenseHandle> {
   loadTernary(layout: TernaryLayout): TernaryHandle;
   loadDense(layout: DenseLayout): DenseHandle;
   ternaryGemm(handle: TernaryHandle, batch: TokenBatch, y: Float32Array): void;
+  /** Optional: ternaryGemm for 2–8 matrices of one batch at once (one thread dispatch); same results. */
+  ternaryGemmMany?(handles: readonly TernaryHandle[], batch: TokenBatch, ys: readonly Float32Array[]): void;
   denseGemm(handle: DenseHandle, x: Float32Array, nTokens: number, y: Float32Array): void;
   /**
    * Optional: fills batch (its q, prefix and actScales, sized for batch.nTokens and batch.qStride) from
@@ -112,6 +114,19 @@ interface RoundedInputs {
 
 const MAX_ROUNDED_VIEWS = 16;
 
+/** The most matrices one ternaryGemmMany driver call takes (the native addon's limit). */
+const MANY_MAX = 8;
+
+/** gemmMany's ternary matrices that one driver call serves: their indices and handles. */
+interface ManyPlan<TH> {
+  index: number[];
+  /** taken[i]: matrix i is one of them. */
+  taken: boolean[];
+  /** Every matrix is one of them (Ys can be passed as is). */
+  all: boolean;
+  handles: TH[];
+}
+
 export class Kernel<TH, DH> implements TernaryKernel {
   /** Quantized-activation buffers reused across calls (grown on demand). */
   private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
@@ -120,6 +135,10 @@ export class Kernel<TH, DH> implements TernaryKernel {
   /** Counts gemm/gemmMany calls, so a grid's buffer knows whether it already holds this call's X. */
   private call = 0;
   private disposed = false;
+  private readonly plans = new WeakMap<
+    readonly PreparedMatrix[],
+    { matrices: PreparedMatrix[]; plan: ManyPlan<TH> | undefined }
+  >();
 
   constructor(private readonly driver: KernelDriver<TH, DH>) {}
 
@@ -191,9 +210,18 @@ export class Kernel<TH, DH> implements TernaryKernel {
     let batch: TokenBatch | undefined;
     let batchStride = -1;
     this.call++;
+    // The ternary matrices of the first one's stride (all of them, in practice) in one driver call.
+    const plan = this.driver.ternaryGemmMany ? this.manyPlan(matrices) : undefined;
+    if (plan) {
+      const first = matrices[plan.index[0] as number] as PreparedTernary;
+      batch = this.quantize(X, nTokens, first.cols, first.qStride);
+      batchStride = first.qStride;
+      this.driver.ternaryGemmMany?.(plan.handles, batch, plan.all ? Ys : plan.index.map((i) => Ys[i] as Float32Array));
+    }
     for (let i = 0; i < matrices.length; i++) {
       const m = matrices[i] as PreparedTernary | PreparedDense;
       const out = Ys[i] as Float32Array;
+      if (plan?.taken[i]) continue;
       if (m.kind === 'ternary') {
         if (!batch || batchStride !== m.qStride) {
           batch = this.quantize(X, nTokens, m.cols, m.qStride);
@@ -204,6 +232,39 @@ export class Kernel<TH, DH> implements TernaryKernel {
         this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
       }
     }
+  }
+
+  /**
+   * Which matrices of a gemmMany list go to the driver together (at least two ternary ones of one
+   * stride), kept per list: the backend passes the same lists every token, and a decode step
+   * should allocate nothing. A list changed since is planned again.
+   */
+  private manyPlan(matrices: readonly PreparedMatrix[]): ManyPlan<TH> | undefined {
+    const known = this.plans.get(matrices);
+    if (known !== undefined && known.matrices.length === matrices.length) {
+      let same = true;
+      for (let i = 0; i < matrices.length && same; i++) same = known.matrices[i] === matrices[i];
+      if (same) return known.plan;
+    }
+    const index: number[] = [];
+    let stride = -1;
+    matrices.forEach((m, i) => {
+      if (m.kind !== 'ternary') return;
+      const { qStride } = m as PreparedTernary;
+      if (stride < 0) stride = qStride;
+      if (qStride === stride && index.length < MANY_MAX) index.push(i);
+    });
+    const plan =
+      index.length >= 2
+        ? {
+            index,
+            taken: matrices.map((_, i) => index.includes(i)),
+            all: index.length === matrices.length,
+            handles: index.map((i) => (matrices[i] as PreparedTernary).handle as TH),
+          }
+        : undefined;
+    this.plans.set(matrices, { matrices: [...matrices], plan });
+    return plan;
   }
 
   /**

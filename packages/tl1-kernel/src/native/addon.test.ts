@@ -98,6 +98,40 @@ describe.each(instances)('$label', ({ tl1 }) => {
     }
   });
 
+  it('ternaryGemmMany gives each matrix the bits of its own ternaryGemm, on every instruction set and split', () => {
+    if (!tl1.ternaryGemmMany) throw new Error('the addon has no ternaryGemmMany');
+    // Cases whose batches have one shape, uniform and general layouts mixed, in groups of up to 8, all
+    // run over the first one's batch; each matrix's own ternaryGemm (checked above) is the reference.
+    const byShape = new Map<string, TernaryKernelCase[]>();
+    for (const c of ternaryKernelCases()) {
+      const key = `${c.batch.nTokens}:${c.batch.qStride}`;
+      byShape.set(key, [...(byShape.get(key) ?? []), c]);
+    }
+    const groups = [...byShape.values()].filter((g) => g.length >= 2).map((g) => g.slice(0, 8));
+    expect(groups.length).toBeGreaterThan(0);
+    for (const group of groups) {
+      const handles = group.map((c) => prepare(tl1, c));
+      const { q, prefix, qStride, actScales, nTokens } = group[0]!.batch;
+      for (const isa of isas) {
+        tl1.setIsa(isa);
+        for (const threads of [1, 2, 3]) {
+          tl1.setThreads(threads);
+          const ys = group.map((c) => new Float32Array(nTokens * c.layout.rows + 3).fill(CANARY));
+          tl1.ternaryGemmMany(handles, q, prefix, qStride, actScales, nTokens, ys);
+          const wrong = group.flatMap((c, i) => {
+            const y = ys[i]!;
+            const n = nTokens * c.layout.rows;
+            const own = new Float32Array(n);
+            tl1.ternaryGemm(handles[i]!, q, prefix, qStride, actScales, nTokens, own);
+            const ok = sameFloat32(y.subarray(0, n), own) && y.subarray(n).every((v) => v === CANARY);
+            return ok ? [] : [c.name];
+          });
+          expect([isa, threads, wrong]).toEqual([isa, threads, []]);
+        }
+      }
+    }
+  });
+
   /** Native quantizeTokens into dirty buffers against src/activations.ts, the contract's transcription. */
   const sameQuantization = (X: Float32Array, nTokens: number, cols: number, qStride: number): boolean => {
     const want = quantizeTokens(X, nTokens, cols, qStride);
@@ -312,6 +346,28 @@ describe.runIf(addon)('the addon', () => {
     ] as const)
       expect([what, thrown(G(o))]).toEqual([what, expect.stringMatching(message)]);
     expect(thrown(() => raw.ternaryPrepare?.(u.codes))).toMatch(/expected 9 arguments/);
+  });
+
+  it('names the argument of ternaryGemmMany that is wrong', () => {
+    const c = ternaryKernelCases().find((k) => k.batch.nTokens * k.layout.rows > 4) as TernaryKernelCase;
+    const h = prepare(tl1, c);
+    const { q, prefix, qStride, actScales, nTokens } = c.batch;
+    const y = () => new Float32Array(nTokens * c.layout.rows);
+    const call =
+      (handles: unknown, ys: unknown, n = nTokens) =>
+      () =>
+        raw.ternaryGemmMany?.(handles, q, prefix, qStride, actScales, n, ys);
+    expect(thrown(call([h, h], [y(), y()]))).toBe('did not throw');
+    for (const [what, fn, message] of [
+      ['handles not an array', call(h, [y()]), /handles must be an array/],
+      ['no handles', call([], []), /handles\.length: expected 1 to 8, found 0/],
+      ['nine handles', call(Array(9).fill(h), Array.from({ length: 9 }, y)), /expected 1 to 8, found 9/],
+      ['ys shorter', call([h, h], [y()]), /ys\.length: expected 2/],
+      ['a short y', call([h, h], [y(), new Float32Array(1)]), /ys\[1\]\.length/],
+      ['a y of another type', call([h, h], [y(), new Float64Array(4)]), /ys\[1\] must be a Float32Array/],
+      ['not a handle', call([h, {}], [y(), y()]), /handle/],
+    ] as const)
+      expect([what, thrown(fn)]).toEqual([what, expect.stringMatching(message)]);
   });
 
   it('names the argument of ternaryGemm and denseGemm that is wrong', () => {

@@ -31,6 +31,16 @@ export interface NativeAddon {
     nTokens: number,
     y: Float32Array,
   ): void;
+  /** Several prepared matrices over one batch in one pool dispatch (absent from older addons). */
+  ternaryGemmMany?(
+    handles: object[],
+    q: Int8Array,
+    prefix: Int32Array,
+    qStride: number,
+    actScales: Float32Array,
+    nTokens: number,
+    ys: Float32Array[],
+  ): void;
   /** KERNEL.md §1 for nTokens rows of X; absent from addons built before it existed (the kernel then quantizes in JS). */
   quantizeTokens?(
     X: Float32Array,
@@ -127,6 +137,12 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
       ensureThreads();
       addon.ternaryGemm(handle, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, y);
     },
+    ternaryGemmMany: addon.ternaryGemmMany
+      ? (handles, b: TokenBatch, ys) => {
+          ensureThreads();
+          addon.ternaryGemmMany?.(handles, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, ys as Float32Array[]);
+        }
+      : undefined,
     quantizeTokens: addon.quantizeTokens
       ? (X, cols, b) => {
           ensureThreads();
