@@ -169,7 +169,7 @@ export async function measureRuntime(
   const threads = options.threads;
   const started = performance.now();
   if (runtime === 'trit') {
-    const { BitNetBackend, argmax } = await import('@trit/backend');
+    const { BitNetBackend } = await import('@trit/backend');
     const model = await BitNetBackend.load(path, {
       kernelImplementation: options.backend ?? 'auto',
       threads,
@@ -187,6 +187,8 @@ export async function measureRuntime(
       model.evaluate(prompt.slice(0, P));
       const prefillMs = performance.now() - t;
       const tokens: number[] = [];
+      // Greedy as `run` decodes: the kernel's argmax (no JS scan of the vocabulary).
+      const argmax = (logits: Float32Array) => model.kernel.argmax(logits);
       let next = prompt[P] as number;
       t = performance.now();
       for (let i = 0; i < D; i++) {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BitNetBackend } from './backend.js';
 import { BackendUsageError, ContextOverflowError, ModelLoadError } from './errors.js';
 import { PROFILE_STAGES } from './profile.js';
+import { argmax } from './sampling.js';
 import { writeTestModel } from './test-models.js';
 
 let dir: string;
@@ -389,6 +390,37 @@ describe('BitNetBackend forward pass', () => {
     await expect(run({ maxTokens: 2, temperature: -1 })).rejects.toThrow(/temperature/);
     await model.dispose();
   });
+
+  it("decodes greedily with the kernel's argmax: once per sampled token, the token JS's argmax picks", async () => {
+    const path = join(dir, 'greedy.gguf');
+    await writeTestModel(path, { arch: 'bitnet', type: 'TQ2_0', layers: 1 });
+    for (const implementation of ['js', 'wasm', 'native'] as const) {
+      let kernel: Awaited<ReturnType<typeof loadKernel>>;
+      try {
+        kernel = await loadKernel({ implementation, threads: 1 });
+      } catch {
+        continue;
+      }
+      const picks: { logits: Float32Array; id: number }[] = [];
+      const counted = Object.create(kernel) as typeof kernel;
+      counted.argmax = (values: Float32Array, count?: number) => {
+        const id = kernel.argmax(values, count);
+        picks.push({ logits: Float32Array.from(values), id });
+        return id;
+      };
+      const model = await BitNetBackend.load(path, { kernel: counted, contextSize: 32 });
+      const ids: number[] = [];
+      for await (const t of model.generate([3, 40, 41], { maxTokens: 6, temperature: 0, stop: [] })) ids.push(t.id);
+      expect(picks.length, implementation).toBe(
+        model.lastStats.generatedTokens + (model.lastStats.finishReason === 'eos' ? 1 : 0),
+      );
+      expect(picks.length).toBeGreaterThan(0);
+      for (const p of picks) expect(p.id).toBe(argmax(p.logits));
+      expect(ids.filter((id) => id >= 0)).toEqual(picks.slice(0, ids.filter((id) => id >= 0).length).map((p) => p.id));
+      await model.dispose();
+      await kernel.dispose();
+    }
+  }, 60_000);
 
   it('embeds text as the mean final hidden state', async () => {
     const path = join(dir, 'emb.gguf');

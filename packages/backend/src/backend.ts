@@ -458,7 +458,7 @@ export class BitNetBackend {
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 0)
       throw new BackendUsageError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
     this.checkTokens(ids);
-    const sampler = new Sampler(this.config.vocabSize, options);
+    const sampler = new Sampler(this.config.vocabSize, options, (logits) => this.kernel.argmax(logits));
     return this.generation(ids, maxTokens, sampler, options);
   }
 

@@ -68,7 +68,15 @@ export class Sampler {
   /** Marks tokens already penalized in this step; cleared after use. */
   private readonly penalized: Uint8Array;
 
-  constructor(vocabSize: number, options: SamplingOptions = {}) {
+  /**
+   * `greedy` picks the token at temperature 0: a kernel's (TernaryKernel.argmax) keeps
+   * the vocabulary scan out of JS. It must answer as this module's argmax does.
+   */
+  constructor(
+    vocabSize: number,
+    options: SamplingOptions = {},
+    private readonly greedy: (logits: Float32Array) => number = argmax,
+  ) {
     this.temperature = options.temperature ?? 0.8;
     this.topK = options.topK ?? 40;
     this.topP = options.topP ?? 0.95;
@@ -116,7 +124,7 @@ export class Sampler {
       }
       for (let i = from; i < recent.length; i++) if (recent[i] < logits.length) this.penalized[recent[i]] = 0;
     }
-    if (this.temperature === 0) return argmax(logits);
+    if (this.temperature === 0) return this.greedy(logits);
 
     const n = logits.length;
     const k = this.topK > 0 ? Math.min(this.topK, n) : n;

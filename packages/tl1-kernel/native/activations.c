@@ -129,3 +129,54 @@ void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double 
     for (int32_t i = 0; i < n; i++) ot[i] = (float)((double)xt[i] * scale * (double)w[i]);
   }
 }
+
+/* Argmax (KERNEL.md §9), the answer of src/argmax.ts: the first index holding the largest
+ * non-NaN value (±0 equal), or 0 when no value exceeds −∞. That is the first index equal
+ * to the maximum, so a max pass then an equality pass give it in any lane order. */
+static int32_t argmax_scalar(const float* x, int32_t n) {
+  int32_t best = 0;
+  float v = -INFINITY;
+  for (int32_t i = 0; i < n; i++)
+    if (x[i] > v) {
+      v = x[i];
+      best = i;
+    }
+  return best;
+}
+
+#if TL1_X86
+__attribute__((target("avx2"))) static int32_t argmax_avx2(const float* x, int32_t n) {
+  __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+  int32_t j = 0;
+  /* max_ps returns its second operand when either is NaN: NaN inputs are skipped */
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(x + j), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(x + j + 8), m1);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+  float mx = -INFINITY;
+  for (int i = 0; i < 8; i++)
+    if (lanes[i] > mx) mx = lanes[i];
+  for (int32_t i = j; i < n; i++)
+    if (x[i] > mx) mx = x[i];
+  if (!(mx > -INFINITY)) return 0;
+  const __m256 mv = _mm256_set1_ps(mx);
+  for (j = 0; j + 8 <= n; j += 8) {
+    const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + j), mv, _CMP_EQ_OQ));
+    if (hit) return j + __builtin_ctz((unsigned)hit);
+  }
+  for (; j < n; j++)
+    if (x[j] == mx) return j;
+  return 0; /* unreachable: mx is one of the values */
+}
+#endif
+
+int32_t tl1_argmax(int isa, const float* x, int32_t n) {
+#if TL1_X86
+  if (isa >= TL1_ISA_AVX2) return argmax_avx2(x, n);
+#else
+  (void)isa;
+#endif
+  return argmax_scalar(x, n);
+}

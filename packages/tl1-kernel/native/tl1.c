@@ -868,6 +868,23 @@ static napi_value js_rmsNorm(napi_env env, napi_callback_info info) {
   return make_undefined(env);
 }
 
+static napi_value js_argmax(napi_env env, napi_callback_info info) {
+  static const char* FN = "argmax";
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return TYPE_ERR("%s: expected 2 arguments (values, count), found %zu", FN, argc);
+  void* x;
+  size_t xLen;
+  int64_t n;
+  if (!get_ta(env, argv[0], napi_float32_array, FN, "values", &x, &xLen)) return NULL;
+  if (!get_int(env, argv[1], FN, "count", 0, INT32_MAX, &n)) return NULL;
+  if ((uint64_t)xLen < (uint64_t)n) return RANGE_ERR("%s: values.length: expected >= count = %lld, found %zu", FN, (long long)n, xLen);
+  napi_value r;
+  NAPI_OK(napi_create_int32(env, tl1_argmax(atomic_load(&g_isa), (const float*)x, (int32_t)n), &r));
+  return r;
+}
+
 /* ------------------------------------------------------------------ dense */
 
 typedef struct {
@@ -1157,6 +1174,7 @@ NAPI_MODULE_INIT() {
       {"ternaryGemmMany", NULL, js_ternaryGemmMany, NULL, NULL, NULL, napi_enumerable, NULL},
       {"quantizeTokens", NULL, js_quantizeTokens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rmsNorm", NULL, js_rmsNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"argmax", NULL, js_argmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attention", NULL, js_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"streamSum", NULL, js_streamSum, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -90,6 +90,9 @@ void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride,
 /* Rows [t0, t1) of nTokens x n floats; out may be x. */
 void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1);
 
+/* Index of the first largest of n floats, NaN skipped; 0 when none exceeds -inf. */
+int32_t tl1_argmax(int isa, const float* x, int32_t n);
+
 /* ---- dense (dense.c) ---- */
 typedef struct {
   int type; /* a ggml type id of dense_types.h */

@@ -1,6 +1,7 @@
 // The contract (types, the dense-type table, errors) is also its own entry; this one adds the kernels.
 
 export { absmaxQuantizeActivations, type QuantizedActivations } from './activations.js';
+export { jsArgmax } from './argmax.js';
 export { exp32, jsAttention } from './attention.js';
 export {
   type BenchWeightType,

@@ -1,4 +1,5 @@
 import { quantizeTokens, type TokenBatch, type TokenScratch } from './activations.js';
+import { checkArgmax, jsArgmax } from './argmax.js';
 import { type AttentionInput, checkAttention, jsAttention } from './attention.js';
 import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
 import { roundDenseActivations } from './dense-activations.js';
@@ -48,6 +49,12 @@ export interface TernaryKernel {
   /** RMSNorm of nTokens rows (KERNEL.md §8), in place when out is x; the same bits on every implementation. */
   rmsNorm(input: RmsNormInput): void;
   /**
+   * Index of the largest of the first `count` values (default all): the lowest index on ties,
+   * NaNs never chosen, 0 when none exceeds −∞ (KERNEL.md §9). Greedy decoding picks the next
+   * token with it, so no JS loop scans a vocabulary's logits.
+   */
+  argmax(values: Float32Array, count?: number): number;
+  /**
    * Y_i = X · M_iᵀ for several matrices that read the same input (Q, K and V;
    * gate and up): the same results as separate gemm calls, with the
    * activations quantized once for all the ternary ones and rounded once per
@@ -78,6 +85,8 @@ export interface KernelDriver<TernaryHandle, DenseHandle> {
   attention?(input: AttentionInput): void;
   /** Optional, as attention. */
   rmsNorm?(input: RmsNormInput): void;
+  /** Optional, as attention. */
+  argmax?(values: Float32Array, count: number): number;
   dispose(): Promise<void>;
 }
 
@@ -333,6 +342,13 @@ export class Kernel<TH, DH> implements TernaryKernel {
     this.live('rmsNorm');
     checkRmsNorm(input);
     (this.driver.rmsNorm ?? jsRmsNorm)(input);
+  }
+
+  argmax(values: Float32Array, count?: number): number {
+    this.live('argmax');
+    const n = count ?? (values instanceof Float32Array ? values.length : 0);
+    checkArgmax(values, n);
+    return (this.driver.argmax ?? jsArgmax)(values, n);
   }
 
   /** Idempotent; every later call throws KernelDisposedError at once (a disposed pool would otherwise wait on workers that are gone). */

@@ -13,6 +13,7 @@ import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { quantizeTokens } from '../activations.js';
+import { jsArgmax } from '../argmax.js';
 import { denseKernelCases, type TernaryKernelCase, ternaryKernelCases } from '../kernel-cases.js';
 import { loadNativeAddon, type NativeAddon, prepareOnAddon } from './driver.js';
 
@@ -234,6 +235,37 @@ describe.runIf(addon)('the addon', () => {
     }
     return 'did not throw';
   };
+
+  it('finds the index of src/argmax.ts on every instruction set (special values, every position, property)', () => {
+    const argmax = tl1.argmax as NonNullable<NativeAddon['argmax']>;
+    expect(argmax).toBeTypeOf('function');
+    const rng = createRng(12);
+    const special = [0, -0, Number.NaN, -Infinity, Infinity, 1, -1, 3.5];
+    for (const isa of instructionSets(tl1)) {
+      tl1.setIsa(isa);
+      for (const n of [0, 1, 5, 8, 15, 16, 17, 33, 64, 70]) {
+        for (let at = 0; at < Math.max(n, 1); at++) {
+          const v = Float32Array.from({ length: n }, () => special[rng.nextInt(special.length)] as number);
+          if (n > 0 && rng.nextInt(2) === 0) v[at] = 7;
+          expect(argmax(v, n), `${isa} n ${n} at ${at}: ${Array.from(v)}`).toBe(jsArgmax(v, n));
+          expect(argmax(v, at), `${isa} count ${at}`).toBe(jsArgmax(v, at));
+        }
+      }
+      fc.assert(
+        fc.property(fc.array(fc.float(), { maxLength: 70 }), (values) => {
+          const v = Float32Array.from(values);
+          return argmax(v, v.length) === jsArgmax(v, v.length);
+        }),
+        { numRuns: 200 },
+      );
+    }
+    tl1.setIsa('auto');
+    expect(thrown(() => raw.argmax?.(new Float32Array(2), 3))).toMatch(
+      /argmax: values.length: expected >= count = 3, found 2/,
+    );
+    expect(thrown(() => raw.argmax?.(new Float64Array(2), 1))).toMatch(/argmax: values/);
+    expect(thrown(() => raw.argmax?.(new Float32Array(2), -1))).toMatch(/argmax: count/);
+  });
 
   it('rounds stored keys and values to halves with the bits of floatToHalfBits on every instruction set', () => {
     const rng = createRng(3);

@@ -33,13 +33,13 @@ export interface NativeAddon {
   ): void;
   /** Several prepared matrices over one batch in one pool dispatch (absent from older addons). */
   ternaryGemmMany?(
-    handles: object[],
+    handles: readonly object[],
     q: Int8Array,
     prefix: Int32Array,
     qStride: number,
     actScales: Float32Array,
     nTokens: number,
-    ys: Float32Array[],
+    ys: readonly Float32Array[],
   ): void;
   /** KERNEL.md §1 for nTokens rows of X; absent from addons built before it existed (the kernel then quantizes in JS). */
   quantizeTokens?(
@@ -53,6 +53,8 @@ export interface NativeAddon {
   ): void;
   /** KERNEL.md §8; absent from older addons (the kernel then runs src/norm.ts). */
   rmsNorm?(x: Float32Array, out: Float32Array, weight: Float32Array, nTokens: number, n: number, eps: number): void;
+  /** KERNEL.md §9; absent from older addons (the kernel then runs src/argmax.ts). */
+  argmax?(values: Float32Array, count: number): number;
   denseGemm(
     type: number,
     data: Uint8Array,
@@ -140,7 +142,7 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
     ternaryGemmMany: addon.ternaryGemmMany
       ? (handles, b: TokenBatch, ys) => {
           ensureThreads();
-          addon.ternaryGemmMany?.(handles, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, ys as Float32Array[]);
+          addon.ternaryGemmMany?.(handles, b.q, b.prefix, b.qStride, b.actScales, b.nTokens, ys);
         }
       : undefined,
     quantizeTokens: addon.quantizeTokens
@@ -155,6 +157,8 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
           addon.rmsNorm?.(a.x, a.out, a.weight, a.nTokens, a.n, a.eps);
         }
       : undefined,
+    // One thread: the caller's, no pool dispatch (a vocabulary's logits take microseconds).
+    argmax: addon.argmax ? (values, count) => addon.argmax?.(values, count) ?? 0 : undefined,
     denseGemm: (layout, x, nTokens, y) => {
       ensureThreads();
       addon.denseGemm(layout.info.ggmlType, layout.bytes, layout.rows, layout.cols, x, nTokens, y);
