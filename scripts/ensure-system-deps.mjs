@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 
 const needs = [
   { pkg: 'chromium', present: () => existsSync(process.env.TRIT_CHROMIUM ?? '/usr/bin/chromium') },
-  { pkg: 'clang', present: () => has('clang') || has('clang-14') || has('clang-16') },
-  { pkg: 'lld', present: () => has('wasm-ld') || has('wasm-ld-14') || has('wasm-ld-16') },
+  { pkg: 'clang-16', present: () => has('clang-16') },
+  { pkg: 'lld-16', present: () => has('wasm-ld-16') },
 ];
 
 function has(command) {

@@ -23,5 +23,11 @@ export {
 } from './errors.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
 export type { RmsNormInput } from './norm.js';
-export type { LoadedKernel, LoadKernelOptions, SkippedBackend, SkippedImplementation } from './select.js';
+export type {
+  LoadedKernel,
+  LoadKernelOptions,
+  SkippedBackend,
+  SkippedImplementation,
+  WasmSimd,
+} from './select.js';
 export type { GgufTernaryInput, TernaryMatrixInput, TernaryTensorInput } from './ternary-input.js';

@@ -1,6 +1,6 @@
 import { TernaryTensor } from '@trit/ternary';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { absmaxQuantizeActivations, quantizeTokens } from './activations.js';
 import { KernelFormatError, KernelLoadError, KernelShapeError } from './errors.js';
 import { loadKernel } from './select.js';
@@ -86,6 +86,33 @@ describe('loadKernel', () => {
     expect(kernel.name).not.toMatch(/^native/);
     expect(kernel.skipped[0]?.implementation).toBe('native');
     expect(kernel.skipped[0]?.reason).toMatch(/no usable addon binary/);
+  });
+
+  it('picks the wasm build by wasmSimd: relaxed SIMD where the engine has it, else plain SIMD128', async () => {
+    const names: string[] = [];
+    for (const wasmSimd of ['auto', 'relaxed', 'simd128'] as const) {
+      const kernel = await loadKernel({ implementation: 'wasm', threads: 1, wasmSimd });
+      names.push(kernel.name);
+      await kernel.dispose();
+    }
+    // vitest.config.ts gives Node 20 relaxed SIMD; Node 22 and later have it anyway.
+    expect(names).toEqual(['wasm-relaxed-simd', 'wasm-relaxed-simd', 'wasm-simd128']);
+    const bad = loadKernel({ implementation: 'wasm', threads: 1, wasmSimd: 'sse' as 'auto' });
+    await expect(bad).rejects.toThrow(/wasmSimd must be auto, relaxed or simd128, got sse/);
+  });
+
+  it('falls back to plain SIMD128 on an engine without relaxed SIMD, and says so when it was required', async () => {
+    const validate = vi.spyOn(WebAssembly, 'validate').mockReturnValue(false);
+    try {
+      const kernel = await loadKernel({ implementation: 'wasm', threads: 1 });
+      expect(kernel.name).toBe('wasm-simd128');
+      await kernel.dispose();
+      const attempt = loadKernel({ implementation: 'wasm', threads: 1, wasmSimd: 'relaxed' });
+      await expect(attempt).rejects.toThrow(KernelLoadError);
+      await expect(attempt).rejects.toThrow(/no relaxed SIMD/);
+    } finally {
+      validate.mockRestore();
+    }
   });
 
   it('still accepts the deprecated `backend` option, and refuses one that disagrees with `implementation`', async () => {

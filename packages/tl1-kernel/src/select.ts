@@ -4,6 +4,9 @@ import { Kernel, type TernaryKernel } from './kernel.js';
 import { createNativeDriver, loadNativeAddon } from './native/driver.js';
 import { createWasmDriver } from './wasm/driver.js';
 
+/** Which wasm build `loadKernel` uses: see {@link LoadKernelOptions.wasmSimd}. */
+export type WasmSimd = 'auto' | 'relaxed' | 'simd128';
+
 export interface LoadKernelOptions {
   /** `auto` tries native, then wasm, then js. The TRIT_KERNEL env var overrides this. */
   implementation?: 'auto' | KernelImplementation;
@@ -15,6 +18,12 @@ export interface LoadKernelOptions {
   nativeAddonPath?: string;
   /** Browsers: where the .wasm files are served (default: ../wasm/ relative to this module). */
   wasmBaseUrl?: string | URL;
+  /**
+   * wasm: `auto` (default) uses the relaxed-SIMD build where the engine validates it
+   * (Node ≥ 22, Chromium-based browsers since 114), else plain SIMD128; `relaxed` requires it;
+   * `simd128` never uses it. Both give the same bits.
+   */
+  wasmSimd?: WasmSimd;
 }
 
 /** Why `auto` passed over an implementation, for diagnostics. */

@@ -32,11 +32,15 @@ const required: KernelImplementation[] =
   process.arch === 'x64' && !process.env.TRIT_ALLOW_MISSING_NATIVE ? ['js', 'wasm', 'native'] : ['js'];
 const kernels: { label: string; kernel: TernaryKernel; isa?: string }[] = [];
 for (const implementation of ['js', 'wasm', 'native'] as const) {
-  for (const threads of [1, 2]) {
-    try {
-      kernels.push({ label: `${implementation} × ${threads}`, kernel: await loadKernel({ implementation, threads }) });
-    } catch (error) {
-      if (required.includes(implementation)) throw error;
+  // Both wasm builds (vitest.config.ts gives Node 20 relaxed SIMD).
+  for (const wasmSimd of implementation === 'wasm' ? (['simd128', 'relaxed'] as const) : [undefined]) {
+    for (const threads of [1, 2]) {
+      try {
+        const kernel = await loadKernel({ implementation, threads, wasmSimd });
+        kernels.push({ label: `${kernel.name} × ${threads}`, kernel });
+      } catch (error) {
+        if (required.includes(implementation)) throw error;
+      }
     }
   }
 }

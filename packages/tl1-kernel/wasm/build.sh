@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Rebuild tl1-simd.wasm and tl1-simd-mt.wasm from tl1.c (deterministic output),
-# after regenerating source_hash.h (the hash the modules export as source_hash).
-# Needs node, clang (wasm32 target) and wasm-ld (Debian: apt-get install clang lld).
+# Rebuild the four modules from tl1.c (deterministic output): tl1-simd.wasm and
+# tl1-simd-mt.wasm (SIMD128), tl1-relaxed-simd.wasm and tl1-relaxed-simd-mt.wasm
+# (SIMD128 + relaxed SIMD), after regenerating source_hash.h (the hash the modules
+# export as source_hash). Needs node, clang 16 (wasm32 target) and its wasm-ld
+# (Debian: apt-get install clang-16 lld-16): the bytes depend on the compiler, and
+# older clangs write relaxed-SIMD opcodes from before the proposal's final numbering.
 # Override the tools with CLANG=... WASM_LD=... if needed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,13 +26,13 @@ find_tool() { # var-name candidates...
   return 1
 }
 
-find_tool CLANG clang clang-16 clang-15 clang-14 ||
-  { echo "build.sh: clang not found (tried clang, clang-16, clang-15, clang-14). Install it: apt-get install clang lld" >&2; exit 1; }
-find_tool WASM_LD wasm-ld wasm-ld-16 wasm-ld-15 wasm-ld-14 ||
-  { echo "build.sh: wasm-ld not found (tried wasm-ld, wasm-ld-16, wasm-ld-15, wasm-ld-14). Install it: apt-get install lld" >&2; exit 1; }
+find_tool CLANG clang-16 ||
+  { echo "build.sh: clang-16 not found. Install it: apt-get install clang-16 lld-16" >&2; exit 1; }
+find_tool WASM_LD wasm-ld-16 ||
+  { echo "build.sh: wasm-ld-16 not found. Install it: apt-get install lld-16" >&2; exit 1; }
 
-if ! "$CLANG" --target=wasm32 -msimd128 -x c -c -o /dev/null - </dev/null 2>/dev/null; then
-  echo "build.sh: $CLANG cannot target wasm32 with SIMD128" >&2
+if ! "$CLANG" --target=wasm32 -msimd128 -mrelaxed-simd -x c -c -o /dev/null - </dev/null 2>/dev/null; then
+  echo "build.sh: $CLANG cannot target wasm32 with SIMD128 and relaxed SIMD" >&2
   exit 1
 fi
 
@@ -52,18 +55,22 @@ cp tl1.c source_hash.h ../include/*.h "$tmp/"
   cd "$tmp"
   "$CLANG" "${CFLAGS[@]}" -c tl1.c -o st.o
   "$CLANG" "${CFLAGS[@]}" -matomics -mbulk-memory -c tl1.c -o mt.o
+  "$CLANG" "${CFLAGS[@]}" -mrelaxed-simd -DTL1_RELAXED -c tl1.c -o rst.o
+  "$CLANG" "${CFLAGS[@]}" -mrelaxed-simd -DTL1_RELAXED -matomics -mbulk-memory -c tl1.c -o rmt.o
   "$WASM_LD" "${LDFLAGS[@]}" -o tl1-simd.wasm st.o
   "$WASM_LD" "${LDFLAGS[@]}" --shared-memory --max-memory=4294967296 -o tl1-simd-mt.wasm mt.o
+  "$WASM_LD" "${LDFLAGS[@]}" -o tl1-relaxed-simd.wasm rst.o
+  "$WASM_LD" "${LDFLAGS[@]}" --shared-memory --max-memory=4294967296 -o tl1-relaxed-simd-mt.wasm rmt.o
 )
 
 # The kernels must not use a linear-memory stack or any data of their own
 # (several instances share one memory in the MT build). Check the disassembly
 # when a disassembler is available.
 DIS=""
-for c in llvm-objdump llvm-objdump-16 llvm-objdump-15 llvm-objdump-14; do
+for c in llvm-objdump-16 llvm-objdump; do
   command -v "$c" >/dev/null 2>&1 && { DIS=$c; break; }
 done
-for w in tl1-simd.wasm tl1-simd-mt.wasm; do
+for w in tl1-simd.wasm tl1-simd-mt.wasm tl1-relaxed-simd.wasm tl1-relaxed-simd-mt.wasm; do
   if [ -n "$DIS" ]; then
     # Whole listings first: with pipefail, grep -q closing the pipe early would fail the check's own test.
     listing="$("$DIS" -d "$tmp/$w")"

@@ -2,7 +2,8 @@
  * @trit/tl1-kernel: wasm32 SIMD128 backend (see KERNEL.md, wasm/README.md).
  *
  * Implements KERNEL.md §2-4 bit-identically. Built by wasm/build.sh with
- *   clang --target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off
+ *   clang-16 --target=wasm32 -O3 -msimd128 -ffreestanding -nostdlib -ffp-contract=off
+ * (and, for the relaxed-SIMD build, -mrelaxed-simd -DTL1_RELAXED).
  *
  * Rules kept throughout this file:
  *  - no libc, no global or static data, and nothing that needs a linear-memory
@@ -31,6 +32,17 @@
  * operations that the wasm backend can only scalarise (sitofp <4 x i8>, i16
  * compares on i32 data, ...). */
 #define OPAQUE(v) __asm__("" : "+r"(v))
+
+/* Table lookup of 16 indices that are always masked nibbles (0..15). The
+ * relaxed-SIMD build (-DTL1_RELAXED, wasm/build.sh) uses i8x16.relaxed_swizzle,
+ * which agrees with i8x16.swizzle on such indices by definition; engines then
+ * emit a bare byte shuffle, without the extra instructions that zero indices
+ * >= 16 (wasm/README.md). */
+#ifdef TL1_RELAXED
+#define LOOKUP16(table, idx) ((v128_t)__builtin_wasm_relaxed_swizzle_i8x16((__i8x16)(table), (__i8x16)(idx)))
+#else
+#define LOOKUP16(table, idx) wasm_i8x16_swizzle((table), (idx))
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* helpers                                                                   */
@@ -653,7 +665,7 @@ void ternary_tl_lut(const int8_t *q, int32_t uniform, const int32_t *segAct, con
           v128_t tl_ = wasm_v128_load(lut + 32 * h), th_ = wasm_v128_load(lut + 32 * h + 16);        \
           for (int i = 0; i < NG; i++) {                                                             \
             v128_t x = wasm_v128_and(h ? wasm_u16x8_shr(v[i], 4) : v[i], m);                         \
-            v128_t bl_ = wasm_i8x16_swizzle(tl_, x), bh_ = wasm_i8x16_swizzle(th_, x);               \
+            v128_t bl_ = LOOKUP16(tl_, x), bh_ = LOOKUP16(th_, x);                                   \
             lo[i] = wasm_i16x8_add(lo[i], wasm_i8x16_shuffle(bl_, bh_, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)); \
             hi[i] = wasm_i16x8_add(hi[i], wasm_i8x16_shuffle(bl_, bh_, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)); \
           }                                                                                          \

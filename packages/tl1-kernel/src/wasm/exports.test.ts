@@ -1,4 +1,4 @@
-// The wasm kernels called directly (wasm/tl1.c, both builds): they match
+// The wasm kernels called directly (wasm/tl1.c, all four builds): they match
 // src/reference.ts bit for bit on the stress cases of src/kernel-cases.ts, write
 // nothing in memory but their y rows, and the shared-memory build splits rows
 // between worker threads with the same result.
@@ -14,6 +14,8 @@ const PAGE = 65_536;
 const builds = [
   { file: 'tl1-simd.wasm', shared: false },
   { file: 'tl1-simd-mt.wasm', shared: true },
+  { file: 'tl1-relaxed-simd.wasm', shared: false },
+  { file: 'tl1-relaxed-simd-mt.wasm', shared: true },
 ].map((b) => ({ ...b, module: new WebAssembly.Module(readFileSync(new URL(b.file, wasmDirectory()))) }));
 
 /** One memory with the buffers of one call copied in, 16-byte aligned from address 16 (0 stays a null pointer). */
