@@ -3,6 +3,10 @@
  * against llama.cpp (node-llama-cpp) on the same file, tokens and threads in
  * the same run. Each runtime is measured in its own child process, so peak
  * RSS is that runtime's alone and neither competes with the other's threads.
+ * With several rounds the runtimes alternate (trit first in even rounds), and
+ * ratios are medians of each round's ratio: on a shared machine the load
+ * drifts between runs, and a pair measured back to back sees the most similar
+ * conditions.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,12 +30,16 @@ export interface BenchModelOptions {
   vsLlamaCpp?: boolean;
   /** After the timed runs, run trit's prefill and decode again with stage timing (profile.ts in @trit/backend). */
   profile?: boolean;
+  /** Measurements of each runtime, alternating (default 1). */
+  rounds?: number;
   /** Called before each runtime starts. */
   onStage?: (stage: string) => void;
 }
 
 export interface RuntimeMeasurement {
   runtime: BenchRuntime;
+  /** Which round (0-based) of `bench model --rounds` this run belongs to. */
+  round?: number;
   /** trit's kernel name, or "llama.cpp cpu". */
   engine: string;
   threads: number;
@@ -64,11 +72,49 @@ export interface ModelBenchReport {
   bandwidth: { GBps: number; method: string };
   /** Bandwidth over bytes per token: no runtime decodes faster than this. */
   decodeCeilingTokensPerSecond: number;
+  /** Rounds measured: each runtime once per round. */
+  rounds: number;
   runs: RuntimeMeasurement[];
-  /** trit over llama.cpp (> 1 is faster for speeds; < 1 is smaller for memory). */
-  vsLlamaCpp?: { prefill: number; decode: number; peakRss: number; sameGreedyPrefix: number };
+  /** Per runtime, over its rounds: median, lowest and highest speeds. */
+  summary: RuntimeSummary[];
+  /**
+   * trit over llama.cpp (> 1 is faster for speeds; < 1 is smaller for memory): the median of
+   * each round's ratio, with the lowest and highest; the greedy prefix is round 0's.
+   */
+  vsLlamaCpp?: {
+    prefill: number;
+    decode: number;
+    peakRss: number;
+    prefillRange: [number, number];
+    decodeRange: [number, number];
+    sameGreedyPrefix: number;
+  };
   /** Why llama.cpp was not measured, when asked to be. */
   llamaCppUnavailable?: string;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface RuntimeSummary {
+  runtime: BenchRuntime;
+  engine: string;
+  rounds: number;
+  prefillTokensPerSecond: Spread;
+  decodeTokensPerSecond: Spread;
+  peakRssBytes: Spread;
+}
+
+/** Median (mean of the middle two for an even count), lowest and highest. */
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return { median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
 }
 
 /** The prompt both runtimes see: deterministic ids spread over the vocabulary. */
@@ -135,7 +181,8 @@ function measureInChild(path: string, runtime: BenchRuntime, options: BenchModel
     ...(options.profile && runtime === 'trit' ? ['--profile'] : []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The parent's Node flags too (e.g. --experimental-wasm-relaxed-simd on Node 20).
+    const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -293,27 +340,56 @@ export async function benchModel(path: string, options: BenchModelOptions): Prom
   options.onStage?.('measuring memory bandwidth');
   const { measureMemoryBandwidth } = await import('@trit/tl1-kernel');
   const bandwidth = (await measureMemoryBandwidth([options.threads]))[0] ?? { GBps: Number.NaN, method: 'unmeasured' };
+  const rounds = options.rounds ?? 1;
   const runs: RuntimeMeasurement[] = [];
-  options.onStage?.('trit');
-  runs.push(await measureInChild(path, 'trit', options));
   let llamaCppUnavailable: string | undefined;
-  if (options.vsLlamaCpp) {
-    options.onStage?.('llama.cpp');
-    try {
-      runs.push(await measureInChild(path, 'llama.cpp', options));
-    } catch (error) {
-      llamaCppUnavailable = (error as Error).message;
+  for (let round = 0; round < rounds; round++) {
+    const order: BenchRuntime[] = round % 2 === 0 ? ['trit', 'llama.cpp'] : ['llama.cpp', 'trit'];
+    for (const runtime of order) {
+      if (runtime === 'llama.cpp' && (!options.vsLlamaCpp || llamaCppUnavailable !== undefined)) continue;
+      options.onStage?.(rounds > 1 ? `${runtime} (round ${round + 1} of ${rounds})` : runtime);
+      // Profiling is one more, separate run: once is enough.
+      const roundOptions = { ...options, profile: options.profile === true && round === 0 };
+      try {
+        runs.push({ ...(await measureInChild(path, runtime, roundOptions)), round });
+      } catch (error) {
+        if (runtime === 'trit') throw error;
+        llamaCppUnavailable = (error as Error).message;
+      }
     }
   }
-  const [ours, theirs] = runs;
+  const summary = (['trit', 'llama.cpp'] as const).flatMap((runtime): RuntimeSummary[] => {
+    const mine = runs.filter((r) => r.runtime === runtime);
+    if (mine.length === 0) return [];
+    return [
+      {
+        runtime,
+        engine: mine[0]?.engine ?? '',
+        rounds: mine.length,
+        prefillTokensPerSecond: spread(mine.map((r) => r.prefillTokensPerSecond)),
+        decodeTokensPerSecond: spread(mine.map((r) => r.decodeTokensPerSecond)),
+        peakRssBytes: spread(mine.map((r) => r.peakRssBytes)),
+      },
+    ];
+  });
+  // Pairs of the same round; a round whose llama.cpp run failed has none.
+  const pairs = runs.flatMap((ours) => {
+    const theirs = ours.runtime === 'trit' && runs.find((r) => r.runtime === 'llama.cpp' && r.round === ours.round);
+    return theirs ? [{ ours, theirs }] : [];
+  });
   let vsLlamaCpp: ModelBenchReport['vsLlamaCpp'];
-  if (ours && theirs) {
+  const first = pairs[0];
+  if (first) {
     let same = 0;
-    while (same < ours.tokens.length && ours.tokens[same] === theirs.tokens[same]) same++;
+    while (same < first.ours.tokens.length && first.ours.tokens[same] === first.theirs.tokens[same]) same++;
+    const prefill = spread(pairs.map((p) => p.ours.prefillTokensPerSecond / p.theirs.prefillTokensPerSecond));
+    const decode = spread(pairs.map((p) => p.ours.decodeTokensPerSecond / p.theirs.decodeTokensPerSecond));
     vsLlamaCpp = {
-      prefill: ours.prefillTokensPerSecond / theirs.prefillTokensPerSecond,
-      decode: ours.decodeTokensPerSecond / theirs.decodeTokensPerSecond,
-      peakRss: ours.peakRssBytes / theirs.peakRssBytes,
+      prefill: prefill.median,
+      decode: decode.median,
+      peakRss: spread(pairs.map((p) => p.ours.peakRssBytes / p.theirs.peakRssBytes)).median,
+      prefillRange: [prefill.min, prefill.max],
+      decodeRange: [decode.min, decode.max],
       sameGreedyPrefix: same,
     };
   }
@@ -328,7 +404,9 @@ export async function benchModel(path: string, options: BenchModelOptions): Prom
     bytesPerToken: bytes,
     bandwidth: { GBps: bandwidth.GBps, method: bandwidth.method },
     decodeCeilingTokensPerSecond: (bandwidth.GBps * 1e9) / bytes,
+    rounds,
     runs,
+    summary,
     ...(vsLlamaCpp ? { vsLlamaCpp } : {}),
     ...(llamaCppUnavailable ? { llamaCppUnavailable } : {}),
   };
@@ -340,20 +418,54 @@ export function formatModelBench(r: ModelBenchReport): string {
   const lines = [
     `trit bench model: ${r.model}`,
     `  ${r.architecture}, ${(r.fileBytes / GB).toFixed(2)} GB; ${r.threads} thread${r.threads === 1 ? '' : 's'}; prefill ${r.promptTokens} tokens, then ${r.decodeTokens} greedy tokens one at a time; ${r.kvCache} KV cache`,
+    ...(r.rounds > 1
+      ? [`  ${r.rounds} rounds, the runtimes alternating; ratios are the median of each round's ratio`]
+      : []),
     `  memory bandwidth ≈ ${r.bandwidth.GBps.toFixed(1)} GB/s (${r.bandwidth.method}); a token reads ${(r.bytesPerToken / GB).toFixed(2)} GB of weights, so decode cannot beat ≈ ${r.decodeCeilingTokensPerSecond.toFixed(1)} tok/s`,
     '',
-    `  ${'runtime'.padEnd(22)}${'load'.padStart(8)}${'prefill tok/s'.padStart(16)}${'decode tok/s'.padStart(15)}${'peak RSS'.padStart(12)}`,
   ];
+  const runName = (run: RuntimeMeasurement) =>
+    (run.runtime === 'trit' ? `trit ${run.engine} ×${run.threads}` : `llama.cpp ×${run.threads}`) +
+    (r.rounds > 1 ? ` #${(run.round ?? 0) + 1}` : '');
+  const w = Math.max(22, ...r.runs.map((run) => runName(run).length + 2));
+  const row = (label: string, load: string, prefill: string, decode: string, rss: string) =>
+    `  ${label.padEnd(w)}${load.padStart(8)}${prefill.padStart(16)}${decode.padStart(15)}${rss.padStart(12)}`.trimEnd();
+  lines.push(row('runtime', 'load', 'prefill tok/s', 'decode tok/s', 'peak RSS'));
   for (const run of r.runs) {
-    const name = run.runtime === 'trit' ? `trit ${run.engine} ×${run.threads}` : `llama.cpp ×${run.threads}`;
     lines.push(
-      `  ${name.padEnd(22)}${`${(run.loadMs / 1000).toFixed(1)} s`.padStart(8)}${run.prefillTokensPerSecond.toFixed(1).padStart(16)}${run.decodeTokensPerSecond.toFixed(1).padStart(15)}${`${(run.peakRssBytes / GB).toFixed(2)} GB`.padStart(12)}`,
+      row(
+        runName(run),
+        `${(run.loadMs / 1000).toFixed(1)} s`,
+        run.prefillTokensPerSecond.toFixed(1),
+        run.decodeTokensPerSecond.toFixed(1),
+        `${(run.peakRssBytes / GB).toFixed(2)} GB`,
+      ),
     );
+  }
+  const range = (lo: number, hi: number, digits: number, unit = '') =>
+    `${lo.toFixed(digits)}–${hi.toFixed(digits)}${unit}`;
+  if (r.rounds > 1) {
+    const cell = (x: Spread) => `${x.median.toFixed(1)} (${range(x.min, x.max, 1)})`;
+    lines.push(
+      '',
+      `  ${'median (lowest–highest)'.padEnd(w)}${'prefill tok/s'.padStart(26)}${'decode tok/s'.padStart(26)}`,
+    );
+    for (const x of r.summary) {
+      const name = x.runtime === 'trit' ? `trit ${x.engine}` : 'llama.cpp';
+      lines.push(
+        `  ${name.padEnd(w)}${cell(x.prefillTokensPerSecond).padStart(26)}${cell(x.decodeTokensPerSecond).padStart(26)}`,
+      );
+    }
+    lines.push('');
   }
   if (r.vsLlamaCpp) {
     const v = r.vsLlamaCpp;
     lines.push(
-      `  ${'trit / llama.cpp'.padEnd(22)}${''.padStart(8)}${`${v.prefill.toFixed(2)}×`.padStart(16)}${`${v.decode.toFixed(2)}×`.padStart(15)}${`${v.peakRss.toFixed(2)}×`.padStart(12)}`,
+      row('trit / llama.cpp', '', `${v.prefill.toFixed(2)}×`, `${v.decode.toFixed(2)}×`, `${v.peakRss.toFixed(2)}×`),
+    );
+    if (r.rounds > 1)
+      lines.push(row('  per-round range', '', range(...v.prefillRange, 2, '×'), range(...v.decodeRange, 2, '×'), ''));
+    lines.push(
       '',
       `  greedy decode: the first ${v.sameGreedyPrefix} of ${r.decodeTokens} tokens are the same in both runtimes` +
         ' (ternary weights: llama.cpp rounds activations per 256-block, BitNet per token, so they drift apart)',

@@ -52,12 +52,13 @@ Commands:
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0|q4_0|q4_k|q5_k|q6_k)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
               [--kernel|--backend auto|native|wasm|js] [--kv-cache f16|f32] [--vs-llama-cpp]
-              [--profile] [--json]
+              [--profile] [--rounds N] [--json]
                              prefill and decode tokens/s and peak RSS, each runtime in its own
                              process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
                              file, tokens, threads and KV cache type, and prints the ratios; --profile reruns
                              trit's prefill and decode timing each stage (GEMV groups, attention,
-                             norms, glue, head, sampling) per token
+                             norms, glue, head, sampling) per token; --rounds N measures each runtime
+                             N times, alternating, and gives medians, ranges and per-round ratios
 
 Options:
   -h, --help                 show this help
@@ -486,6 +487,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
       'vs-llama-cpp': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'kv-cache': { type: 'string' },
+      rounds: { type: 'string' },
       /** Internal: measure one runtime and print its JSON (the parent runs each runtime in a child). */
       child: { type: 'string' },
     },
@@ -506,6 +508,7 @@ async function benchModelCommand(args: readonly string[]): Promise<number> {
     vsLlamaCpp: values['vs-llama-cpp'],
     profile: values.profile,
     kvCache: kvCacheOption(values['kv-cache']),
+    rounds: integerOption('rounds', values.rounds, 1, 50) ?? 1,
   } as const;
   await checkInputFile(path, 'a .gguf file');
   const { benchModel, formatModelBench, measureRuntime } = await import('./bench-model.js');

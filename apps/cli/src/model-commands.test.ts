@@ -187,6 +187,35 @@ describe('trit synth → quantize → run', () => {
       // Same weights, same prompt, greedy: the two runtimes start with the same token.
       expect(report.vsLlamaCpp?.sameGreedyPrefix).toBeGreaterThanOrEqual(1);
     }
+    const twice = run(...args, '--vs-llama-cpp', '--rounds', '2', '--json');
+    expect(twice.status, twice.stderr).toBe(0);
+    const rounds = JSON.parse(twice.stdout) as ModelBenchReport;
+    expect(rounds.rounds).toBe(2);
+    const tritRuns = rounds.runs.filter((r) => r.runtime === 'trit');
+    expect(tritRuns.map((r) => r.round)).toEqual([0, 1]);
+    expect(rounds.summary[0]).toMatchObject({ runtime: 'trit', rounds: 2 });
+    const decodes = tritRuns.map((r) => r.decodeTokensPerSecond);
+    expect(rounds.summary[0]?.decodeTokensPerSecond).toEqual({
+      median: (decodes[0]! + decodes[1]!) / 2,
+      min: Math.min(...decodes),
+      max: Math.max(...decodes),
+    });
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      // Alternating: trit first in round 0, llama.cpp first in round 1.
+      expect(rounds.runs.map((r) => `${r.runtime} ${r.round}`)).toEqual([
+        'trit 0',
+        'llama.cpp 0',
+        'llama.cpp 1',
+        'trit 1',
+      ]);
+      const ratios = [0, 1].map((k) => {
+        const [a, b] = ['trit', 'llama.cpp'].map((rt) => rounds.runs.find((r) => r.runtime === rt && r.round === k));
+        return a!.decodeTokensPerSecond / b!.decodeTokensPerSecond;
+      });
+      expect(rounds.vsLlamaCpp?.decode).toBeCloseTo((ratios[0]! + ratios[1]!) / 2, 9);
+      expect(rounds.vsLlamaCpp?.decodeRange).toEqual([Math.min(...ratios), Math.max(...ratios)]);
+    }
+    expect(run('bench', 'model', model, '--rounds', '0').status).toBe(2);
     const profiled = run(...args, '--profile', '--json');
     expect(profiled.status, profiled.stderr).toBe(0);
     const { decode, prefill } = (JSON.parse(profiled.stdout) as ModelBenchReport).runs[0]?.profile ?? {};
