@@ -184,6 +184,42 @@ INLINE v128_t seg_vec_1(const uint8_t *c, const int8_t *q, int32_t nch, v128_t k
  * 8 * 2 * 127 per chunk (no overflow for any segment below ~1M chunks, and the
  * int32 result is exact modulo 2^32 regardless). T = 4 is the largest group
  * that fits V8's 15 usable xmm registers without spilling the accumulators. */
+#ifdef TL1_RELAXED
+/* The relaxed-SIMD build: i16x8.relaxed_dot_i8x16_i7x16_s multiplies the 16
+ * codes of one field (0..2, where its result is defined) with 16 int8 q of a
+ * token and pair-sums into int16 lanes (one pmaddubsw on x86): 16 weights per
+ * instruction, and neither codes nor q are widened first. Chunk byte m holds
+ * weights m, 32+m, 64+m, 96+m, so field f of bytes 16h..16h+15 meets
+ * q[32f + 16h ..]. A chunk adds at most 8 * 2 * 2 * 127 = 4064 to an int16
+ * lane, so the lanes are widened to int32 every 8 chunks (32512 < 32768). */
+#define RDOT16(q, w) ((v128_t)__builtin_wasm_relaxed_dot_i8x16_i7x16_s_i16x8((__i8x16)(q), (__i8x16)(w)))
+#define TL1_SEG_DOT_T(T)                                                                                 \
+  INLINE void seg_dot_##T(const uint8_t *c, const int8_t *q, int32_t qStride, int32_t nch, uint32_t *out) { \
+    const v128_t m = wasm_i8x16_const_splat(3);                                                          \
+    v128_t acc[T];                                                                                       \
+    for (int t = 0; t < T; t++) acc[t] = wasm_i32x4_const_splat(0);                                      \
+    while (nch > 0) {                                                                                    \
+      int32_t n = nch < 8 ? nch : 8;                                                                     \
+      nch -= n;                                                                                          \
+      v128_t a16[T];                                                                                     \
+      for (int t = 0; t < T; t++) a16[t] = wasm_i16x8_const_splat(0);                                    \
+      do {                                                                                               \
+        for (int h = 0; h < 2; h++) {                                                                    \
+          v128_t v = wasm_v128_load(c + 16 * h);                                                         \
+          for (int f = 0; f < 4; f++) {                                                                  \
+            v128_t w = wasm_v128_and(f ? wasm_u16x8_shr(v, 2 * f) : v, m);                               \
+            for (int t = 0; t < T; t++)                                                                  \
+              a16[t] = wasm_i16x8_add(a16[t], RDOT16(wasm_v128_load(q + t * qStride + 32 * f + 16 * h), w)); \
+          }                                                                                              \
+        }                                                                                                \
+        c += 32;                                                                                         \
+        q += 128;                                                                                        \
+      } while (--n);                                                                                     \
+      for (int t = 0; t < T; t++) acc[t] = wasm_i32x4_add(acc[t], wasm_i32x4_extadd_pairwise_i16x8(a16[t])); \
+    }                                                                                                    \
+    for (int t = 0; t < T; t++) out[t] = hsum_i32x4(acc[t]);                                             \
+  }
+#else
 #define TL1_SEG_DOT_T(T)                                                                                 \
   INLINE void seg_dot_##T(const uint8_t *c, const int8_t *q, int32_t qStride, int32_t nch, uint32_t *out) { \
     const v128_t m = wasm_i16x8_const_splat(3);                                                          \
@@ -205,6 +241,8 @@ INLINE v128_t seg_vec_1(const uint8_t *c, const int8_t *q, int32_t nch, v128_t k
     }                                                                                                    \
     for (int t = 0; t < T; t++) out[t] = hsum_i32x4(acc[t]);                                             \
   }
+
+#endif
 
 TL1_SEG_DOT_T(2)
 TL1_SEG_DOT_T(4)
