@@ -137,14 +137,13 @@ static const tile_fn TILES[2][PANEL_TOKENS] = {
     {tile_2_1, tile_2_2, tile_2_3, tile_2_4, tile_2_5, tile_2_6, tile_2_7, tile_2_8},
 };
 
-/* Rows r … r + 16H − 1, all tokens; w holds 64H bytes per group of the longest segment. */
+/* Rows r … r + 16H − 1, all tokens; w holds 64H bytes per group of the longest segment.
+ * r is a multiple of 16: panel row ranges start at multiples of 32 (ternary_row_align in tl1.c). */
 AI void block(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
   const tl1_mat* m = g->m;
   const int32_t nT = g->nTokens, rows = m->rows, U = m->uniform;
   const size_t rb = m->rowBytes, gs = 64 * (size_t)H;
   for (int32_t t = 0; t < nT; t++) memset(g->y + (size_t)t * rows + r, 0, sizeof(float) * 16 * (size_t)H);
-  const __m512i rowIdx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32(U));
   for (int32_t k = 0; k < U; k++) {
     const int32_t nc = m->segChunks[k], a = m->segAct[k], G = 32 * nc;
     const uint8_t* cp = m->codes + (size_t)r * rb + (size_t)m->segOff[k];
@@ -155,7 +154,8 @@ AI void block(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
     panel_prefetch_next(m, r, 16 * H, k);
     __m512 sc[2];
 #pragma GCC unroll 2
-    for (int h = 0; h < H; h++) sc[h] = _mm512_i32gather_ps(rowIdx, m->segScale + (size_t)(r + 16 * h) * U + k, 4);
+    for (int h = 0; h < H; h++)
+      sc[h] = _mm512_loadu_ps(m->scale16 + ((size_t)((r >> 4) + h) * (size_t)U + (size_t)k) * 16);
     for (int32_t t = 0; t < nT; t += PANEL_TOKENS)
       TILES[H - 1][(nT - t >= PANEL_TOKENS ? PANEL_TOKENS : nT - t) - 1](g, w, G, r, k, a, t, sc);
   }

@@ -97,7 +97,6 @@ PAI void PFN(block)(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
   const int32_t nT = g->nTokens, rows = m->rows, U = m->uniform;
   const size_t rb = m->rowBytes, gs = 32 * (size_t)H;
   for (int32_t t = 0; t < nT; t++) memset(g->y + (size_t)t * rows + r, 0, sizeof(float) * 8 * (size_t)H);
-  const __m256i rowIdx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(U));
   for (int32_t k = 0; k < U; k++) {
     const int32_t nc = m->segChunks[k], a = m->segAct[k], G = 32 * nc;
     const uint8_t* cp = m->codes + (size_t)r * rb + (size_t)m->segOff[k];
@@ -108,7 +107,10 @@ PAI void PFN(block)(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
     panel_prefetch_next(m, r, 8 * H, k);
     __m256 sc[2];
 #pragma GCC unroll 2
-    for (int h = 0; h < H; h++) sc[h] = _mm256_i32gather_ps(m->segScale + (size_t)(r + 8 * h) * U + k, rowIdx, 4);
+    for (int h = 0; h < H; h++) {
+      const int32_t rh = r + 8 * h; /* a multiple of 8 */
+      sc[h] = _mm256_loadu_ps(m->scale16 + ((size_t)(rh >> 4) * (size_t)U + (size_t)k) * 16 + (rh & 15));
+    }
     for (int32_t t = 0; t < nT; t += 4) PFN(TILES)[H - 1][(nT - t >= 4 ? 4 : nT - t) - 1](g, w, G, r, k, a, t, sc);
   }
   for (int32_t t = 0; t < nT; t++) {

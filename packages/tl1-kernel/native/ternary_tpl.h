@@ -128,7 +128,8 @@ static TGT void FN(rows_simple)(const tl1_gemm* g, int32_t r0, int32_t r1, int32
 }
 
 /* Uniform mode register tile: RB rows x TB tokens, RB*TB == 8.
- * Lane l = i*TB + j holds row r+i, token t+j. */
+ * Lane l = i*TB + j holds row r+i, token t+j. r is a multiple of 8: uniform row
+ * ranges start at one (ternary_row_align in tl1.c), and tiles step by 8 from there. */
 TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, const int TB) {
   CONSTS_DECL
   const tl1_mat* m = g->m;
@@ -148,7 +149,6 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
   const uint8_t* pfBase = rowp + tileBytes + TL1_PF_AHEAD;
   const uint8_t* pfEnd = m->codes + (size_t)m->rows * rb;
   __m256 sumv = _mm256_setzero_ps();
-  const __m256i gidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(U));
   for (int32_t k = 0; k < U; k++) {
     const uint8_t* cp = rowp + m->segOff[k];
     const int8_t* qp = qbase + m->segAct[k];
@@ -171,7 +171,7 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
     __m256 scv;
     if (TB == 1) {
       pdv = _mm256_set1_epi32(g->pdT[(size_t)k * nT + t]);
-      scv = _mm256_i32gather_ps(scp + k, gidx, 4);
+      scv = _mm256_loadu_ps(m->scale16 + ((size_t)(r >> 4) * (size_t)U + (size_t)k) * 16 + (r & 15));
     } else { /* RB == 2, TB == 4 */
       pdv = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i*)(g->pdT + (size_t)k * nT + t)));
       scv = _mm256_set_m128(_mm_set1_ps(scp[U + k]), _mm_set1_ps(scp[k]));

@@ -258,6 +258,7 @@ static void handle_free(napi_env env, tl1_handle* h) {
   for (int i = 0; i < A_N; i++)
     if (h->ref[i]) napi_delete_reference(env, h->ref[i]);
   free(h->m.segOff);
+  free(h->m.scale16);
   h->magic = 0;
   free(h);
 }
@@ -400,6 +401,17 @@ static napi_value js_ternaryPrepare(napi_env env, napi_callback_info info) {
       m.segOff[k] = (int32_t)off;
       off += 32 * (int64_t)m.segChunks[k];
     }
+    const size_t blocks = ((size_t)m.rows + 15) / 16;
+    m.scale16 = (float*)calloc(blocks > 0 ? blocks * 16 * (size_t)U : 1, sizeof(float)); /* never calloc(0) */
+    if (!m.scale16) {
+      free(m.segOff);
+      free(h);
+      return PLAIN_ERR("%s: out of memory", FN);
+    }
+    for (int32_t r = 0; r < m.rows; r++)
+      for (int32_t k = 0; k < U; k++)
+        m.scale16[((size_t)(r / 16) * (size_t)U + (size_t)k) * 16 + (size_t)(r % 16)] =
+            m.segScale[(size_t)r * (size_t)U + (size_t)k];
   }
   h->m = m;
   for (int i = 0; i < A_N; i++) {
@@ -499,7 +511,8 @@ static int parts_for(double work, double minPerPart) {
   return n < 1 ? 1 : n;
 }
 
-/* Row splits of a uniform matrix fall on multiples of this (the tile or panel height). */
+/* Row splits of a uniform matrix fall on multiples of this (the tile or panel height); the
+ * tiles' and panels' scale16 loads rely on it (tl1.h). */
 static int64_t ternary_row_align(int64_t nT) { return nT >= PANEL_MIN_TOKENS ? 32 : 8; }
 
 /* For a uniform matrix, g->pdT = each segment's activation sum per token (allocated; the caller
