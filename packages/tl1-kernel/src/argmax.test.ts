@@ -2,27 +2,12 @@
 // thread count against it (special values, ties, tails, property).
 import { createRng } from '@trit/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsArgmax } from './argmax.js';
 import { KernelShapeError } from './errors.js';
-import type { TernaryKernel } from './kernel.js';
-import { loadKernel } from './select.js';
+import { useEveryKernel } from './every-kernel.js';
 
-const kernels: TernaryKernel[] = [];
-beforeAll(async () => {
-  for (const implementation of ['js', 'wasm', 'native'] as const) {
-    for (const threads of [1, 2]) {
-      try {
-        kernels.push(await loadKernel({ implementation, threads }));
-      } catch (error) {
-        if (implementation === 'native' && process.arch === 'x64') throw error;
-      }
-    }
-  }
-});
-afterAll(async () => {
-  for (const k of kernels) await k.dispose();
-});
+const kernels = useEveryKernel();
 
 /** The kernels whose answer differs from jsArgmax's. */
 function wrong(values: Float32Array, count = values.length): string[] {

@@ -1,11 +1,10 @@
 import { floatToHalfBits, halfToFloatTable } from '@trit/ternary';
 import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AttentionInput, exp32, jsAttention } from './attention.js';
 import { KernelShapeError } from './errors.js';
-import type { TernaryKernel } from './kernel.js';
-import { loadKernel } from './select.js';
+import { useEveryKernel } from './every-kernel.js';
 
 interface Shape {
   heads: number;
@@ -100,21 +99,7 @@ describe('exp32', () => {
 });
 
 describe('attention', () => {
-  const kernels: TernaryKernel[] = [];
-  beforeAll(async () => {
-    for (const implementation of ['js', 'wasm', 'native'] as const) {
-      for (const threads of [1, 2]) {
-        try {
-          kernels.push(await loadKernel({ implementation, threads }));
-        } catch (error) {
-          if (implementation === 'native' && process.arch === 'x64') throw error;
-        }
-      }
-    }
-  });
-  afterAll(async () => {
-    for (const k of kernels) await k.dispose();
-  });
+  const kernels = useEveryKernel();
 
   it('matches float64 attention closely (GQA, prefill after a cached prefix)', () => {
     const a = makeInput({ heads: 8, kvHeads: 2, headDim: 64, start: 37, nTokens: 5 }, 1, 2);

@@ -3,13 +3,12 @@
 // and thread count for random shapes.
 import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fillBlockWeights } from './block-weights.js';
 import { denseLayout } from './dense.js';
 import { type DenseType, type DenseTypeInfo, denseTypeInfo } from './dense-types.js';
-import type { TernaryKernel } from './kernel.js';
+import { useEveryKernel } from './every-kernel.js';
 import { denseValue, referenceDenseGemv } from './reference.js';
-import { loadKernel } from './select.js';
 
 const BLOCK_TYPES = ['q4_0', 'q4_k', 'q5_k', 'q6_k'] as const;
 
@@ -58,20 +57,7 @@ describe('block values (docs/formats.md §Q4_0 … §Q6_K)', () => {
 });
 
 describe('block types on every backend and thread count', () => {
-  const kernels: TernaryKernel[] = [];
-  beforeAll(async () => {
-    for (const implementation of ['js', 'wasm', 'native'] as const)
-      for (const threads of [1, 3]) {
-        try {
-          kernels.push(await loadKernel({ implementation, threads }));
-        } catch (error) {
-          if (implementation === 'native' && process.arch === 'x64') throw error;
-        }
-      }
-  });
-  afterAll(async () => {
-    for (const k of kernels) await k.dispose();
-  });
+  const kernels = useEveryKernel([1, 3]);
 
   it('gemm and gemv give the reference bits for random shapes, weights and inputs', () => {
     expect(kernels.filter((k) => k.name !== 'native').length).toBeGreaterThanOrEqual(4);

@@ -2,27 +2,13 @@
 // thread count against src/norm.ts bit for bit (special values, in place, property).
 import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KernelShapeError } from './errors.js';
+import { useEveryKernel } from './every-kernel.js';
 import type { TernaryKernel } from './kernel.js';
 import { jsRmsNorm, type RmsNormInput } from './norm.js';
-import { loadKernel } from './select.js';
 
-const kernels: TernaryKernel[] = [];
-beforeAll(async () => {
-  for (const implementation of ['js', 'wasm', 'native'] as const) {
-    for (const threads of [1, 2]) {
-      try {
-        kernels.push(await loadKernel({ implementation, threads }));
-      } catch (error) {
-        if (implementation === 'native' && process.arch === 'x64') throw error;
-      }
-    }
-  }
-});
-afterAll(async () => {
-  for (const k of kernels) await k.dispose();
-});
+const kernels = useEveryKernel();
 
 function input(x: Float32Array, weight: Float32Array, nTokens: number, eps: number, inPlace = false): RmsNormInput {
   const xs = new Float32Array(x);

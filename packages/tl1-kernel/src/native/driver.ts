@@ -158,7 +158,7 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
         }
       : undefined,
     // One thread: the caller's, no pool dispatch (a vocabulary's logits take microseconds).
-    argmax: addon.argmax ? (values, count) => addon.argmax?.(values, count) ?? 0 : undefined,
+    argmax: addon.argmax?.bind(addon),
     denseGemm: (layout, x, nTokens, y) => {
       ensureThreads();
       addon.denseGemm(layout.info.ggmlType, layout.bytes, layout.rows, layout.cols, x, nTokens, y);
