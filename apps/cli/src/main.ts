@@ -56,8 +56,8 @@ Commands:
                              prefill and decode tokens/s and peak RSS, each runtime in its own
                              process; --vs-llama-cpp runs llama.cpp (node-llama-cpp) on the same
                              file, tokens, threads and KV cache type, and prints the ratios; --profile reruns
-                             trit's prefill and decode timing each stage (GEMV groups, attention,
-                             norms, glue, head, sampling) per token; --rounds N measures each runtime
+                             trit's prefill and decode timing each stage (GEMV groups with their
+                             norms and residual adds, attention, glue, head, sampling) per token; --rounds N measures each runtime
                              N times, alternating, and gives medians, ranges and per-round ratios
 
 Options:

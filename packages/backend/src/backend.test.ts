@@ -334,7 +334,7 @@ describe('BitNetBackend forward pass', () => {
       // Batches of 2 for 5 tokens (3 passes), then one decode step.
       expect(profile).toMatchObject({ passes: 4, tokens: 6 });
       expect(Object.keys(profile?.ms ?? {})).toEqual([...PROFILE_STAGES]);
-      for (const stage of ['embed', 'norms', 'qkv', 'attention', 'gate+up', 'ffn_down', 'head'] as const)
+      for (const stage of ['embed', 'qkv', 'attention', 'attn_output', 'gate+up', 'ffn_down', 'head'] as const)
         expect(profile?.ms[stage], stage).toBeGreaterThan(0);
       expect(profile?.ms.sampling).toBe(0); // the caller's: evaluate and forwardToken do not sample
       const total = Object.values(profile?.ms ?? {}).reduce((a, b) => a + b, 0);

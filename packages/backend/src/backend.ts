@@ -13,6 +13,8 @@ import { halfToFloatTable } from '@trit/ternary';
 import {
   type AttentionInput,
   type DenseType,
+  type GatedActivation,
+  type GemmGlue,
   type KvCacheArray,
   type LoadKernelOptions,
   loadKernel,
@@ -30,7 +32,7 @@ import {
   ModelLoadError,
   withoutSource,
 } from './errors.js';
-import { type Activation, applyRope, gatedActivation, type Rope, ropeTables } from './math.js';
+import { type Activation, applyRope, type Rope, ropeTables } from './math.js';
 import {
   assertLoadable,
   checkModel,
@@ -165,6 +167,7 @@ export class BitNetBackend {
   private readonly views = new Map<number, Scratch>();
   private readonly attentionArgs: AttentionInput;
   private readonly normArgs: RmsNormInput;
+  private readonly glue: ProjectionGlue;
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
   private readonly rope: Rope;
@@ -220,6 +223,7 @@ export class BitNetBackend {
       scale: 1 / Math.sqrt(config.headDim),
     };
     this.normArgs = { x: empty, out: empty, weight: empty, nTokens: 1, n: 1, eps: config.rmsEpsilon };
+    this.glue = new ProjectionGlue(config.rmsEpsilon, config.activation);
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
     this.tokensInCache = new Int32Array(contextSize);
@@ -657,14 +661,20 @@ export class BitNetBackend {
     this.kernel.rmsNorm(a);
   }
 
-  /** Y = X·Wᵀ for T tokens (the kernel rounds X as llama.cpp does for a dense W's type). */
-  private project(p: Projection, X: Float32Array, T: number, Y: Float32Array): void {
-    this.kernel.gemm(p, X, T, Y);
+  /** Y = X·Wᵀ for T tokens (the kernel rounds X as llama.cpp does for a dense W's type), with the glue around it. */
+  private project(p: Projection, X: Float32Array, T: number, Y: Float32Array, glue?: GemmGlue): void {
+    this.kernel.gemm(p, X, T, Y, glue);
   }
 
   /** Projections of one input: the kernel quantizes (ternary) or rounds (dense, per type) X once for them all. */
-  private projectMany(ps: readonly Projection[], X: Float32Array, T: number, Ys: readonly Float32Array[]): void {
-    this.kernel.gemmMany(ps, X, T, Ys);
+  private projectMany(
+    ps: readonly Projection[],
+    X: Float32Array,
+    T: number,
+    Ys: readonly Float32Array[],
+    glue?: GemmGlue,
+  ): void {
+    this.kernel.gemmMany(ps, X, T, Ys, glue);
   }
 
   /** Decodes row `token` of the embedding into out[at…]: common types inline, others through the type table. */
@@ -699,7 +709,6 @@ export class BitNetBackend {
   ): Scratch {
     const c = this.config;
     const E = c.embeddingLength;
-    const F = c.feedForwardLength;
     const hd = c.headDim;
     const qDim = c.headCount * hd;
     const kvDim = c.headCountKv * hd;
@@ -715,10 +724,11 @@ export class BitNetBackend {
     }
     clock?.lap('embed');
 
+    // The norms, the gated activation and the residual adds run inside the projections' kernel
+    // calls (KERNEL.md §10, the same bits as one by one): each stage's time includes its glue.
+    const g = this.glue;
     for (const layer of this.layers) {
-      this.norm(s.xb, s.x, layer.attnNorm, T, E);
-      clock?.lap('norms');
-      this.projectMany(layer.qkv, s.xb, T, s.qkvOut);
+      this.projectMany(layer.qkv, s.x, T, s.qkvOut, g.with(layer.attnNorm));
       clock?.lap('qkv');
       scaleInPlace(s.q, layer.scale.q);
       scaleInPlace(s.k, layer.scale.k);
@@ -744,45 +754,59 @@ export class BitNetBackend {
       a.nTokens = T;
       this.kernel.attention(a);
       clock?.lap('attention');
-      if (layer.attnSubNorm) this.norm(s.att, s.att, layer.attnSubNorm, T, qDim);
-      clock?.lap('norms');
-      this.project(layer.wo, s.att, T, s.o);
+      this.project(layer.wo, s.att, T, s.o, g.with(layer.attnSubNorm, s.x, layer.scale.o));
       clock?.lap('attn_output');
-      addScaled(s.x, s.o, layer.scale.o);
-      clock?.lap('residual');
 
-      this.norm(s.xb, s.x, layer.ffnNorm, T, E);
-      clock?.lap('norms');
-      this.projectMany(layer.gateUp, s.xb, T, s.gateUpOut);
+      this.projectMany(layer.gateUp, s.x, T, s.gateUpOut, g.with(layer.ffnNorm));
       clock?.lap('gate+up');
       scaleInPlace(s.gate, layer.scale.gate);
       scaleInPlace(s.up, layer.scale.up);
       clock?.lap('residual');
-      gatedActivation(s.gate, s.up, T * F, c.activation);
-      clock?.lap('activation');
-      if (layer.ffnSubNorm) this.norm(s.gate, s.gate, layer.ffnSubNorm, T, F);
-      clock?.lap('norms');
-      this.project(layer.wDown, s.gate, T, s.down);
+      this.project(layer.wDown, s.gate, T, s.down, g.with(layer.ffnSubNorm, s.x, layer.scale.down, s.up));
       clock?.lap('ffn_down');
-      addScaled(s.x, s.down, layer.scale.down);
-      clock?.lap('residual');
     }
     this.length = pos0 + T;
 
     if (logits && want !== 'none') {
-      if (want === 'all') {
-        this.norm(s.xb, s.x, this.outputNorm, T, E);
-        clock?.lap('norms');
-        this.project(this.output, s.xb, T, logits);
-      } else {
-        const last = this.scratch(1);
-        this.norm(last.xb, T === 1 ? s.x : s.x.subarray((T - 1) * E), this.outputNorm, 1, E);
-        clock?.lap('norms');
-        this.project(this.output, last.xb, 1, logits);
-      }
+      if (want === 'all') this.project(this.output, s.x, T, logits, g.with(this.outputNorm));
+      else this.project(this.output, T === 1 ? s.x : s.x.subarray((T - 1) * E), 1, logits, g.with(this.outputNorm));
       clock?.lap('head');
     }
     return s;
+  }
+}
+
+/**
+ * The glue the forward pass hands the kernel with each projection (KERNEL.md §10): one object
+ * per combination of parts, refilled per call, so the decode step allocates nothing.
+ */
+class ProjectionGlue {
+  private readonly norm: { weight: Float32Array; eps: number };
+  private readonly gate: { up: Float32Array; activation: GatedActivation };
+  private readonly residual: { into: Float32Array; scale: number } = { into: new Float32Array(0), scale: 1 };
+  /** Index: 1 norm + 2 residual + 4 gate. */
+  private readonly variants: GemmGlue[] = [];
+
+  constructor(eps: number, activation: GatedActivation) {
+    this.norm = { weight: new Float32Array(0), eps };
+    this.gate = { up: new Float32Array(0), activation };
+    for (let v = 0; v < 8; v++)
+      this.variants.push({
+        ...(v & 1 ? { norm: this.norm } : {}),
+        ...(v & 2 ? { residual: this.residual } : {}),
+        ...(v & 4 ? { gate: this.gate } : {}),
+      });
+  }
+
+  /** RMSNorm with `norm` (if any) before; into += Y·scale after (if into); input act(X)⊙up first (if up). */
+  with(norm: Float32Array | undefined, into?: Float32Array, scale = 1, up?: Float32Array): GemmGlue {
+    if (norm) this.norm.weight = norm;
+    if (into) {
+      this.residual.into = into;
+      this.residual.scale = scale;
+    }
+    if (up) this.gate.up = up;
+    return this.variants[(norm ? 1 : 0) + (into ? 2 : 0) + (up ? 4 : 0)] as GemmGlue;
   }
 }
 
@@ -793,11 +817,6 @@ function withGroups(s: Omit<Scratch, 'qkvOut' | 'gateUpOut'>): Scratch {
 
 function scaleInPlace(x: Float32Array, scale: number): void {
   if (scale !== 1) for (let i = 0; i < x.length; i++) x[i] *= scale;
-}
-
-function addScaled(x: Float32Array, y: Float32Array, scale: number): void {
-  if (scale === 1) for (let i = 0; i < x.length; i++) x[i] += y[i];
-  else for (let i = 0; i < x.length; i++) x[i] += y[i] * scale;
 }
 
 /** Longest suffix of `text` that is a proper prefix of `stop`. */

@@ -50,28 +50,3 @@ export function applyRope(rope: Rope, x: Float32Array, at: number, heads: number
 
 /** The FFN activations (their names in files are read by @trit/quantizer's hiddenActivation). */
 export type Activation = HiddenActivation;
-
-/** gate ← act(gate) · up, elementwise over n. */
-export function gatedActivation(gate: Float32Array, up: Float32Array, n: number, activation: Activation): void {
-  if (activation === 'silu') {
-    for (let i = 0; i < n; i++) {
-      const g = gate[i];
-      gate[i] = (g / (1 + Math.exp(-g))) * up[i];
-    }
-  } else if (activation === 'relu2') {
-    for (let i = 0; i < n; i++) {
-      // max(g, 0) without a branch on the sign, which half the gates fail at random (a branch
-      // there costs 5× the loop): g + |g| is exactly 2g or +0 in double for every float32 g,
-      // NaN stays NaN, and only −∞ (∞ − ∞) needs the rarely taken fix.
-      const g = gate[i];
-      let r = (g + Math.abs(g)) * 0.5;
-      if (g === Number.NEGATIVE_INFINITY) r = 0;
-      gate[i] = r * r * up[i];
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const g = gate[i];
-      gate[i] = 0.5 * g * (1 + Math.tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * up[i];
-    }
-  }
-}

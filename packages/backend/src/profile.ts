@@ -2,20 +2,21 @@
  * Where a forward pass spends its time, stage by stage: the grouped GEMVs,
  * attention, the head, and the JS between kernel calls. Off unless asked for
  * (`BitNetBackend.startProfile`); when on, each stage boundary reads the clock
- * once. Kernel calls include their thread-pool dispatch and wait.
+ * once. Kernel calls include their thread-pool dispatch and wait, and each
+ * projection its glue (KERNEL.md §10 in @trit/tl1-kernel): qkv and gate+up their
+ * RMSNorm, attn_output and ffn_down their sub-norm and residual add, ffn_down
+ * the gated activation, the head the output norm.
  */
 
 /** The stages of one forward pass, in the order they run. */
 export const PROFILE_STAGES = [
   'embed',
-  'norms',
   'qkv',
   'rope+kv',
   'attention',
   'attn_output',
   'residual',
   'gate+up',
-  'activation',
   'ffn_down',
   'head',
   'sampling',

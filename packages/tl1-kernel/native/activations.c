@@ -130,6 +130,25 @@ void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double 
   }
 }
 
+/* KERNEL.md §10, the bits of src/glue.ts: relu²(g) as (g + |g|) / 2 squared (−∞ gives 0),
+ * times up, in double with one rounding; then the RMSNorm above. */
+void tl1_glue_row(const float* x, const float* up, const float* w, double eps, int32_t n, float* out) {
+  const float* src = x;
+  if (up) {
+    for (int32_t i = 0; i < n; i++) {
+      const double g = x[i];
+      double r = (g + fabs(g)) * 0.5;
+      if (g == -INFINITY) r = 0.0;
+      out[i] = (float)(r * r * (double)up[i]);
+    }
+    src = out;
+  }
+  if (w)
+    tl1_rms_norm(src, out, w, n, eps, 0, 1);
+  else if (src != out)
+    memcpy(out, src, sizeof(float) * (size_t)n);
+}
+
 /* Argmax (KERNEL.md §9), the answer of src/argmax.ts: the first index holding the largest
  * non-NaN value (±0 equal), or 0 when no value exceeds −∞. That is the first index equal
  * to the maximum, so a max pass then an equality pass give it in any lane order. */

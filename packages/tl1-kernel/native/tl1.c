@@ -797,21 +797,40 @@ typedef struct {
   int32_t* prefix;
   float* actScales;
   int isa;
+  /* the glue (KERNEL.md §10), or NULLs: each part builds a token's input in its row of rows */
+  const float *up, *w;
+  double eps;
+  float* rows;
 } quantize_job;
 
 static void quantize_task(void* ctx, int p, int np) {
   const quantize_job* j = (const quantize_job*)ctx;
   const int32_t t0 = (int32_t)((int64_t)j->nTokens * p / np), t1 = (int32_t)((int64_t)j->nTokens * (p + 1) / np);
-  tl1_quantize_tokens(j->isa, j->X, j->cols, j->qStride, t0, t1, j->q, j->prefix, j->actScales);
+  if (!j->up && !j->w) {
+    tl1_quantize_tokens(j->isa, j->X, j->cols, j->qStride, t0, t1, j->q, j->prefix, j->actScales);
+    return;
+  }
+  float* row = j->rows + (size_t)p * (size_t)j->cols;
+  for (int32_t t = t0; t < t1; t++) {
+    const size_t at = (size_t)t * (size_t)j->cols;
+    tl1_glue_row(j->X + at, j->up ? j->up + at : NULL, j->w, j->eps, j->cols, row);
+    tl1_quantize_tokens(j->isa, row, j->cols, j->qStride, 0, 1, j->q + (size_t)t * (size_t)j->qStride,
+                        j->prefix + (size_t)t * ((size_t)j->qStride + 1), j->actScales + t);
+  }
 }
 
-static napi_value js_quantizeTokens(napi_env env, napi_callback_info info) {
-  static const char* FN = "quantizeTokens";
-  size_t argc = 7;
-  napi_value argv[7];
+/* quantizeTokens(X, nTokens, cols, qStride, q, prefix, actScales), and quantizeGlued: the same
+ * and (up, activation, weight, eps), the glue of KERNEL.md §10 */
+static napi_value quantize_impl(napi_env env, napi_callback_info info, const int glued) {
+  const char* FN = glued ? "quantizeGlued" : "quantizeTokens";
+  size_t argc = 11;
+  napi_value argv[11];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7)
-    return TYPE_ERR("%s: expected 7 arguments (X, nTokens, cols, qStride, q, prefix, actScales), found %zu", FN, argc);
+  if (argc < (glued ? 11u : 7u))
+    return TYPE_ERR(glued ? "%s: expected 11 arguments (X, nTokens, cols, qStride, q, prefix, actScales, up, activation, "
+                            "weight, eps), found %zu"
+                          : "%s: expected 7 arguments (X, nTokens, cols, qStride, q, prefix, actScales), found %zu",
+                    FN, argc);
   void *X, *q, *prefix, *as;
   size_t xLen, qLen, pLen, aLen;
   int64_t nT, cols, qStride;
@@ -835,11 +854,38 @@ static napi_value js_quantizeTokens(napi_env env, napi_callback_info info) {
   if ((uint64_t)aLen < (uint64_t)nT)
     return RANGE_ERR("%s: actScales.length: expected >= nTokens = %lld, found %zu", FN, (long long)nT, aLen);
   quantize_job job = {(const float*)X, (int32_t)cols, (int32_t)qStride, (int32_t)nT, (int8_t*)q, (int32_t*)prefix,
-                      (float*)as, atomic_load(&g_isa)};
-  const int np = parts_for((double)nT * (double)(qStride + 16), 65536.0);
-  tl1_pool_run(quantize_task, &job, np < nT ? np : (nT > 0 ? (int)nT : 1));
+                      (float*)as, atomic_load(&g_isa), NULL, NULL, 0.0, NULL};
+  if (glued) { /* up (or null) with activation 1 = relu2, then weight (or null) and eps */
+    void *up = NULL, *w = NULL;
+    size_t upLen = 0, wLen = 0;
+    int64_t act;
+    if (!is_nullish(env, argv[7]) && !get_ta(env, argv[7], napi_float32_array, FN, "up", &up, &upLen)) return NULL;
+    if (!get_int(env, argv[8], FN, "activation", 0, 1, &act)) return NULL;
+    if (!is_nullish(env, argv[9]) && !get_ta(env, argv[9], napi_float32_array, FN, "weight", &w, &wLen)) return NULL;
+    if (napi_get_value_double(env, argv[10], &job.eps) != napi_ok || !(job.eps >= 0))
+      return TYPE_ERR("%s: eps: expected a number >= 0", FN);
+    if ((up != NULL) != (act == 1))
+      return RANGE_ERR("%s: activation: expected 1 (relu2) with up and 0 without, found %lld", FN, (long long)act);
+    if (up && (uint64_t)upLen < needX)
+      return RANGE_ERR("%s: up.length: expected >= nTokens*cols = %llu, found %zu", FN, (unsigned long long)needX, upLen);
+    if (w && (uint64_t)wLen < (uint64_t)cols)
+      return RANGE_ERR("%s: weight.length: expected >= cols = %lld, found %zu", FN, (long long)cols, wLen);
+    job.up = (const float*)up;
+    job.w = (const float*)w;
+  }
+  int np = parts_for((double)nT * (double)(qStride + 16), 65536.0);
+  if (np > nT) np = nT > 0 ? (int)nT : 1;
+  if (job.up || job.w) {
+    job.rows = (float*)malloc(sizeof(float) * ((size_t)cols > 0 ? (size_t)cols : 1) * (size_t)np);
+    if (!job.rows) return PLAIN_ERR("%s: out of memory", FN);
+  }
+  tl1_pool_run(quantize_task, &job, np);
+  free(job.rows);
   return make_undefined(env);
 }
+
+static napi_value js_quantizeTokens(napi_env env, napi_callback_info info) { return quantize_impl(env, info, 0); }
+static napi_value js_quantizeGlued(napi_env env, napi_callback_info info) { return quantize_impl(env, info, 1); }
 
 typedef struct {
   const float *x, *w;
@@ -1186,6 +1232,7 @@ NAPI_MODULE_INIT() {
       {"ternaryGemm", NULL, js_ternaryGemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ternaryGemmMany", NULL, js_ternaryGemmMany, NULL, NULL, NULL, napi_enumerable, NULL},
       {"quantizeTokens", NULL, js_quantizeTokens, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"quantizeGlued", NULL, js_quantizeGlued, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rmsNorm", NULL, js_rmsNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"argmax", NULL, js_argmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"denseGemm", NULL, js_denseGemm, NULL, NULL, NULL, napi_enumerable, NULL},

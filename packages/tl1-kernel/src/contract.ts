@@ -21,6 +21,7 @@ export {
   KernelLoadError,
   KernelShapeError,
 } from './errors.js';
+export type { GatedActivation, GemmGlue } from './glue.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
 export type { RmsNormInput } from './norm.js';
 export type {

@@ -14,6 +14,7 @@ export {
   runKernelBench,
 } from './benchmark.js';
 export * from './contract.js';
+export { addResidual, type GatedActivation, type GemmGlue, gatedActivation } from './glue.js';
 export { jsRmsNorm } from './norm.js';
 export { loadKernel } from './select.js';
 export { generateTl1Lut, prepareTl1, type Tl1Matrix, tl1Gemv } from './tl1.js';

@@ -5,6 +5,7 @@ import { type DenseInput, type DenseLayout, denseLayout } from './dense.js';
 import { roundDenseActivations } from './dense-activations.js';
 import type { DenseActivation } from './dense-types.js';
 import { KernelDisposedError, KernelShapeError } from './errors.js';
+import { addResidual, checkGlue, type GemmGlue, gatedActivation, gluesInput } from './glue.js';
 import { CHUNK_WEIGHTS, type TernaryLayout } from './layout.js';
 import { checkRmsNorm, jsRmsNorm, type RmsNormInput } from './norm.js';
 import { layoutFromInput, type TernaryMatrixInput } from './ternary-input.js';
@@ -39,8 +40,12 @@ export interface TernaryKernel {
    * dense ones round x to their type's activation grid (f16, bf16, q8_0 or q8_k blocks).
    */
   gemv(matrix: PreparedMatrix, x: Float32Array, y?: Float32Array): Float32Array;
-  /** Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. */
-  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array;
+  /**
+   * Y (nTokens × rows) = X (nTokens × cols) · Mᵀ, each token quantized on its own. `glue`
+   * (KERNEL.md §10) adds a gated activation and an RMSNorm before the product and a residual
+   * add after it, with the bits of doing them one by one.
+   */
+  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array, glue?: GemmGlue): Float32Array;
   /**
    * Causal multi-head attention of nTokens queries over an f32 KV cache
    * (GQA when kvHeads < heads), softmax included; the same bits on every implementation.
@@ -58,9 +63,16 @@ export interface TernaryKernel {
    * Y_i = X · M_iᵀ for several matrices that read the same input (Q, K and V;
    * gate and up): the same results as separate gemm calls, with the
    * activations quantized once for all the ternary ones and rounded once per
-   * grid for the dense ones.
+   * grid for the dense ones. `glue` as for gemm, applied once for all of them (a residual
+   * only with one matrix).
    */
-  gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void;
+  gemmMany(
+    matrices: readonly PreparedMatrix[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    glue?: GemmGlue,
+  ): void;
   /** Releases the kernel's threads; prepared matrices become unusable. */
   dispose(): Promise<void>;
 }
@@ -81,6 +93,11 @@ export interface KernelDriver<TernaryHandle, DenseHandle> {
    * without it, that function runs on the caller's thread.
    */
   quantizeTokens?(X: Float32Array, cols: number, batch: TokenBatch): void;
+  /**
+   * Optional: quantizeTokens of the glued input (KERNEL.md §10: gate, then norm) without
+   * writing it out; returns false, having done nothing, for a glue it does not do.
+   */
+  quantizeGlued?(X: Float32Array, cols: number, batch: TokenBatch, glue: GemmGlue): boolean;
   /** Optional: drivers without their own run the JS reference on the caller's thread. */
   attention?(input: AttentionInput): void;
   /** Optional, as attention. */
@@ -141,6 +158,17 @@ export class Kernel<TH, DH> implements TernaryKernel {
   private scratch: TokenScratch = { q: new Int8Array(0), prefix: new Int32Array(0), actScales: new Float32Array(0) };
   /** Rounded inputs for dense matrices, one buffer per activation grid (gemmMany may need several at once). */
   private readonly rounded = new Map<DenseActivation, RoundedInputs>();
+  /** The norm's arguments, refilled per call (the decode step allocates nothing). */
+  private readonly normArgs: RmsNormInput = {
+    x: new Float32Array(0),
+    out: new Float32Array(0),
+    weight: new Float32Array(0),
+    nTokens: 0,
+    n: 1,
+    eps: 0,
+  };
+  /** The glued input of a call (gate, then norm) where it is needed as floats; views by length. */
+  private glued: RoundedInputs = { buffer: new Float32Array(0), views: new Map(), call: -1 };
   /** Counts gemm/gemmMany calls, so a grid's buffer knows whether it already holds this call's X. */
   private call = 0;
   private disposed = false;
@@ -195,25 +223,41 @@ export class Kernel<TH, DH> implements TernaryKernel {
     return this.gemm(matrix, x, 1, y);
   }
 
-  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array): Float32Array {
+  gemm(matrix: PreparedMatrix, X: Float32Array, nTokens: number, Y?: Float32Array, glue?: GemmGlue): Float32Array {
     this.live('gemm');
     const m = this.own(matrix);
     const out = this.checkGemm(-1, m, X, nTokens, Y);
+    if (glue !== undefined) checkGlue('gemm', glue, nTokens, m.cols, [m.rows]);
+    this.call++;
     if (m.kind === 'ternary') {
-      this.driver.ternaryGemm(m.handle as TH, this.quantize(X, nTokens, m.cols, m.qStride), out);
+      this.driver.ternaryGemm(m.handle as TH, this.quantize(X, nTokens, m.cols, m.qStride, glue), out);
     } else {
-      this.call++;
-      this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
+      this.driver.denseGemm(m.handle as DH, this.roundInputs(m, this.input(X, nTokens, m.cols, glue)), nTokens, out);
     }
+    if (glue?.residual) addResidual(glue.residual.into, out, glue.residual.scale);
     return out;
   }
 
-  gemmMany(matrices: readonly PreparedMatrix[], X: Float32Array, nTokens: number, Ys: readonly Float32Array[]): void {
+  gemmMany(
+    matrices: readonly PreparedMatrix[],
+    X: Float32Array,
+    nTokens: number,
+    Ys: readonly Float32Array[],
+    glue?: GemmGlue,
+  ): void {
     this.live('gemmMany');
     if (matrices.length !== Ys.length)
       throw new KernelShapeError('gemmMany: outputs (one per matrix)', matrices.length, Ys.length);
     for (let i = 0; i < matrices.length; i++)
       this.checkGemm(i, this.own(matrices[i] as PreparedMatrix), X, nTokens, Ys[i] as Float32Array);
+    if (glue !== undefined && matrices.length > 0)
+      checkGlue(
+        'gemmMany',
+        glue,
+        nTokens,
+        (matrices[0] as PreparedMatrix).cols,
+        matrices.map((m) => m.rows),
+      );
     // One quantization serves every ternary matrix of the same stride (same cols: X is shared),
     // and one rounding every dense matrix of the same activation grid.
     let batch: TokenBatch | undefined;
@@ -223,7 +267,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
     const plan = this.driver.ternaryGemmMany ? this.manyPlan(matrices) : undefined;
     if (plan) {
       const first = matrices[plan.index[0] as number] as PreparedTernary;
-      batch = this.quantize(X, nTokens, first.cols, first.qStride);
+      batch = this.quantize(X, nTokens, first.cols, first.qStride, glue);
       batchStride = first.qStride;
       this.driver.ternaryGemmMany?.(plan.handles, batch, plan.all ? Ys : plan.index.map((i) => Ys[i] as Float32Array));
     }
@@ -233,14 +277,52 @@ export class Kernel<TH, DH> implements TernaryKernel {
       if (plan?.taken[i]) continue;
       if (m.kind === 'ternary') {
         if (!batch || batchStride !== m.qStride) {
-          batch = this.quantize(X, nTokens, m.cols, m.qStride);
+          batch = this.quantize(X, nTokens, m.cols, m.qStride, glue);
           batchStride = m.qStride;
         }
         this.driver.ternaryGemm(m.handle as TH, batch, out);
       } else {
-        this.driver.denseGemm(m.handle as DH, this.roundInputs(m, X), nTokens, out);
+        this.driver.denseGemm(m.handle as DH, this.roundInputs(m, this.input(X, nTokens, m.cols, glue)), nTokens, out);
       }
     }
+    if (glue?.residual) addResidual(glue.residual.into, Ys[0] as Float32Array, glue.residual.scale);
+  }
+
+  /**
+   * The product's input as floats: X itself, or, with a gate or a norm, the glued input in a
+   * buffer kept across calls (computed at most once per call; views by length, as roundInputs).
+   */
+  private input(X: Float32Array, nTokens: number, cols: number, glue: GemmGlue | undefined): Float32Array {
+    if (!gluesInput(glue)) return X;
+    const g = this.glued;
+    if (g.buffer.length < X.length) {
+      g.buffer = new Float32Array(X.length);
+      g.views.clear();
+    }
+    let view = g.views.get(X.length);
+    if (!view) {
+      if (g.views.size >= MAX_ROUNDED_VIEWS) g.views.clear();
+      view = g.buffer.subarray(0, X.length);
+      g.views.set(X.length, view);
+    }
+    if (g.call === this.call) return view;
+    g.call = this.call;
+    let from = X;
+    if (glue.gate) {
+      gatedActivation(X, glue.gate.up, X.length, glue.gate.activation, view);
+      from = view;
+    }
+    if (glue.norm) {
+      const a = this.normArgs;
+      a.x = from;
+      a.out = view;
+      a.weight = glue.norm.weight;
+      a.nTokens = nTokens;
+      a.n = cols;
+      a.eps = glue.norm.eps;
+      (this.driver.rmsNorm ?? jsRmsNorm)(a);
+    }
+    return view;
   }
 
   /**
@@ -363,18 +445,34 @@ export class Kernel<TH, DH> implements TernaryKernel {
   }
 
   /** X's tokens quantized into the scratch buffers, by the driver when it can (X's length is checked by the caller). */
-  private quantize(X: Float32Array, nTokens: number, cols: number, qStride: number): TokenBatch {
+  private quantize(
+    X: Float32Array,
+    nTokens: number,
+    cols: number,
+    qStride: number,
+    glue: GemmGlue | undefined,
+  ): TokenBatch {
     const scratch = this.growScratch(nTokens, qStride);
-    if (!this.driver.quantizeTokens) return quantizeTokens(X, nTokens, cols, qStride, scratch);
-    const batch: TokenBatch = {
+    if (gluesInput(glue) && this.driver.quantizeGlued) {
+      const batch = this.batch(scratch, nTokens, qStride);
+      if (this.driver.quantizeGlued(X, cols, batch, glue)) return batch;
+    }
+    const input = this.input(X, nTokens, cols, glue);
+    if (!this.driver.quantizeTokens) return quantizeTokens(input, nTokens, cols, qStride, scratch);
+    const batch = this.batch(scratch, nTokens, qStride);
+    this.driver.quantizeTokens(input, cols, batch);
+    return batch;
+  }
+
+  /** Views of the scratch buffers for nTokens tokens of qStride. */
+  private batch(scratch: TokenScratch, nTokens: number, qStride: number): TokenBatch {
+    return {
       nTokens,
       qStride,
       q: scratch.q.subarray(0, nTokens * qStride),
       prefix: scratch.prefix.subarray(0, nTokens * (qStride + 1)),
       actScales: scratch.actScales.subarray(0, nTokens),
     };
-    this.driver.quantizeTokens(X, cols, batch);
-    return batch;
   }
 
   private growScratch(nTokens: number, qStride: number): TokenScratch {

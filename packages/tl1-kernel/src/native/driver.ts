@@ -5,6 +5,17 @@ import type { KernelDriver } from '../kernel.js';
 import type { TernaryLayout } from '../layout.js';
 import { packageRoot } from '../package-files.js';
 
+/** quantizeTokens' arguments: nTokens rows of cols floats into q, prefix and actScales (KERNEL.md §1). */
+type QuantizeArgs = [
+  X: Float32Array,
+  nTokens: number,
+  cols: number,
+  qStride: number,
+  q: Int8Array,
+  prefix: Int32Array,
+  actScales: Float32Array,
+];
+
 /** The N-API addon's surface (native/tl1.c). */
 export interface NativeAddon {
   cpuFeatures(): { avx2: boolean; avxVnni: boolean; avx512Vnni: boolean; isa: string };
@@ -42,14 +53,13 @@ export interface NativeAddon {
     ys: readonly Float32Array[],
   ): void;
   /** KERNEL.md §1 for nTokens rows of X; absent from addons built before it existed (the kernel then quantizes in JS). */
-  quantizeTokens?(
-    X: Float32Array,
-    nTokens: number,
-    cols: number,
-    qStride: number,
-    q: Int8Array,
-    prefix: Int32Array,
-    actScales: Float32Array,
+  quantizeTokens?(...args: QuantizeArgs): void;
+  /**
+   * quantizeTokens of each row's glued input (KERNEL.md §10): relu²(X)·up (activation 1; null and 0 for none),
+   * then RMSNorm with weight (none when null). Absent from older addons (the kernel then glues first).
+   */
+  quantizeGlued?(
+    ...args: [...QuantizeArgs, up: Float32Array | null, activation: number, weight: Float32Array | null, eps: number]
   ): void;
   /** KERNEL.md §8; absent from older addons (the kernel then runs src/norm.ts). */
   rmsNorm?(x: Float32Array, out: Float32Array, weight: Float32Array, nTokens: number, n: number, eps: number): void;
@@ -149,6 +159,26 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
       ? (X, cols, b) => {
           ensureThreads();
           addon.quantizeTokens?.(X, b.nTokens, cols, b.qStride, b.q, b.prefix, b.actScales);
+        }
+      : undefined,
+    quantizeGlued: addon.quantizeGlued
+      ? (X, cols, b, glue) => {
+          if (glue.gate && glue.gate.activation !== 'relu2') return false;
+          ensureThreads();
+          addon.quantizeGlued?.(
+            X,
+            b.nTokens,
+            cols,
+            b.qStride,
+            b.q,
+            b.prefix,
+            b.actScales,
+            glue.gate?.up ?? null,
+            glue.gate ? 1 : 0,
+            glue.norm?.weight ?? null,
+            glue.norm?.eps ?? 0,
+          );
+          return true;
         }
       : undefined,
     rmsNorm: addon.rmsNorm
