@@ -39,6 +39,7 @@ void tl1_cpu_detect(tl1_cpu* c) {
     c->avx512bw = (b >> 30) & 1;
     c->avx512vl = (b >> 31) & 1;
     c->avx512Vnni = (cx >> 11) & 1;
+    c->gfni = (cx >> 8) & 1;
     if (maxSub >= 1) {
       __cpuid_count(7, 1, a, b, cx, d);
       c->avxVnni = (a >> 4) & 1;
@@ -48,6 +49,6 @@ void tl1_cpu_detect(tl1_cpu* c) {
   if (avx2ok) c->best = TL1_ISA_AVX2;
   if (avx2ok && c->avxVnni) c->best = TL1_ISA_AVXVNNI;
   if (avx2ok && c->osAvx512 && c->avx512f && c->avx512bw && c->avx512vl && c->avx512Vnni)
-    c->best = TL1_ISA_AVX512VNNI;
+    c->best = c->gfni ? TL1_ISA_AVX512GFNI : TL1_ISA_AVX512VNNI;
 #endif
 }

@@ -1,4 +1,4 @@
-/* Ternary GEMV/GEMM kernels (KERNEL.md §3): scalar, AVX2, AVX-VNNI, AVX-512 VNNI. */
+/* Ternary GEMV/GEMM kernels (KERNEL.md §3): scalar, AVX2, AVX-VNNI, AVX-512 VNNI (with or without GFNI). */
 #include <string.h>
 
 #include "tl1.h"
@@ -140,16 +140,8 @@ void tl1_ternary_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1) { tl1_ternar
  * shifted by 2 more bits, so one 512-bit vector holds the codes of weights
  * 0..63 (n = 0, 1) and a second one those of 64..127 (n = 2, 3): each pairs
  * with one contiguous 64-byte load of q. */
-#define SFX avx512
-#define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define VACC __m512i
-#define CONSTS_DECL const __m512i m3_ = _mm512_set1_epi8(3);
 #define ACC_ZERO() _mm512_setzero_si512()
-#define CODES_DECL(p)                                                                  \
-  const __m512i v_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(p)));  \
-  const __m512i a_ = _mm512_mask_srli_epi16(v_, (__mmask32)0xFFFF0000u, v_, 2);       \
-  const __m512i c01_ = _mm512_and_si512(a_, m3_);                                      \
-  const __m512i c23_ = _mm512_and_si512(_mm512_srli_epi16(a_, 4), m3_);
 #define DOT_STEP(acc, qp)                                                           \
   do {                                                                              \
     const int8_t* q_ = (qp);                                                        \
@@ -159,7 +151,8 @@ void tl1_ternary_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1) { tl1_ternar
 #define FOLD(a) _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64((a), 1))
 #define TREE8(acc) tree8z(acc)
 /* lane i of the result = sum of the 16 lanes of a[i] (unpack/shuffle tree, no hadd) */
-static inline __attribute__((always_inline)) TGT __m256i tree8z(const __m512i* a) {
+static inline __attribute__((always_inline)) __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) __m256i
+tree8z(const __m512i* a) {
   __m512i p[4];
 #pragma GCC unroll 4
   for (int i = 0; i < 4; i++)
@@ -173,17 +166,53 @@ static inline __attribute__((always_inline)) TGT __m256i tree8z(const __m512i* a
   const __m512i v = _mm512_shuffle_i64x2(u, u, 0xD8); /* [A, B, A, B] */
   return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
+
+#define SFX avx512
+#define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define CONSTS_DECL const __m512i m3_ = _mm512_set1_epi8(3);
+#define CODES_DECL(p)                                                                  \
+  const __m512i v_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(p)));  \
+  const __m512i a_ = _mm512_mask_srli_epi16(v_, (__mmask32)0xFFFF0000u, v_, 2);       \
+  const __m512i c01_ = _mm512_and_si512(a_, m3_);                                      \
+  const __m512i c23_ = _mm512_and_si512(_mm512_srli_epi16(a_, 4), m3_);
 #include "ternary_tpl.h"
 #undef SFX
 #undef TGT
-#undef VACC
 #undef CONSTS_DECL
-#undef ACC_ZERO
 #undef CODES_DECL
+
+void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1) { tl1_ternary_impl_avx512(g, r0, r1); }
+
+/* With GFNI, one vgf2p8affineqb per vector moves each byte's 2-bit field to bits 1:0 and
+ * clears the rest (the shift and the mask in one instruction, same codes). Result bit i of a
+ * byte is the parity of (byte & row 7-i of the 64-bit lane's matrix), so the matrix for
+ * field n holds 1 << 2n in its byte 7 and 2 << 2n in byte 6; the low 256 bits take field
+ * 0 (or 2) and the high ones field 1 (or 3), as above. 1-thread 6912x2560 GEMV on Zen 4:
+ * 178 -> 148 us (in cache). */
+#define GF_FIELD(n) ((long long)((1ULL << (2 * (n) + 56)) | (2ULL << (2 * (n) + 48))))
+#define SFX avx512gfni
+#define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni,gfni")))
+#define CONSTS_DECL                                                                                              \
+  const __m512i g01_ = _mm512_set_epi64(GF_FIELD(1), GF_FIELD(1), GF_FIELD(1), GF_FIELD(1), GF_FIELD(0), GF_FIELD(0), \
+                                        GF_FIELD(0), GF_FIELD(0));                                              \
+  const __m512i g23_ = _mm512_set_epi64(GF_FIELD(3), GF_FIELD(3), GF_FIELD(3), GF_FIELD(3), GF_FIELD(2), GF_FIELD(2), \
+                                        GF_FIELD(2), GF_FIELD(2));
+#define CODES_DECL(p)                                                                 \
+  const __m512i v_ = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(p))); \
+  const __m512i c01_ = _mm512_gf2p8affine_epi64_epi8(v_, g01_, 0);                    \
+  const __m512i c23_ = _mm512_gf2p8affine_epi64_epi8(v_, g23_, 0);
+#include "ternary_tpl.h"
+#undef SFX
+#undef TGT
+#undef CONSTS_DECL
+#undef CODES_DECL
+#undef GF_FIELD
+#undef VACC
+#undef ACC_ZERO
 #undef DOT_STEP
 #undef FOLD
 #undef TREE8
 
-void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1) { tl1_ternary_impl_avx512(g, r0, r1); }
+void tl1_ternary_avx512gfni(const tl1_gemm* g, int32_t r0, int32_t r1) { tl1_ternary_impl_avx512gfni(g, r0, r1); }
 
 #endif

@@ -19,7 +19,9 @@
 static tl1_cpu g_cpu;
 static _Atomic int g_isa = TL1_ISA_SCALAR;
 
-static const char* const ISA_NAMES[] = {"scalar", "avx2", "avxvnni", "avx512vnni"};
+static const char* const ISA_NAMES[] = {"scalar", "avx2", "avxvnni", "avx512vnni", "avx512gfni"};
+#define ISA_COUNT ((int)(sizeof ISA_NAMES / sizeof ISA_NAMES[0]))
+#define ISA_CHOICES "'avx512gfni' | 'avx512vnni' | 'avxvnni' | 'avx2' | 'scalar' | 'auto'"
 
 /* ------------------------------------------------------------------ errors */
 
@@ -147,7 +149,8 @@ static int isa_supported(int isa) {
     case TL1_ISA_SCALAR: return 1;
     case TL1_ISA_AVX2: return g_cpu.best >= TL1_ISA_AVX2;
     case TL1_ISA_AVXVNNI: return g_cpu.best >= TL1_ISA_AVX2 && g_cpu.avxVnni;
-    case TL1_ISA_AVX512VNNI: return g_cpu.best == TL1_ISA_AVX512VNNI;
+    case TL1_ISA_AVX512VNNI: return g_cpu.best >= TL1_ISA_AVX512VNNI;
+    case TL1_ISA_AVX512GFNI: return g_cpu.best == TL1_ISA_AVX512GFNI;
     default: return 0;
   }
 }
@@ -172,6 +175,7 @@ static napi_value js_cpuFeatures(napi_env env, napi_callback_info info) {
   set_bool(env, o, "avx512bw", g_cpu.avx512bw && z);
   set_bool(env, o, "avx512vl", g_cpu.avx512vl && z);
   set_bool(env, o, "avx512Vnni", g_cpu.avx512Vnni && z);
+  set_bool(env, o, "gfni", g_cpu.gfni);
   NAPI_OK(napi_create_string_utf8(env, ISA_NAMES[atomic_load(&g_isa)], NAPI_AUTO_LENGTH, &s));
   NAPI_OK(napi_set_named_property(env, o, "isa", s));
   return o;
@@ -190,13 +194,13 @@ static napi_value js_setIsa(napi_env env, napi_callback_info info) {
     size_t n = 0;
     if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_string ||
         napi_get_value_string_utf8(env, argv[0], name, sizeof name, &n) != napi_ok)
-      return TYPE_ERR("setIsa: name must be a string ('avx512vnni' | 'avxvnni' | 'avx2' | 'scalar' | 'auto'), found %s",
+      return TYPE_ERR("setIsa: name must be a string (" ISA_CHOICES "), found %s",
                       js_type_name(env, argv[0]));
     if (strcmp(name, "auto") == 0) isa = g_cpu.best;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < ISA_COUNT; i++)
       if (strcmp(name, ISA_NAMES[i]) == 0) isa = i;
     if (isa < 0)
-      return RANGE_ERR("setIsa: unknown ISA '%s' (expected 'avx512vnni' | 'avxvnni' | 'avx2' | 'scalar' | 'auto')", name);
+      return RANGE_ERR("setIsa: unknown ISA '%s' (expected " ISA_CHOICES ")", name);
     if (!isa_supported(isa))
       return RANGE_ERR("setIsa: ISA '%s' is not supported on this CPU (best available: '%s')", name,
                        ISA_NAMES[g_cpu.best]);
@@ -477,6 +481,10 @@ typedef struct {
 static void run_ternary(int isa, const tl1_gemm* g, int32_t r0, int32_t r1) {
   switch (isa) {
 #if TL1_X86
+    case TL1_ISA_AVX512GFNI: /* the panels widen codes once per panel: GFNI would not pay there */
+      if (g->nTokens >= PANEL_MIN_TOKENS) r0 = tl1_ternary_panel_avx512(g, r0, r1);
+      tl1_ternary_avx512gfni(g, r0, r1);
+      break;
     case TL1_ISA_AVX512VNNI:
       if (g->nTokens >= PANEL_MIN_TOKENS) r0 = tl1_ternary_panel_avx512(g, r0, r1);
       tl1_ternary_avx512(g, r0, r1);

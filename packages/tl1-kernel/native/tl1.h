@@ -22,10 +22,13 @@ __asm__(".symver pthread_once,pthread_once@GLIBC_2.2.5");
 #define TL1_X86 0
 #endif
 
-enum { TL1_ISA_SCALAR = 0, TL1_ISA_AVX2 = 1, TL1_ISA_AVXVNNI = 2, TL1_ISA_AVX512VNNI = 3 };
+/* Ordered: each one's kernels need what every lower one needs, except that AVX-512 VNNI does not
+ * imply AVX-VNNI (isa_supported in tl1.c checks each). AVX512GFNI is AVX512VNNI with GFNI for the
+ * ternary GEMV's code extraction. */
+enum { TL1_ISA_SCALAR = 0, TL1_ISA_AVX2 = 1, TL1_ISA_AVXVNNI = 2, TL1_ISA_AVX512VNNI = 3, TL1_ISA_AVX512GFNI = 4 };
 
 typedef struct {
-  int avx, avx2, fma, f16c, avxVnni, avx512f, avx512bw, avx512vl, avx512Vnni;
+  int avx, avx2, fma, f16c, avxVnni, avx512f, avx512bw, avx512vl, avx512Vnni, gfni;
   int osAvx, osAvx512;
   int best; /* best usable TL1_ISA_* */
 } tl1_cpu;
@@ -79,6 +82,7 @@ void tl1_ternary_scalar(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avx2(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avxvnni(const tl1_gemm* g, int32_t r0, int32_t r1);
 void tl1_ternary_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);
+void tl1_ternary_avx512gfni(const tl1_gemm* g, int32_t r0, int32_t r1);
 /* Many-token GEMM (ternary_panel.c): uniform matrices only, blocks of 16 or 32 rows
  * from r0; returns the first row it left for the kernels above. */
 int32_t tl1_ternary_panel_avx512(const tl1_gemm* g, int32_t r0, int32_t r1);

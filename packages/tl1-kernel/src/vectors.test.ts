@@ -49,6 +49,7 @@ const addon = kernels.some((k) => k.label.startsWith('native')) ? await loadNati
 const features = addon?.cpuFeatures() as Record<string, boolean> | undefined;
 const bestIsa = features ? addon?.cpuFeatures().isa : undefined;
 for (const [isa, flag] of [
+  ['avx512vnni', 'avx512Vnni'],
   ['avx2', 'avx2'],
   ['avxvnni', 'avxVnni'],
   ['scalar', 'avx2'],

@@ -55,7 +55,7 @@ const instances = addon
 
 /** The instruction sets this CPU runs, best first. */
 function instructionSets(tl1: NativeAddon): string[] {
-  return ['avx512vnni', 'avxvnni', 'avx2', 'scalar'].filter((isa) => {
+  return ['avx512gfni', 'avx512vnni', 'avxvnni', 'avx2', 'scalar'].filter((isa) => {
     try {
       tl1.setIsa(isa);
       return true;

@@ -18,7 +18,7 @@ type QuantizeArgs = [
 
 /** The N-API addon's surface (native/tl1.c). */
 export interface NativeAddon {
-  cpuFeatures(): { avx2: boolean; avxVnni: boolean; avx512Vnni: boolean; isa: string };
+  cpuFeatures(): { avx2: boolean; avxVnni: boolean; avx512Vnni: boolean; gfni: boolean; isa: string };
   setIsa(name: string): void;
   setThreads(n: number): number;
   getThreads(): number;
