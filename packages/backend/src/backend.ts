@@ -20,6 +20,8 @@ import {
   loadKernel,
   type PreparedMatrix,
   type RmsNormInput,
+  type RopeTables,
+  ropeTables,
   type TernaryKernel,
 } from '@trit/tl1-kernel';
 import { type GgufTokenizer, tokenizerFromGguf } from '@trit/tokenizer';
@@ -32,7 +34,7 @@ import {
   ModelLoadError,
   withoutSource,
 } from './errors.js';
-import { type Activation, applyRope, type Rope, ropeTables } from './math.js';
+import type { Activation } from './math.js';
 import {
   assertLoadable,
   checkModel,
@@ -170,7 +172,7 @@ export class BitNetBackend {
   private readonly glue: ProjectionGlue;
   private readonly full: Scratch;
   private readonly logitsOne: Float32Array;
-  private readonly rope: Rope;
+  private readonly rope: RopeTables;
   private readonly tokensInCache: Int32Array;
   /** fp16 → float for every half, for embedding rows. */
   private readonly halfTable: Float32Array;
@@ -226,6 +228,7 @@ export class BitNetBackend {
     this.glue = new ProjectionGlue(config.rmsEpsilon, config.activation);
     this.logitsOne = new Float32Array(config.vocabSize);
     this.rope = ropeTables(config.ropeDimensions, config.ropeFreqBase, contextSize, config.ropeMode);
+    this.attentionArgs.rope = this.rope; // the kernel rotates q and k
     this.tokensInCache = new Int32Array(contextSize);
     this.halfTable = embedding.info.name === 'F16' ? halfToFloatTable() : new Float32Array(0);
     this.wordFloats = new Float32Array(config.embeddingLength);
@@ -709,9 +712,6 @@ export class BitNetBackend {
   ): Scratch {
     const c = this.config;
     const E = c.embeddingLength;
-    const hd = c.headDim;
-    const qDim = c.headCount * hd;
-    const kvDim = c.headCountKv * hd;
     const s = this.scratch(T);
     const pos0 = this.length;
     const clock = this.clock;
@@ -734,14 +734,8 @@ export class BitNetBackend {
       scaleInPlace(s.k, layer.scale.k);
       scaleInPlace(s.v, layer.scale.v);
       clock?.lap('residual');
-      for (let t = 0; t < T; t++) {
-        const pos = pos0 + t;
-        applyRope(this.rope, s.q, t * qDim, c.headCount, hd, pos);
-        applyRope(this.rope, s.k, t * kvDim, c.headCountKv, hd, pos);
-      }
-      clock?.lap('rope+kv');
-      // The kernel stores this batch's keys and values at pos0… (rounded to the cache's type), then runs
-      // causal attention (token t sees positions 0…pos0+t); bitnet's sub-norm after it.
+      // The kernel rotates q and k (RoPE), stores this batch's keys and values at pos0… (rounded to the
+      // cache's type), then runs causal attention (token t sees positions 0…pos0+t).
       // One arguments object, refilled per layer: the hot loop allocates nothing.
       const a = this.attentionArgs;
       a.q = s.q;

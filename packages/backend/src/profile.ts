@@ -5,14 +5,13 @@
  * once. Kernel calls include their thread-pool dispatch and wait, and each
  * projection its glue (KERNEL.md §10 in @trit/tl1-kernel): qkv and gate+up their
  * RMSNorm, attn_output and ffn_down their sub-norm and residual add, ffn_down
- * the gated activation, the head the output norm.
+ * the gated activation, attention the rotary embedding, the head the output norm.
  */
 
 /** The stages of one forward pass, in the order they run. */
 export const PROFILE_STAGES = [
   'embed',
   'qkv',
-  'rope+kv',
   'attention',
   'attn_output',
   'residual',

@@ -65,6 +65,24 @@ uint16_t tl1_float_to_half(float f) {
   return (uint16_t)(sign | h);
 }
 
+/* Rotary embedding of heads vectors of hd floats at x for position pos, in place: the bits of
+ * src/rope.ts's applyRope (each output in double, rounded once to float32). */
+void tl1_rope(float* x, int32_t heads, int32_t hd, const float* cosT, const float* sinT, int neox, int32_t dims,
+              int64_t pos) {
+  const int32_t half = dims / 2;
+  const float* c = cosT + (size_t)pos * (size_t)half;
+  const float* s = sinT + (size_t)pos * (size_t)half;
+  for (int32_t h = 0; h < heads; h++) {
+    float* o = x + (size_t)h * (size_t)hd;
+    for (int32_t i = 0; i < half; i++) {
+      const int32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+      const double x0 = o[a], x1 = o[b];
+      o[a] = (float)(x0 * (double)c[i] - x1 * (double)s[i]);
+      o[b] = (float)(x0 * (double)s[i] + x1 * (double)c[i]);
+    }
+  }
+}
+
 void tl1_kv_store_scalar(void* cache, int half, size_t at, const float* src, size_t n) {
   if (!half) {
     memcpy((float*)cache + at, src, n * sizeof(float));

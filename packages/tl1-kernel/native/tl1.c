@@ -1060,12 +1060,12 @@ static void attention_task(void* ctx, int p, int np) {
 
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   static const char* FN = "attention";
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 16;
+  napi_value argv[16];
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 10)
+  if (argc < 10 || (argc > 12 && argc != 16))
     return TYPE_ERR("%s: expected 10 to 12 arguments (q, keys, values, out, heads, kvHeads, headDim, start, nTokens, scale"
-                    "[, newKeys, newValues]), found %zu", FN, argc);
+                    "[, newKeys, newValues]) or 16 (and ropeCos, ropeSin, ropeMode, ropeDims), found %zu", FN, argc);
   void *q, *k, *v, *o, *nk = NULL, *nv = NULL;
   size_t qLen, kLen, vLen, oLen, nkLen = 0, nvLen = 0;
   int64_t heads, kvHeads, hd, start, nT;
@@ -1112,6 +1112,27 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
     return RANGE_ERR("%s: newKeys.length: expected >= %llu, found %zu", FN, (unsigned long long)needNew, nkLen);
   if (withNew && (uint64_t)nvLen < needNew)
     return RANGE_ERR("%s: newValues.length: expected >= %llu, found %zu", FN, (unsigned long long)needNew, nvLen);
+  if (argc == 16 && !is_nullish(env, argv[12])) { /* rotary tables: q and newKeys rotated in place first */
+    void *rc, *rs;
+    size_t rcLen, rsLen;
+    int64_t mode, dims;
+    if (!get_ta(env, argv[12], napi_float32_array, FN, "ropeCos", &rc, &rcLen)) return NULL;
+    if (!get_ta(env, argv[13], napi_float32_array, FN, "ropeSin", &rs, &rsLen)) return NULL;
+    if (!get_int(env, argv[14], FN, "ropeMode", 0, 1, &mode)) return NULL;
+    if (!get_int(env, argv[15], FN, "ropeDims", 2, hd, &dims)) return NULL;
+    if (dims % 2 != 0) return RANGE_ERR("%s: ropeDims: expected an even number, found %lld", FN, (long long)dims);
+    const uint64_t needR = (uint64_t)(start + nT) * (uint64_t)(dims / 2);
+    if ((uint64_t)rcLen < needR || (uint64_t)rsLen < needR)
+      return RANGE_ERR("%s: ropeCos/ropeSin length: expected >= (start + nTokens) * ropeDims / 2 = %llu, found %zu, %zu",
+                       FN, (unsigned long long)needR, rcLen, rsLen);
+    for (int64_t t = 0; t < nT; t++) {
+      tl1_rope((float*)q + (size_t)t * (size_t)heads * (size_t)hd, (int32_t)heads, (int32_t)hd, (const float*)rc,
+               (const float*)rs, (int)mode, (int32_t)dims, start + t);
+      if (withNew)
+        tl1_rope((float*)nk + (size_t)t * (size_t)kvHeads * (size_t)hd, (int32_t)kvHeads, (int32_t)hd, (const float*)rc,
+                 (const float*)rs, (int)mode, (int32_t)dims, start + t);
+    }
+  }
   const int attIsa = atomic_load(&g_isa);
   if (withNew) {
     const size_t at = (size_t)start * (size_t)kvHeads * (size_t)hd;

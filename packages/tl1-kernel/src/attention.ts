@@ -1,5 +1,5 @@
 /**
- * Causal multi-head attention over an f32 or f16 KV cache (KERNEL.md §6). Every
+ * Causal multi-head attention over an f32 or f16 KV cache (KERNEL.md §7). Every
  * step is a float32 operation in a fixed order, so this JS version and the
  * native AVX2 one give the same bits: dot products in 8 lanes (lane = i mod 8)
  * reduced as the dense GEMV reduces, a float32 exp of our own (no libm), and
@@ -11,12 +11,13 @@
 import { floatToHalfBits, halfToFloatTable } from '@trit/ternary';
 import { KernelShapeError } from './errors.js';
 import { dot8, reduce8 } from './js/dot.js';
+import { checkRope, jsRopeForAttention, type RopeTables } from './rope.js';
 
 /** A KV cache array: float32, or IEEE 754 half bits (what llama.cpp keeps by default; half the bytes). */
 export type KvCacheArray = Float32Array | Uint16Array;
 
 export interface AttentionInput {
-  /** Queries, RoPE applied: nTokens × heads × headDim. */
+  /** Queries, RoPE applied (or applied here in place, with `rope`): nTokens × heads × headDim. */
   q: Float32Array;
   /**
    * The cache: positions × kvHeads × headDim, holding at least start + nTokens positions;
@@ -42,6 +43,12 @@ export interface AttentionInput {
   nTokens: number;
   /** Multiplies q·k, usually 1/√headDim. */
   scale: number;
+  /**
+   * Optional: rotary tables; q and newKeys are then rotated in place for positions start …
+   * start + nTokens − 1 (src/rope.ts's applyRope) before anything else, the bits of rotating
+   * them first.
+   */
+  rope?: RopeTables;
 }
 
 const f = Math.fround;
@@ -121,14 +128,19 @@ export function checkAttention(a: AttentionInput): void {
     const { length } = array as KvCacheArray;
     if (length < least) throw new KernelShapeError(`attention: ${name} length`, `at least ${least}`, length);
   }
+  if (a.rope !== undefined) checkRope(a.rope, headDim, start + nTokens);
 }
 
 function typeName(v: unknown): string {
   return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
 }
 
-/** Stores newKeys/newValues at positions start … start + nTokens − 1 (KERNEL.md §6). */
+/**
+ * What every implementation does before attending: rotates q and newKeys when given `rope`, then
+ * stores newKeys/newValues at positions start … start + nTokens − 1 (KERNEL.md §7).
+ */
 export function storeNewKv(a: AttentionInput): void {
+  if (a.rope) jsRopeForAttention(a.rope, a.q, a.newKeys, a.heads, a.kvHeads, a.headDim, a.start, a.nTokens);
   if (!a.newKeys || !a.newValues) return;
   const n = a.nTokens * a.kvHeads * a.headDim;
   const at = a.start * a.kvHeads * a.headDim;

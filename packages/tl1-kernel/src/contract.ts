@@ -24,6 +24,7 @@ export {
 export type { GatedActivation, GemmGlue } from './glue.js';
 export type { PreparedMatrix, TernaryKernel } from './kernel.js';
 export type { RmsNormInput } from './norm.js';
+export type { RopeTables } from './rope.js';
 export type {
   LoadedKernel,
   LoadKernelOptions,

@@ -16,5 +16,6 @@ export {
 export * from './contract.js';
 export { addResidual, type GatedActivation, type GemmGlue, gatedActivation } from './glue.js';
 export { jsRmsNorm } from './norm.js';
+export { applyRope, type RopeTables, ropeTables } from './rope.js';
 export { loadKernel } from './select.js';
 export { generateTl1Lut, prepareTl1, type Tl1Matrix, tl1Gemv } from './tl1.js';

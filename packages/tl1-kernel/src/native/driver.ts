@@ -91,6 +91,11 @@ export interface NativeAddon {
     scale: number,
     newKeys?: Float32Array | null,
     newValues?: Float32Array | null,
+    /** Rotary tables (src/rope.ts): q and newKeys rotated in place first; ropeMode 0 normal, 1 neox. */
+    ropeCos?: Float32Array | null,
+    ropeSin?: Float32Array | null,
+    ropeMode?: number,
+    ropeDims?: number,
   ): void;
 }
 
@@ -209,6 +214,10 @@ export function createNativeDriver(addon: NativeAddon, threads: number): KernelD
             a.scale,
             a.newKeys ?? null,
             a.newValues ?? null,
+            a.rope?.cos ?? null,
+            a.rope?.sin ?? null,
+            a.rope?.mode === 'neox' ? 1 : 0,
+            a.rope?.dims ?? 2,
           );
         }
       : undefined,
