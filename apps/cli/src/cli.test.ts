@@ -109,6 +109,19 @@ describe('trit command line', () => {
     expect(report.bandwidth[0]?.GBps).toBeGreaterThan(0);
     expect(report.results.map((r) => r.kernel)).toEqual(['js', 'js-tl1']);
     for (const r of report.results) expect(r.microsPerCall).toBeGreaterThan(0);
+    for (const r of report.results) expect(r).toMatchObject({ copies: 1 });
+    // --cold: the GEMV cycles through enough copies (64 of an 8 KiB matrix, the most) to leave the cache
+    const small = ['--backend', 'js', '--threads', '1', '--shape', '64x512', '--tokens', '1'];
+    const cold = run('bench', 'kernel', '--json', '--cold', '--type', 'tq2_0', ...small);
+    expect(cold.status, cold.stderr).toBe(0);
+    const coldReport = JSON.parse(cold.stdout) as { results: { kernel: string; copies: number }[] };
+    expect(coldReport.results.map((r) => [r.kernel, r.copies])).toEqual([
+      ['js', 64],
+      ['js-tl1', 1],
+    ]);
+    const text = run('bench', 'kernel', '--cold', '--type', 'q8_0', ...small);
+    expect(text.stdout).toMatch(/Cold: calls cycle through the copies/);
+    expect(text.stdout).toMatch(/copies/);
     expect(run('bench', 'kernel', '--shape', '64x100').stderr).toMatch(/multiple of 256/);
     expect(run('bench', 'gpu').status).toBe(2);
   }, 120_000);

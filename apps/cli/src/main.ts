@@ -46,9 +46,11 @@ Commands:
       [--kernel|--backend auto|native|wasm|js] [--threads N] [--json]
                              generate text, streaming, then print prefill/decode speed;
                              the KV cache holds halves unless --kv-cache f32 (as llama.cpp)
-  bench kernel [--json] [--quick] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
+  bench kernel [--json] [--quick] [--cold] [--backend B] [--threads N] [--type T] [--shape OUTxIN] [--tokens N]
                              time the ternary and dense GEMV/GEMM kernels against memory
                              bandwidth and a JS float32 GEMV, measured in the same run;
+                             --cold cycles each call through copies of its matrix (256 MiB), so
+                             weights stream from memory as in decoding, not from cache;
                              each option may repeat (B: native|wasm|js, T: tq2_0|tq1_0|f16|q8_0|q4_0|q4_k|q5_k|q6_k)
   bench model <model.gguf> [--threads N] [--prompt-tokens 512] [--decode-tokens 128]
               [--kernel|--backend auto|native|wasm|js] [--kv-cache f16|f32] [--vs-llama-cpp]
@@ -537,6 +539,7 @@ async function bench(args: readonly string[]): Promise<number> {
     options: {
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      cold: { type: 'boolean', default: false },
       backend: { type: 'string', multiple: true },
       threads: { type: 'string', multiple: true },
       type: { type: 'string', multiple: true },
@@ -582,6 +585,7 @@ async function bench(args: readonly string[]): Promise<number> {
     ...(types ? { types } : {}),
     ...(shapes ? { shapes } : {}),
     ...(tokens ? { tokens } : {}),
+    ...(values.cold ? { cold: true } : {}),
     ...(values.quick
       ? {
           minMs: 100,

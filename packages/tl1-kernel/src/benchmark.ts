@@ -40,6 +40,11 @@ export interface KernelBenchOptions {
   tokens?: number[];
   /** Least time per measurement. */
   minMs?: number;
+  /**
+   * Streamed weights: each call multiplies the next of enough copies of its matrix (COLD_BYTES in
+   * all, 2–64 copies) that they come from memory, as a decode step's do, not from cache.
+   */
+  cold?: boolean;
   /** Called after each measurement, e.g. for progress. */
   onResult?: (result: KernelBenchResult) => void;
 }
@@ -61,6 +66,8 @@ export interface KernelBenchResult {
   speedupVsJsFp32: number;
   /** llama.cpp's time on the reference machine (same kind) ÷ this time, where one is known (1-token GEMV). */
   speedupVsLlamaCpp?: number;
+  /** Copies of the matrix the calls cycled through: 1 (in cache after the first call), or more with `cold`. */
+  copies: number;
 }
 
 export interface KernelBenchReport {
@@ -92,6 +99,9 @@ export const LLAMA_CPP_REFERENCE_MICROS: Readonly<Record<string, number>> = {
   'q8_0/1/4096x4096': 1118,
   'q8_0/1/2560x2560': 350,
 };
+
+/** What `cold` cycles through per matrix: well past any L3 this kind of machine has. */
+export const COLD_BYTES = 256 * 1024 * 1024;
 
 /**
  * µs per call of fn: the median over batches (each ≥ 1 ms) collected for at
@@ -228,18 +238,26 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
       for (const type of types) {
         for (const [rows, cols] of shapes) {
           const data = benchWeights(type, rows, cols);
-          const matrix =
+          const prepare = (bytes: Uint8Array) =>
             type === 'tq2_0' || type === 'tq1_0'
-              ? kernel.prepare({ format: type, data, rows, cols })
-              : kernel.prepareDense({ type, data, rows, cols });
+              ? kernel.prepare({ format: type, data: bytes, rows, cols })
+              : kernel.prepareDense({ type, data: bytes, rows, cols });
+          const matrix = prepare(data);
+          const copies = options.cold ? Math.min(64, Math.max(2, Math.ceil(COLD_BYTES / matrix.byteLength))) : 1;
+          const matrices = [matrix];
+          while (matrices.length < copies) matrices.push(prepare(data.slice()));
           const fp32 = jsFp32.find((f) => f.rows === rows && f.cols === cols)?.microsPerCall ?? Number.NaN;
           for (const tokens of tokenCounts) {
             const x = new Float32Array(tokens * cols);
             const next = xorshift(tokens);
             for (let i = 0; i < x.length; i++) x[i] = ((next() % 2001) - 1000) / 1000;
             const y = new Float32Array(tokens * rows);
+            let copy = 0;
             const micros = timeMicros(
-              () => kernel.gemm(matrix, x, tokens, y),
+              () => {
+                kernel.gemm(matrices[copy] as typeof matrix, x, tokens, y);
+                copy = copy + 1 === copies ? 0 : copy + 1;
+              },
               tokens > 8 && implementation !== 'native' ? minMs / 2 : minMs,
             );
             const weightGBps = matrix.byteLength / micros / 1000;
@@ -257,6 +275,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
               bandwidthFraction: weightGBps / bw,
               speedupVsJsFp32: (fp32 * tokens) / micros,
               ...(llama ? { speedupVsLlamaCpp: llama / micros } : {}),
+              copies,
             };
             results.push(result);
             options.onResult?.(result);
@@ -279,6 +298,7 @@ export async function runKernelBench(options: KernelBenchOptions = {}): Promise<
               weightGBps,
               bandwidthFraction: weightGBps / bw,
               speedupVsJsFp32: fp32 / micros,
+              copies: 1,
             };
             results.push(result);
             options.onResult?.(result);
@@ -299,13 +319,31 @@ export function formatKernelBench(report: KernelBenchReport): string {
   lines.push('JS float32 GEMV baseline (same run):');
   for (const f of report.jsFp32) lines.push(`  ${f.rows}×${f.cols}: ${f.microsPerCall.toFixed(0)} µs`);
   for (const s of report.skipped) lines.push(`skipped ${s.implementation}: ${s.reason}`);
-  const header = ['kernel', 'type', 'out×in', 'tokens', 'thr', 'µs/call', 'GB/s', '% bw', '× JS fp32', '× llama.cpp'];
+  const cold = report.results.some((r) => r.copies > 1);
+  if (cold)
+    lines.push(
+      `Cold: calls cycle through the copies of their matrix in the copies column (about ${COLD_BYTES / 2 ** 20} MiB), so weights come from memory, as in a decode step.`,
+    );
+  const header = [
+    'kernel',
+    'type',
+    'out×in',
+    'tokens',
+    'thr',
+    ...(cold ? ['copies'] : []),
+    'µs/call',
+    'GB/s',
+    '% bw',
+    '× JS fp32',
+    '× llama.cpp',
+  ];
   const rows = report.results.map((r) => [
     r.kernel,
     r.type,
     `${r.rows}×${r.cols}`,
     String(r.tokens),
     String(r.threads),
+    ...(cold ? [String(r.copies)] : []),
     r.microsPerCall.toFixed(0),
     r.weightGBps.toFixed(2),
     `${(r.bandwidthFraction * 100).toFixed(0)}%`,
