@@ -25,8 +25,15 @@ export interface GemmGlue {
 
 const ACTIVATIONS: readonly GatedActivation[] = ['silu', 'relu2', 'gelu'];
 
-/** Checks a glue against a call of nTokens × cols inputs and nTokens × rows outputs per matrix. */
-export function checkGlue(what: string, glue: GemmGlue, nTokens: number, cols: number, rows: readonly number[]): void {
+/** Checks a glue against a call of nTokens × cols inputs to `matrices` matrices, the first of `rows` rows. */
+export function checkGlue(
+  what: string,
+  glue: GemmGlue,
+  nTokens: number,
+  cols: number,
+  matrices: number,
+  rows: number,
+): void {
   if (typeof glue !== 'object' || glue === null) throw new KernelShapeError(`${what}: glue`, 'an object', typeof glue);
   const need = (name: string, array: unknown, length: number) => {
     if (!(array instanceof Float32Array))
@@ -48,13 +55,9 @@ export function checkGlue(what: string, glue: GemmGlue, nTokens: number, cols: n
       throw new KernelShapeError(`${what}: glue.norm.eps`, 'a number >= 0', String(glue.norm.eps));
   }
   if (glue.residual !== undefined) {
-    if (rows.length !== 1)
-      throw new KernelShapeError(
-        `${what}: glue.residual`,
-        'one matrix (a residual takes one output)',
-        `${rows.length}`,
-      );
-    need('glue.residual.into', glue.residual.into, nTokens * (rows[0] as number));
+    if (matrices !== 1)
+      throw new KernelShapeError(`${what}: glue.residual`, 'one matrix (a residual takes one output)', `${matrices}`);
+    need('glue.residual.into', glue.residual.into, nTokens * rows);
     if (typeof glue.residual.scale !== 'number' || !Number.isFinite(glue.residual.scale))
       throw new KernelShapeError(`${what}: glue.residual.scale`, 'a finite number', String(glue.residual.scale));
   }

@@ -227,7 +227,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
     this.live('gemm');
     const m = this.own(matrix);
     const out = this.checkGemm(-1, m, X, nTokens, Y);
-    if (glue !== undefined) checkGlue('gemm', glue, nTokens, m.cols, [m.rows]);
+    if (glue !== undefined) checkGlue('gemm', glue, nTokens, m.cols, 1, m.rows);
     this.call++;
     if (m.kind === 'ternary') {
       this.driver.ternaryGemm(m.handle as TH, this.quantize(X, nTokens, m.cols, m.qStride, glue), out);
@@ -250,14 +250,8 @@ export class Kernel<TH, DH> implements TernaryKernel {
       throw new KernelShapeError('gemmMany: outputs (one per matrix)', matrices.length, Ys.length);
     for (let i = 0; i < matrices.length; i++)
       this.checkGemm(i, this.own(matrices[i] as PreparedMatrix), X, nTokens, Ys[i] as Float32Array);
-    if (glue !== undefined && matrices.length > 0)
-      checkGlue(
-        'gemmMany',
-        glue,
-        nTokens,
-        (matrices[0] as PreparedMatrix).cols,
-        matrices.map((m) => m.rows),
-      );
+    const head = matrices[0];
+    if (glue !== undefined && head) checkGlue('gemmMany', glue, nTokens, head.cols, matrices.length, head.rows);
     // One quantization serves every ternary matrix of the same stride (same cols: X is shared),
     // and one rounding every dense matrix of the same activation grid.
     let batch: TokenBatch | undefined;
