@@ -42,6 +42,7 @@ void tl1_ternary_scalar(const tl1_gemm* g, int32_t r0, int32_t r1) {
       float sum = 0.0f;
       for (int32_t k = k0; k < k1; k++) {
         const int32_t a = m->segAct[k], nc = m->segChunks[k];
+        if (m->uniform) cp = tl1_seg_codes(m, r, k);
         const uint32_t dot = segdot_scalar(cp, qt + a, nc);
         const int32_t acc = (int32_t)(dot - ((uint32_t)pt[(size_t)a + 128 * (size_t)nc] - (uint32_t)pt[a]));
         const float s = sc[k] * (float)acc;

@@ -26,10 +26,10 @@ static inline void panel_prefetch_next(const tl1_mat* m, int32_t r, int32_t n, i
   const int32_t kn = k + 1 < m->uniform ? k + 1 : 0;
   const int32_t first = kn ? r : r + n;
   if (first + n > m->rows) return;
-  const uint8_t* next = m->codes + (size_t)first * m->rowBytes + (size_t)m->segOff[kn];
-  for (int32_t i = 0; i < n; i++)
-    for (int32_t c = 0; c < m->segChunks[kn]; c += 2)
-      _mm_prefetch((const char*)(next + (size_t)i * m->rowBytes + 32 * (size_t)c), _MM_HINT_T0);
+  for (int32_t i = 0; i < n; i++) {
+    const uint8_t* next = tl1_seg_codes(m, first + i, kn);
+    for (int32_t c = 0; c < m->segChunks[kn]; c += 2) _mm_prefetch((const char*)(next + 32 * (size_t)c), _MM_HINT_T0);
+  }
 }
 
 #define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -37,17 +37,17 @@ static inline void panel_prefetch_next(const tl1_mat* m, int32_t r, int32_t n, i
 
 enum { PANEL_TOKENS = 8 }; /* tokens per register tile: 2 x 8 accumulators */
 
-/* Decodes one 32-byte chunk of 16 rows (row i at p + i*rb) into its 32 groups:
+/* Decodes one 32-byte chunk of 16 rows (row i < 8 at p + i*rs, row 8 + i at p8 + i*rs) into its 32 groups:
  * group 8n + d (weights 32n + 4d … +3) of all 16 rows lands at w + (8n + d)*gs.
  * Row i's chunk is 8 dwords and dword d holds the 2-bit codes of group 8n + d in
  * bits 2n+1:2n of each byte, so a 16 x 8 dword transpose followed by a shift and
  * mask per plane n gives every group vector. */
-AI void unpack16(const uint8_t* p, size_t rb, uint8_t* w, size_t gs) {
+AI void unpack16(const uint8_t* p, const uint8_t* p8, size_t rs, uint8_t* w, size_t gs) {
   __m512i z[8], t[8], u[8];
 #pragma GCC unroll 8
   for (int i = 0; i < 8; i++) /* 128-bit lanes: row i d0-3, row i d4-7, row i+8 d0-3, row i+8 d4-7 */
-    z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(p + (size_t)i * rb))),
-                              _mm256_loadu_si256((const __m256i*)(p + (size_t)(i + 8) * rb)), 1);
+    z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(p + (size_t)i * rs))),
+                              _mm256_loadu_si256((const __m256i*)(p8 + (size_t)i * rs)), 1);
 #pragma GCC unroll 4
   for (int i = 0; i < 4; i++) {
     t[2 * i] = _mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]);
@@ -142,15 +142,16 @@ static const tile_fn TILES[2][PANEL_TOKENS] = {
 AI void block(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
   const tl1_mat* m = g->m;
   const int32_t nT = g->nTokens, rows = m->rows, U = m->uniform;
-  const size_t rb = m->rowBytes, gs = 64 * (size_t)H;
+  const size_t gs = 64 * (size_t)H;
   for (int32_t t = 0; t < nT; t++) memset(g->y + (size_t)t * rows + r, 0, sizeof(float) * 16 * (size_t)H);
   for (int32_t k = 0; k < U; k++) {
     const int32_t nc = m->segChunks[k], a = m->segAct[k], G = 32 * nc;
-    const uint8_t* cp = m->codes + (size_t)r * rb + (size_t)m->segOff[k];
+    const size_t rs = tl1_seg_step(m, k);
     for (int32_t ch = 0; ch < nc; ch++)
 #pragma GCC unroll 2
       for (int h = 0; h < H; h++)
-        unpack16(cp + (size_t)16 * h * rb + (size_t)ch * 32, rb, w + (size_t)ch * 32 * gs + 64 * (size_t)h, gs);
+        unpack16(tl1_seg_codes(m, r + 16 * h, k) + (size_t)ch * 32, tl1_seg_codes(m, r + 16 * h + 8, k) + (size_t)ch * 32,
+                 rs, w + (size_t)ch * 32 * gs + 64 * (size_t)h, gs);
     panel_prefetch_next(m, r, 16 * H, k);
     __m512 sc[2];
 #pragma GCC unroll 2

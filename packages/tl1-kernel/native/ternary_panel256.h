@@ -6,7 +6,7 @@
 #define PFN(name) PCAT(name, SFX)
 #define PAI static inline __attribute__((always_inline)) TGT
 
-/* One 32-byte chunk of 8 rows (row i at p + i*rb) into its 32 groups at w + group*gs:
+/* One 32-byte chunk of 8 rows (row i at p + i*rb, rb the row step) into its 32 groups at w + group*gs:
  * an 8 x 8 dword transpose, then a shift and mask per 2-bit plane. */
 PAI void PFN(unpack8)(const uint8_t* p, size_t rb, uint8_t* w, size_t gs) {
   __m256i z[8], t[8], u[8];
@@ -95,15 +95,15 @@ static void (*const PFN(TILES)[2][4])(const tl1_gemm*, const uint8_t*, int32_t, 
 PAI void PFN(block)(const tl1_gemm* g, int32_t r, const int H, uint8_t* w) {
   const tl1_mat* m = g->m;
   const int32_t nT = g->nTokens, rows = m->rows, U = m->uniform;
-  const size_t rb = m->rowBytes, gs = 32 * (size_t)H;
+  const size_t gs = 32 * (size_t)H;
   for (int32_t t = 0; t < nT; t++) memset(g->y + (size_t)t * rows + r, 0, sizeof(float) * 8 * (size_t)H);
   for (int32_t k = 0; k < U; k++) {
     const int32_t nc = m->segChunks[k], a = m->segAct[k], G = 32 * nc;
-    const uint8_t* cp = m->codes + (size_t)r * rb + (size_t)m->segOff[k];
+    const size_t rs = tl1_seg_step(m, k);
     for (int32_t ch = 0; ch < nc; ch++)
 #pragma GCC unroll 2
       for (int h = 0; h < H; h++)
-        PFN(unpack8)(cp + (size_t)8 * h * rb + (size_t)ch * 32, rb, w + (size_t)ch * 32 * gs + 32 * (size_t)h, gs);
+        PFN(unpack8)(tl1_seg_codes(m, r + 8 * h, k) + (size_t)ch * 32, rs, w + (size_t)ch * 32 * gs + 32 * (size_t)h, gs);
     panel_prefetch_next(m, r, 8 * H, k);
     __m256 sc[2];
 #pragma GCC unroll 2

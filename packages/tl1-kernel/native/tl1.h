@@ -63,7 +63,24 @@ typedef struct {
    * (last block padded with 0), so the 8- and 16-row tiles load a segment's scales with one
    * vector load instead of a strided gather (a gather per segment cost ~10% of a GEMV). */
   float* scale16;
+  /* uniform, 8 rows or more: codes is the addon's own copy with rows below rows & ~7 in blocks of 8
+   * (segment k of the block's 8 rows together, row after row), so a GEMV tile reads forward;
+   * the remaining rows follow row after row, each at r * rowBytes as before */
+  int32_t blocked;
 } tl1_mat;
+
+/* Codes of segment k of row r (uniform matrices). */
+static inline const uint8_t* tl1_seg_codes(const tl1_mat* m, int32_t r, int32_t k) {
+  if (m->blocked && r < (m->rows & ~7))
+    return m->codes + (size_t)(r & ~7) * m->rowBytes + 8 * (size_t)m->segOff[k] +
+           (size_t)(r & 7) * 32 * (size_t)m->segChunks[k];
+  return m->codes + (size_t)r * m->rowBytes + (size_t)m->segOff[k];
+}
+
+/* From row r's codes of segment k to row r + 1's, within one block of 8 (uniform matrices). */
+static inline size_t tl1_seg_step(const tl1_mat* m, int32_t k) {
+  return m->blocked ? 32 * (size_t)m->segChunks[k] : m->rowBytes;
+}
 
 typedef struct {
   const tl1_mat* m;

@@ -425,8 +425,36 @@ describe.runIf(addon)('the addon', () => {
     ] as const)
       expect([what, thrown(T(o))]).toEqual([what, expect.stringMatching(message)]);
 
-    // The prepared matrix keeps its codes buffer: once detached, calls say so.
+    // A uniform matrix of 8 rows or more gets the addon's own blocked copy of its codes
+    // (tl1_mat.blocked): detaching the caller's buffer then changes nothing.
+    const big = ternaryKernelCases().find((k) => k.layout.uniform > 0 && k.layout.rows >= 8) as TernaryKernelCase;
+    const bigCodes = new ArrayBuffer(big.layout.codes.length);
+    new Uint8Array(bigCodes).set(big.layout.codes);
+    const own = tl1.ternaryPrepare(
+      new Uint8Array(bigCodes),
+      big.layout.segAct,
+      big.layout.segChunks,
+      big.layout.segScale,
+      null,
+      null,
+      big.layout.uniform,
+      big.layout.rows,
+      big.layout.maxActEnd,
+    );
+    const run = () => {
+      const bb = big.batch;
+      const out = new Float32Array(bb.nTokens * big.layout.rows);
+      tl1.ternaryGemm(own, bb.q, bb.prefix, bb.qStride, bb.actScales, bb.nTokens, out);
+      return out;
+    };
+    const before = run();
+    expect(sameFloat32(before, big.expected)).toBe(true);
+    structuredClone(bigCodes, { transfer: [bigCodes] });
+    expect(sameFloat32(run(), before)).toBe(true);
+
+    // A matrix of fewer rows keeps the caller's codes buffer: once detached, calls say so.
     const l = c.layout;
+    expect(l.rows).toBeLessThan(8);
     const buffer = new ArrayBuffer(l.codes.length);
     new Uint8Array(buffer).set(l.codes);
     const detachable = tl1.ternaryPrepare(
