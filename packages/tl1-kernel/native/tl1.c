@@ -419,8 +419,8 @@ static napi_value js_ternaryPrepare(napi_env env, napi_callback_info info) {
         m.scale16[((size_t)(r / 16) * (size_t)U + (size_t)k) * 16 + (size_t)(r % 16)] =
             m.segScale[(size_t)r * (size_t)U + (size_t)k];
     /* The blocked copy of the codes (tl1_mat.blocked): the GEMV tiles then read forward, which
-     * streams from memory about 10% faster than 8 rows read side by side. The caller's codes are
-     * not kept. */
+     * streamed from memory 6-10% faster than 8 rows read side by side. The caller's codes are
+     * not kept. Each segment of each row goes where tl1_seg_codes looks for it. */
     const size_t bytes = (size_t)m.rows * m.rowBytes;
     if (m.rows >= 8 && bytes > 0) {
       h->ownCodes = (uint8_t*)aligned_alloc(64, (bytes + 63) & ~(size_t)63);
@@ -430,17 +430,13 @@ static napi_value js_ternaryPrepare(napi_env env, napi_callback_info info) {
         free(h);
         return PLAIN_ERR("%s: out of memory", FN);
       }
-      const int32_t rows8 = m.rows & ~7;
-      m.blocked = 1;
-      for (int32_t r = 0; r < rows8; r++)
-        for (int32_t k = 0; k < U; k++) {
-          const size_t segLen = 32 * (size_t)m.segChunks[k];
-          memcpy(h->ownCodes + (size_t)(r & ~7) * m.rowBytes + 8 * (size_t)m.segOff[k] + (size_t)(r & 7) * segLen,
-                 m.codes + (size_t)r * m.rowBytes + (size_t)m.segOff[k], segLen);
-        }
-      memcpy(h->ownCodes + (size_t)rows8 * m.rowBytes, m.codes + (size_t)rows8 * m.rowBytes,
-             (size_t)(m.rows - rows8) * m.rowBytes);
-      m.codes = h->ownCodes;
+      tl1_mat blocked = m;
+      blocked.codes = h->ownCodes;
+      blocked.blocked = 1;
+      for (int32_t r = 0; r < m.rows; r++)
+        for (int32_t k = 0; k < U; k++)
+          memcpy((uint8_t*)tl1_seg_codes(&blocked, r, k), tl1_seg_codes(&m, r, k), 32 * (size_t)m.segChunks[k]);
+      m = blocked;
     }
   }
   h->m = m;

@@ -139,7 +139,7 @@ function typeName(v: unknown): string {
  * What every implementation does before attending: rotates q and newKeys when given `rope`, then
  * stores newKeys/newValues at positions start … start + nTokens − 1 (KERNEL.md §7).
  */
-export function storeNewKv(a: AttentionInput): void {
+export function rotateAndStoreKv(a: AttentionInput): void {
   if (a.rope) jsRopeForAttention(a.rope, a.q, a.newKeys, a.heads, a.kvHeads, a.headDim, a.start, a.nTokens);
   if (!a.newKeys || !a.newValues) return;
   const n = a.nTokens * a.kvHeads * a.headDim;
@@ -161,7 +161,7 @@ const lanes = new Float32Array(8);
 
 /** The reference: one (token, head) at a time; an f16 cache is widened one kv head and token at a time. */
 export function jsAttention(a: AttentionInput): void {
-  storeNewKv(a);
+  rotateAndStoreKv(a);
   const { q, out, heads, kvHeads, headDim: hd, start, nTokens } = a;
   const scale = f(a.scale);
   const group = heads / kvHeads;

@@ -140,6 +140,22 @@ interface RoundedInputs {
 
 const MAX_ROUNDED_VIEWS = 16;
 
+/** A view of the first `length` floats of r's buffer, grown on demand (a new buffer holds no call's input). */
+function viewOf(r: RoundedInputs, length: number): Float32Array {
+  if (r.buffer.length < length) {
+    r.buffer = new Float32Array(length);
+    r.views.clear();
+    r.call = -1;
+  }
+  let view = r.views.get(length);
+  if (!view) {
+    if (r.views.size >= MAX_ROUNDED_VIEWS) r.views.clear();
+    view = r.buffer.subarray(0, length);
+    r.views.set(length, view);
+  }
+  return view;
+}
+
 /** The most matrices one ternaryGemmMany driver call takes (the native addon's limit). */
 const MANY_MAX = 8;
 
@@ -289,16 +305,7 @@ export class Kernel<TH, DH> implements TernaryKernel {
   private input(X: Float32Array, nTokens: number, cols: number, glue: GemmGlue | undefined): Float32Array {
     if (!gluesInput(glue)) return X;
     const g = this.glued;
-    if (g.buffer.length < X.length) {
-      g.buffer = new Float32Array(X.length);
-      g.views.clear();
-    }
-    let view = g.views.get(X.length);
-    if (!view) {
-      if (g.views.size >= MAX_ROUNDED_VIEWS) g.views.clear();
-      view = g.buffer.subarray(0, X.length);
-      g.views.set(X.length, view);
-    }
+    const view = viewOf(g, X.length);
     if (g.call === this.call) return view;
     g.call = this.call;
     let from = X;
@@ -360,16 +367,11 @@ export class Kernel<TH, DH> implements TernaryKernel {
   private roundInputs(m: PreparedDense, X: Float32Array): Float32Array {
     if (m.activation === 'f32') return X;
     let r = this.rounded.get(m.activation);
-    if (!r || r.buffer.length < X.length) {
-      r = { buffer: new Float32Array(X.length), views: new Map(), call: -1 };
+    if (!r) {
+      r = { buffer: new Float32Array(0), views: new Map(), call: -1 };
       this.rounded.set(m.activation, r);
     }
-    let view = r.views.get(X.length);
-    if (!view) {
-      if (r.views.size >= MAX_ROUNDED_VIEWS) r.views.clear();
-      view = r.buffer.subarray(0, X.length);
-      r.views.set(X.length, view);
-    }
+    const view = viewOf(r, X.length);
     if (r.call !== this.call) {
       roundDenseActivations(m.activation, X, m.cols, view);
       r.call = this.call;

@@ -1,5 +1,5 @@
 import type { TokenBatch } from '../activations.js';
-import { type AttentionInput, storeNewKv } from '../attention.js';
+import { type AttentionInput, rotateAndStoreKv } from '../attention.js';
 import type { DenseLayout } from '../dense.js';
 import { type DenseTypeInfo, denseTypeCode } from '../dense-types.js';
 import type { KernelDriver } from '../kernel.js';
@@ -194,7 +194,7 @@ export function createSplitDriver(
     ...(withAttention
       ? {
           attention(a: AttentionInput): void {
-            storeNewKv(a);
+            rotateAndStoreKv(a);
             const kvLength = (a.start + a.nTokens) * a.kvHeads * a.headDim;
             const half = a.keys instanceof Uint16Array;
             const kvBytes = kvLength * (half ? 2 : 4);
