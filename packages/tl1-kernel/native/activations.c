@@ -116,35 +116,141 @@ void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride,
 /* RMSNorm of rows [t0, t1) (KERNEL.md §8), the bits of src/norm.ts: the sum of squares in
  * double in index order (never reassociated: no -ffast-math), then two double products per
  * element, rounded once to float. out may be x. */
-void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1) {
+static double sum_squares_scalar(const float* x, int32_t n) {
+  double sum = 0.0;
+  for (int32_t i = 0; i < n; i++) {
+    const double v = x[i];
+    sum += v * v;
+  }
+  return sum;
+}
+
+static void scale_row_scalar(const float* x, double scale, const float* w, int32_t n, float* out) {
+  for (int32_t i = 0; i < n; i++) out[i] = (float)((double)x[i] * scale * (double)w[i]);
+}
+
+/* relu²(g)·up (KERNEL.md §10, src/glue.ts) of elements [i, n): (g + |g|) / 2 squared (−∞ gives 0),
+ * times up, in double with one rounding; with sum set, adds the results' squares to s in index order. */
+static double relu2_scalar(const float* x, const float* up, int32_t i, int32_t n, float* out, int sum, double s) {
+  for (; i < n; i++) {
+    const double g = x[i];
+    double r = (g + fabs(g)) * 0.5;
+    if (g == -INFINITY) r = 0.0;
+    out[i] = (float)(r * r * (double)up[i]);
+    if (sum) {
+      const double v = out[i];
+      s += v * v;
+    }
+  }
+  return s;
+}
+
+#if TL1_X86
+#define GTGT __attribute__((target("avx2")))
+
+/* The sum's additions stay one chain in index order; the vector work beside it (loads, widening,
+ * squares: all exact) runs in its shadow. */
+static inline __attribute__((always_inline)) GTGT double add4_in_order(double sum, __m256d sq) {
+  const __m128d lo = _mm256_castpd256_pd128(sq), hi = _mm256_extractf128_pd(sq, 1);
+  sum += _mm_cvtsd_f64(lo);
+  sum += _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+  sum += _mm_cvtsd_f64(hi);
+  sum += _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+  return sum;
+}
+
+static GTGT double sum_squares_avx2(const float* x, int32_t n) {
+  double sum = 0.0;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i));
+    sum = add4_in_order(sum, _mm256_mul_pd(v, v));
+  }
+  for (; i < n; i++) {
+    const double v = x[i];
+    sum += v * v;
+  }
+  return sum;
+}
+
+static GTGT void scale_row_avx2(const float* x, double scale, const float* w, int32_t n, float* out) {
+  const __m256d s = _mm256_set1_pd(scale);
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d v = _mm256_mul_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), s),
+                                    _mm256_cvtps_pd(_mm_loadu_ps(w + i)));
+    _mm_storeu_ps(out + i, _mm256_cvtpd_ps(v));
+  }
+  for (; i < n; i++) out[i] = (float)((double)x[i] * scale * (double)w[i]);
+}
+
+static GTGT double relu2_avx2(const float* x, const float* up, int32_t n, float* out, int sum) {
+  const __m256d half = _mm256_set1_pd(0.5), negInf = _mm256_set1_pd(-INFINITY);
+  const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+  double s = 0.0;
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d g = _mm256_cvtps_pd(_mm_loadu_ps(x + i));
+    __m256d r = _mm256_mul_pd(_mm256_add_pd(g, _mm256_and_pd(g, absMask)), half);
+    r = _mm256_andnot_pd(_mm256_cmp_pd(g, negInf, _CMP_EQ_OQ), r);
+    const __m128 o = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_mul_pd(r, r), _mm256_cvtps_pd(_mm_loadu_ps(up + i))));
+    _mm_storeu_ps(out + i, o);
+    if (sum) {
+      const __m256d v = _mm256_cvtps_pd(o);
+      s = add4_in_order(s, _mm256_mul_pd(v, v));
+    }
+  }
+  return relu2_scalar(x, up, i, n, out, sum, s);
+}
+#endif
+
+/* The vector versions give the same bits: every double operation is the scalar one, lane by lane. */
+static double sum_squares(int isa, const float* x, int32_t n) {
+#if TL1_X86
+  if (isa >= TL1_ISA_AVX2) return sum_squares_avx2(x, n);
+#else
+  (void)isa;
+#endif
+  return sum_squares_scalar(x, n);
+}
+
+static void scale_row(int isa, const float* x, double sum, double eps, const float* w, int32_t n, float* out) {
+  const double scale = 1.0 / sqrt(sum / (double)n + eps);
+#if TL1_X86
+  if (isa >= TL1_ISA_AVX2) {
+    scale_row_avx2(x, scale, w, n, out);
+    return;
+  }
+#else
+  (void)isa;
+#endif
+  scale_row_scalar(x, scale, w, n, out);
+}
+
+void tl1_rms_norm(int isa, const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1) {
   for (int32_t t = t0; t < t1; t++) {
     const float* xt = x + (size_t)t * n;
-    float* ot = out + (size_t)t * n;
-    double sum = 0.0;
-    for (int32_t i = 0; i < n; i++) {
-      const double v = xt[i];
-      sum += v * v;
-    }
-    const double scale = 1.0 / sqrt(sum / (double)n + eps);
-    for (int32_t i = 0; i < n; i++) ot[i] = (float)((double)xt[i] * scale * (double)w[i]);
+    scale_row(isa, xt, sum_squares(isa, xt, n), eps, w, n, out + (size_t)t * n);
   }
 }
 
-/* KERNEL.md §10, the bits of src/glue.ts: relu²(g) as (g + |g|) / 2 squared (−∞ gives 0),
- * times up, in double with one rounding; then the RMSNorm above. */
-void tl1_glue_row(const float* x, const float* up, const float* w, double eps, int32_t n, float* out) {
+/* KERNEL.md §10, the bits of src/glue.ts: relu²(x)·up, then the RMSNorm above. The norm's sum of
+ * squares is taken while relu² writes its results. */
+void tl1_glue_row(int isa, const float* x, const float* up, const float* w, double eps, int32_t n, float* out) {
   const float* src = x;
+  double sum = 0.0;
   if (up) {
-    for (int32_t i = 0; i < n; i++) {
-      const double g = x[i];
-      double r = (g + fabs(g)) * 0.5;
-      if (g == -INFINITY) r = 0.0;
-      out[i] = (float)(r * r * (double)up[i]);
-    }
+#if TL1_X86
+    sum = isa >= TL1_ISA_AVX2 ? relu2_avx2(x, up, n, out, w != NULL) : relu2_scalar(x, up, 0, n, out, w != NULL, 0.0);
+#else
+    sum = relu2_scalar(x, up, 0, n, out, w != NULL, 0.0);
+#endif
     src = out;
+  } else if (w) {
+    sum = sum_squares(isa, x, n);
   }
   if (w)
-    tl1_rms_norm(src, out, w, n, eps, 0, 1);
+    scale_row(isa, src, sum, eps, w, n, out);
   else if (src != out)
     memcpy(out, src, sizeof(float) * (size_t)n);
 }

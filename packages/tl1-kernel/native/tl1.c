@@ -844,7 +844,7 @@ static void quantize_task(void* ctx, int p, int np) {
   float* row = j->rows + (size_t)p * (size_t)j->cols;
   for (int32_t t = t0; t < t1; t++) {
     const size_t at = (size_t)t * (size_t)j->cols;
-    tl1_glue_row(j->X + at, j->up ? j->up + at : NULL, j->w, j->eps, j->cols, row);
+    tl1_glue_row(j->isa, j->X + at, j->up ? j->up + at : NULL, j->w, j->eps, j->cols, row);
     tl1_quantize_tokens(j->isa, row, j->cols, j->qStride, 0, 1, j->q + (size_t)t * (size_t)j->qStride,
                         j->prefix + (size_t)t * ((size_t)j->qStride + 1), j->actScales + t);
   }
@@ -923,11 +923,12 @@ typedef struct {
   float* out;
   int32_t n, nTokens;
   double eps;
+  int isa;
 } norm_job;
 
 static void norm_task(void* ctx, int p, int np) {
   const norm_job* j = (const norm_job*)ctx;
-  tl1_rms_norm(j->x, j->out, j->w, j->n, j->eps, (int32_t)((int64_t)j->nTokens * p / np),
+  tl1_rms_norm(j->isa, j->x, j->out, j->w, j->n, j->eps, (int32_t)((int64_t)j->nTokens * p / np),
                (int32_t)((int64_t)j->nTokens * (p + 1) / np));
 }
 
@@ -952,7 +953,7 @@ static napi_value js_rmsNorm(napi_env env, napi_callback_info info) {
   if ((uint64_t)xLen < need) return RANGE_ERR("%s: x.length: expected >= nTokens*n = %llu, found %zu", FN, (unsigned long long)need, xLen);
   if ((uint64_t)oLen < need) return RANGE_ERR("%s: out.length: expected >= nTokens*n = %llu, found %zu", FN, (unsigned long long)need, oLen);
   if ((uint64_t)wLen < (uint64_t)n) return RANGE_ERR("%s: weight.length: expected >= n = %lld, found %zu", FN, (long long)n, wLen);
-  norm_job job = {(const float*)x, (const float*)w, (float*)out, (int32_t)n, (int32_t)nT, eps};
+  norm_job job = {(const float*)x, (const float*)w, (float*)out, (int32_t)n, (int32_t)nT, eps, atomic_load(&g_isa)};
   const int np = parts_for((double)need, 16384.0);
   tl1_pool_run(norm_task, &job, np < nT ? np : (nT > 0 ? (int)nT : 1));
   return make_undefined(env);

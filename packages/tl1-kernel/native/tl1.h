@@ -113,13 +113,13 @@ void tl1_quantize_tokens(int isa, const float* X, int32_t cols, int32_t qStride,
                          int32_t* prefix, float* actScales);
 
 /* Rows [t0, t1) of nTokens x n floats; out may be x. */
-void tl1_rms_norm(const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1);
+void tl1_rms_norm(int isa, const float* x, float* out, const float* w, int32_t n, double eps, int32_t t0, int32_t t1);
 /* Rotary embedding (KERNEL.md §7) of heads vectors of hd floats at x for position pos, in place. */
 void tl1_rope(float* x, int32_t heads, int32_t hd, const float* cosT, const float* sinT, int neox, int32_t dims,
               int64_t pos);
 /* One token's glued input (KERNEL.md §10) into out: relu2(x) * up when up is given, then
  * RMSNorm with w when given (either may be NULL). */
-void tl1_glue_row(const float* x, const float* up, const float* w, double eps, int32_t n, float* out);
+void tl1_glue_row(int isa, const float* x, const float* up, const float* w, double eps, int32_t n, float* out);
 
 /* Index of the first largest of n floats, NaN skipped; 0 when none exceeds -inf. */
 int32_t tl1_argmax(int isa, const float* x, int32_t n);

@@ -93,14 +93,11 @@ export function exp32(x: number): number {
 /** Checks an attention call's shapes; the message names the argument and the expected length. */
 export function checkAttention(a: AttentionInput): void {
   const { heads, kvHeads, headDim, start, nTokens } = a;
-  for (const [name, v] of [
-    ['heads', heads],
-    ['kvHeads', kvHeads],
-    ['headDim', headDim],
-    ['nTokens', nTokens],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new KernelShapeError(`attention: ${name}`, 'a positive integer', v);
-  }
+  // Field by field, with no arrays built: a decode step calls this once per layer.
+  positiveInteger('heads', heads);
+  positiveInteger('kvHeads', kvHeads);
+  positiveInteger('headDim', headDim);
+  positiveInteger('nTokens', nTokens);
   if (!Number.isSafeInteger(start) || start < 0)
     throw new KernelShapeError('attention: start', 'a non-negative integer', start);
   if (heads % kvHeads !== 0)
@@ -115,20 +112,29 @@ export function checkAttention(a: AttentionInput): void {
     throw new KernelShapeError('attention: values', `a ${a.keys.constructor.name} like keys`, typeName(a.values));
   if ((a.newKeys === undefined) !== (a.newValues === undefined))
     throw new KernelShapeError('attention: newKeys and newValues', 'both or neither', 'only one');
-  const arrays: [string, unknown, number][] = [
-    ['q', a.q, qLength],
-    ['out', a.out, qLength],
-    ['keys', a.keys, cacheLength],
-    ['values', a.values, cacheLength],
-  ];
-  if (a.newKeys !== undefined) arrays.push(['newKeys', a.newKeys, newLength], ['newValues', a.newValues, newLength]);
-  for (const [name, array, least] of arrays) {
-    if (name !== 'keys' && name !== 'values' && !(array instanceof Float32Array))
-      throw new KernelShapeError(`attention: ${name}`, 'a Float32Array', typeName(array));
-    const { length } = array as KvCacheArray;
-    if (length < least) throw new KernelShapeError(`attention: ${name} length`, `at least ${least}`, length);
+  floats('q', a.q, qLength);
+  floats('out', a.out, qLength);
+  atLeast('keys', a.keys.length, cacheLength);
+  atLeast('values', a.values.length, cacheLength);
+  if (a.newKeys !== undefined) {
+    floats('newKeys', a.newKeys, newLength);
+    floats('newValues', a.newValues, newLength);
   }
   if (a.rope !== undefined) checkRope(a.rope, headDim, start + nTokens);
+}
+
+function positiveInteger(name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 1) throw new KernelShapeError(`attention: ${name}`, 'a positive integer', v);
+}
+
+function floats(name: string, array: unknown, least: number): void {
+  if (!(array instanceof Float32Array))
+    throw new KernelShapeError(`attention: ${name}`, 'a Float32Array', typeName(array));
+  atLeast(name, array.length, least);
+}
+
+function atLeast(name: string, length: number, least: number): void {
+  if (length < least) throw new KernelShapeError(`attention: ${name} length`, `at least ${least}`, length);
 }
 
 function typeName(v: unknown): string {

@@ -4,6 +4,7 @@
 import { createRng, sameFloat32 } from '@trit/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { quantizeTokens } from './activations.js';
 import { KernelShapeError } from './errors.js';
 import { useEveryKernel } from './every-kernel.js';
 import { addResidual, type GatedActivation, type GemmGlue, gatedActivation } from './glue.js';
@@ -301,5 +302,60 @@ describe.runIf(process.arch === 'x64')('the addon’s quantizeGlued', () => {
     expect(() =>
       (addon.quantizeGlued as unknown as (...a: unknown[]) => void)(X, 1, 256, 384, q, prefix, scales),
     ).toThrow(/quantizeGlued: expected 11 arguments/);
+  });
+
+  it('gives the bits of the steps one by one at any length, on every instruction set', async () => {
+    const addon = await loadNativeAddon();
+    const isas = ['avx512gfni', 'avx2', 'scalar'].filter((isa) => {
+      try {
+        addon.setIsa(isa);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const specials = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, Number.NaN, -0, 0, 3e38, -3e38, 1e-45, -2.5];
+    try {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.boolean(),
+          fc.boolean(),
+          fc.integer({ min: 0, max: 0xffffffff }),
+          (cols, nTokens, withUp, withNorm, seed) => {
+            const rng = createRng(seed);
+            const value = () =>
+              rng.nextFloat() < 0.1
+                ? (specials[rng.nextInt(specials.length)] as number)
+                : (rng.nextFloat() * 2 - 1) * 8;
+            const X = Float32Array.from({ length: nTokens * cols }, value);
+            const up = withUp ? Float32Array.from({ length: nTokens * cols }, value) : null;
+            const weight = withNorm ? Float32Array.from({ length: cols }, () => rng.nextFloat() + 0.5) : null;
+            const input = X.slice();
+            if (up) gatedActivation(X, up, X.length, 'relu2', input);
+            if (weight) jsRmsNorm({ x: input, out: input, weight, nTokens, n: cols, eps: 1e-5 });
+            const qStride = cols + 5;
+            const want = quantizeTokens(input, nTokens, cols, qStride);
+            for (const isa of isas) {
+              addon.setIsa(isa);
+              const q = new Int8Array(nTokens * qStride).fill(99);
+              const prefix = new Int32Array(nTokens * (qStride + 1)).fill(99);
+              const actScales = new Float32Array(nTokens);
+              addon.quantizeGlued?.(X, nTokens, cols, qStride, q, prefix, actScales, up, up ? 1 : 0, weight, 1e-5);
+              expect([isa, Array.from(q), Array.from(prefix), sameFloat32(actScales, want.actScales)]).toEqual([
+                isa,
+                Array.from(want.q),
+                Array.from(want.prefix),
+                true,
+              ]);
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    } finally {
+      addon.setIsa('auto');
+    }
   });
 });
